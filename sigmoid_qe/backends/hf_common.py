@@ -1,0 +1,180 @@
+"""What the two Hugging Face backends share: safe loading, the hidden-state capture, logits.
+
+The vector a Sigmoid Head multiplies is the *input of the LM's output layer*. Rather than
+re-implement every architecture's final steps (T5 rescales before ``lm_head``, some models
+add a final bias or soft-cap the logits), a forward pre-hook on the output layer captures
+that input and stops the forward pass right there, so the [batch, time, vocab] projection
+is never computed unless a softmax-based score asks for it.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+
+from ..errors import InputWarning, ModelLoadError
+from ..offsets import align_pieces
+from .base import Backend
+
+_PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class _Captured(Exception):
+    """Raised inside the output layer's pre-hook to stop the forward pass early."""
+
+    def __init__(self, hidden: torch.Tensor):
+        super().__init__()
+        self.hidden = hidden
+
+
+def resolve_device(device: Optional[str]) -> torch.device:
+    """"auto"/None -> CUDA when available, else CPU."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """Half precision only on CUDA; CPU stays float32 (half matmuls are slow and less exact there)."""
+    if precision not in _PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(_PRECISIONS)}")
+    if device.type != "cuda" and precision != "fp32":
+        warnings.warn(f"precision {precision} is only used on CUDA; scoring on {device} in fp32",
+                      stacklevel=3)
+        return torch.float32
+    return _PRECISIONS[precision]
+
+
+def load_hf(name_or_dir: str, auto_class, trust_remote_code: bool, revision: Optional[str],
+            dtype: torch.dtype):
+    """Tokenizer + model, with load failures turned into one-line ModelLoadErrors."""
+    from transformers import AutoTokenizer
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_dir, trust_remote_code=trust_remote_code,
+                                                  revision=revision)
+        model = auto_class.from_pretrained(name_or_dir, trust_remote_code=trust_remote_code,
+                                           revision=revision, dtype=dtype)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise ModelLoadError(f"{name_or_dir}: cannot load as a Hugging Face model ({first})") from None
+    model.eval()
+    model.requires_grad_(False)
+    return tokenizer, model
+
+
+class HFBackendMixin(Backend):
+    """Shared parts of the seq2seq and causal Hugging Face backends."""
+
+    model = None
+    tokenizer = None
+
+    def _init_common(self, name: str, model, tokenizer, device: torch.device, lp: Optional[str]):
+        self.name = name
+        self.model = model.to(device)
+        self.tokenizer = tokenizer
+        self.device = device
+        self.lp = lp
+        self.revision = getattr(model.config, "_commit_hash", None)
+        self._output_layer = model.get_output_embeddings()
+        if self._output_layer is None:
+            raise ModelLoadError(f"{name}: the model has no output embedding (lm_head)")
+        special = set(tokenizer.all_special_ids)
+        special.discard(tokenizer.unk_token_id)
+        self._special_ids = special
+
+    # -- sizes --------------------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return int(self._output_layer.weight.shape[0])
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self._output_layer.weight.shape[1])
+
+    @property
+    def max_length(self) -> Optional[int]:
+        limit = getattr(self.tokenizer, "model_max_length", None)
+        if limit is not None and limit < 1_000_000:
+            return int(limit)
+        positions = getattr(self.model.config, "max_position_embeddings", None)
+        return int(positions) if positions else None
+
+    def output_embedding(self) -> torch.Tensor:
+        return self._output_layer.weight.detach()
+
+    def output_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Exactly the model's logits: lm_head, plus Marian/BART's final bias, plus soft-capping."""
+        layer = self._output_layer
+        logits = layer(hidden.to(layer.weight.dtype)).float()
+        bias = getattr(self.model, "final_logits_bias", None)
+        if bias is not None:
+            logits = logits + bias.float().reshape(-1)[: logits.shape[-1]]
+        cap = getattr(self.model.config, "final_logit_softcapping", None)
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        return logits
+
+    def to(self, device, dtype=None):
+        self.model.to(device=device, dtype=dtype)
+        return super().to(device, dtype)
+
+    # -- capture ------------------------------------------------------------------------
+    def _run_until_output_layer(self, **inputs) -> torch.Tensor:
+        """Run the model and return the output layer's input, skipping the vocab projection."""
+        def hook(_module, args):
+            raise _Captured(args[0])
+
+        handle = self._output_layer.register_forward_pre_hook(hook)
+        try:
+            self.model(**inputs, use_cache=False)
+        except _Captured as captured:
+            return captured.hidden
+        finally:
+            handle.remove()
+        raise RuntimeError("the model's forward never reached its output embedding layer")
+
+    # -- tokens -------------------------------------------------------------------------
+    def _scored_positions(self, ids: Sequence[int], include_eos: bool) -> List[bool]:
+        """Hypothesis tokens are scored; special tokens (language codes, BOS) are not, except
+        EOS when ``include_eos``."""
+        eos = self.tokenizer.eos_token_id
+        return [(i == eos and include_eos) if i == eos else i not in self._special_ids for i in ids]
+
+    def _token_offsets(self, text: str, ids: Sequence[int], scored: Sequence[bool],
+                       offsets: Optional[Sequence[Tuple[int, int]]]) -> Tuple[List[str], List[Tuple[int, int]]]:
+        """Token strings and character spans of the scored positions."""
+        pieces = self.tokenizer.convert_ids_to_tokens(list(ids))
+        eos = self.tokenizer.eos_token_id
+        if offsets is None:
+            content = [p for p, i, s in zip(pieces, ids, scored) if s and i != eos]
+            aligned = iter(align_pieces(text, content))
+        tokens, spans = [], []
+        for k, (piece, token_id, is_scored) in enumerate(zip(pieces, ids, scored)):
+            if not is_scored:
+                continue
+            tokens.append(piece)
+            if token_id == eos:
+                spans.append((len(text), len(text)))
+            elif offsets is not None:
+                spans.append((int(offsets[k][0]), int(offsets[k][1])))
+            else:
+                spans.append(next(aligned))
+        return tokens, spans
+
+    def _tokenize_hypothesis(self, text: str, as_target: bool, add_special_tokens: bool = True):
+        """ids (and offsets when the tokenizer is fast) of one hypothesis."""
+        fast = getattr(self.tokenizer, "is_fast", False)
+        kwargs = {"return_offsets_mapping": True} if fast else {}
+        if as_target:
+            enc = self.tokenizer(text_target=text, add_special_tokens=add_special_tokens,
+                                 verbose=False, **kwargs)
+        else:
+            enc = self.tokenizer(text, add_special_tokens=add_special_tokens, verbose=False, **kwargs)
+        return list(enc["input_ids"]), (list(enc["offset_mapping"]) if fast else None)
+
+
+def warn_truncated(side: str, index: int, limit: int) -> None:
+    """One warning per truncated input, naming side and line (the CLI adds the file)."""
+    warnings.warn(InputWarning(f"longer than the model's limit of {limit} tokens; truncated",
+                               side, index), stacklevel=3)

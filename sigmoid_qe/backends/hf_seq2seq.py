@@ -1,0 +1,95 @@
+"""Hugging Face encoder-decoder translation models (Marian/OPUS-MT, M2M100, NLLB, mBART, T5).
+
+The encoder reads the source; the decoder is teacher-forced with the hypothesis tokenised
+as a target (``tokenizer(text_target=...)``), starting from the model's
+``decoder_start_token_id``. Multilingual tokenizers get their language codes from ``--lp``,
+so the forced target-language BOS is part of the targets but is not scored.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import torch
+
+from ..errors import ModelLoadError, SigmoidQEError
+from ..languages import model_language_candidates, split_lp
+from .base import EncodedPair, ForwardOutput, pad_right, scored_mask_tensor
+from .hf_common import HFBackendMixin, warn_truncated
+
+
+class HFSeq2SeqBackend(HFBackendMixin):
+    """Teacher-forced scoring with an ``AutoModelForSeq2SeqLM``."""
+
+    def __init__(self, name: str, model, tokenizer, device: torch.device, lp: Optional[str] = None,
+                 prompt_template: Optional[str] = None):
+        self._init_common(name, model, tokenizer, device, lp)
+        self.prompt_template = prompt_template
+        config = model.config
+        start = getattr(config, "decoder_start_token_id", None)
+        if start is None and getattr(model, "generation_config", None) is not None:
+            start = model.generation_config.decoder_start_token_id
+        if start is None:
+            raise ModelLoadError(f"{name}: the model config has no decoder_start_token_id")
+        self.decoder_start_token_id = int(start)
+        pad = tokenizer.pad_token_id
+        self.pad_token_id = int(pad if pad is not None else (config.pad_token_id or 0))
+        self._set_languages(lp)
+
+    def _set_languages(self, lp: Optional[str]) -> None:
+        """Point multilingual tokenizers (NLLB, M2M100, mBART-50) at the pair's languages."""
+        if not hasattr(self.tokenizer, "src_lang"):
+            return
+        src, tgt = split_lp(lp)
+        if src is None:
+            raise SigmoidQEError(f"{self.name} is multilingual: give the language pair with --lp xx-yy")
+        self.tokenizer.src_lang = self._model_code(src)
+        self.tokenizer.tgt_lang = self._model_code(tgt)
+
+    def _model_code(self, code: str) -> str:
+        vocab = self.tokenizer.get_vocab()
+        for candidate in model_language_candidates(code):
+            if candidate in vocab:
+                return candidate
+            if f"__{candidate}__" in vocab:  # M2M100 takes "pt" for the token "__pt__"
+                return candidate
+        raise SigmoidQEError(f"{self.name}: language code {code!r} is unknown to the tokenizer")
+
+    def encode(self, sources: Sequence[str], hypotheses: Sequence[str],
+               include_eos: bool = True) -> List[EncodedPair]:
+        limit = self.max_length
+        pairs = []
+        for index, (source, hypothesis) in enumerate(zip(sources, hypotheses)):
+            text = self.prompt_template.format(source=source) if self.prompt_template else source
+            context = list(self.tokenizer(text, verbose=False)["input_ids"])
+            targets, offsets = self._tokenize_hypothesis(hypothesis, as_target=True)
+            truncated = False
+            if limit and len(context) > limit:
+                context = context[: limit - 1] + context[-1:]
+                warn_truncated("source", index, limit)
+                truncated = True
+            if limit and len(targets) > limit:
+                targets = targets[: limit - 1] + targets[-1:]
+                offsets = offsets[: limit - 1] + offsets[-1:] if offsets is not None else None
+                warn_truncated("translation", index, limit)
+                truncated = True
+            scored = self._scored_positions(targets, include_eos)
+            tokens, spans = self._token_offsets(hypothesis, targets, scored, offsets)
+            pairs.append(EncodedPair(index, context, targets, scored, tokens, spans, truncated))
+        return pairs
+
+    def forward(self, batch: Sequence[EncodedPair]) -> ForwardOutput:
+        input_ids, attention = pad_right([p.context_ids for p in batch], self.pad_token_id)
+        targets, target_mask = pad_right([p.target_ids for p in batch], self.pad_token_id)
+        decoder_inputs = torch.full_like(targets, self.pad_token_id)
+        decoder_inputs[:, 0] = self.decoder_start_token_id
+        decoder_inputs[:, 1:] = targets[:, :-1]
+        decoder_mask = torch.zeros_like(target_mask)
+        decoder_mask[:, 0] = True
+        decoder_mask[:, 1:] = target_mask[:, :-1]
+        dev = self.device
+        with torch.no_grad():
+            hidden = self._run_until_output_layer(
+                input_ids=input_ids.to(dev), attention_mask=attention.to(dev),
+                decoder_input_ids=decoder_inputs.to(dev), decoder_attention_mask=decoder_mask.to(dev))
+        return ForwardOutput(hidden=hidden, target_ids=targets.to(dev),
+                             scored_mask=scored_mask_tensor(batch, targets.shape[1]).to(dev))

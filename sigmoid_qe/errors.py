@@ -1,0 +1,47 @@
+"""Errors that the command-line tools turn into one clean line and exit code 2.
+
+Everything a user can get wrong (files, models, heads, options) raises a subclass of
+:class:`SigmoidQEError`; the CLI prints ``str(error)`` without a traceback. Programming
+errors stay ordinary exceptions so that they keep their traceback.
+"""
+from __future__ import annotations
+
+
+class SigmoidQEError(Exception):
+    """Base class of the errors that are the user's to fix."""
+
+
+class InputError(SigmoidQEError):
+    """Bad input data, located by file and line where known."""
+
+    def __init__(self, message: str, path=None, line=None):
+        self.message = message
+        self.path = path
+        self.line = line
+        where = ""
+        if path is not None:
+            where = f"{path}:"
+            if line is not None:
+                where += f"{line}:"
+            where += " "
+        super().__init__(f"{where}{message}")
+
+
+class ModelLoadError(SigmoidQEError):
+    """A model or head path that is missing, not a model, or does not fit."""
+
+
+class SigmoidQEWarning(UserWarning):
+    """Something was changed or assumed on the user's behalf (truncation, empty line, untrained
+    head). The CLI prints these on stderr, one line each."""
+
+
+class InputWarning(SigmoidQEWarning):
+    """A warning about one input segment; ``side`` is "source" or "translation" and ``index``
+    the 0-based segment, so that the CLI can name the file and line."""
+
+    def __init__(self, message: str, side: str, index: int):
+        self.message = message
+        self.side = side
+        self.index = index
+        super().__init__(f"{side} line {index + 1}: {message}")

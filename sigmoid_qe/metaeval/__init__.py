@@ -1,0 +1,1 @@
+"""Meta-evaluation: how well metric scores agree with WMT human judgements (placeholder)."""

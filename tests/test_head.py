@@ -1,0 +1,72 @@
+import json
+
+import pytest
+import torch
+
+from sigmoid_qe import ModelLoadError, SigmoidHead, load_model
+from sigmoid_qe.backends import load_backend
+
+
+@pytest.mark.parametrize("fixture", ["tiny_marian_dir", "tiny_llama_dir"])
+def test_head_starts_as_copy_of_output_embedding(fixture, request):
+    backend = load_backend(request.getfixturevalue(fixture), lp="en-pt", device="cpu")
+    with pytest.warns(UserWarning, match="untrained head"):
+        model = load_model(request.getfixturevalue(fixture), lp="en-pt", device="cpu")
+    lm_head = backend.model.get_output_embeddings().weight
+    assert torch.equal(model.head.weight, lm_head)
+    assert model.head.untrained
+    # a copy, not a view: training the head must never touch the LM
+    assert model.head.weight.data_ptr() != model.backend.model.get_output_embeddings().weight.data_ptr()
+
+
+def test_safetensors_round_trip(tmp_path):
+    torch.manual_seed(1)
+    head = SigmoidHead.from_output_embedding(torch.randn(11, 5), base_model="m", base_revision="r")
+    head.config.training = {"steps": 3}
+    head.save_pretrained(tmp_path / "h")
+    assert sorted(p.name for p in (tmp_path / "h").iterdir()) == ["config.json", "head.safetensors"]
+    loaded = SigmoidHead.from_pretrained(tmp_path / "h")
+    assert torch.equal(loaded.weight, head.weight)
+    config = json.loads((tmp_path / "h" / "config.json").read_text())
+    assert config["vocab_size"] == 11 and config["hidden_size"] == 5 and config["base_model"] == "m"
+    assert config["training"] == {"steps": 3}
+    assert loaded.fingerprint() == head.fingerprint()
+
+
+def test_fp16_storage_loads_as_float32(tmp_path):
+    head = SigmoidHead.from_output_embedding(torch.randn(7, 3))
+    head.save_pretrained(tmp_path, dtype="float16")
+    loaded = SigmoidHead.from_pretrained(tmp_path)
+    assert loaded.weight.dtype == torch.float32
+    assert torch.allclose(loaded.weight, head.weight, atol=1e-2)
+    assert json.loads((tmp_path / "config.json").read_text())["dtype"] == "float16"
+
+
+def test_size_mismatch_is_refused(tiny_marian_dir, tmp_path):
+    SigmoidHead.from_output_embedding(torch.randn(9, 16)).save_pretrained(tmp_path)
+    with pytest.raises(ModelLoadError, match="does not match"):
+        load_model(tiny_marian_dir, head=str(tmp_path), device="cpu")
+
+
+def test_not_a_head_directory(tmp_path):
+    with pytest.raises(ModelLoadError, match="not a head directory"):
+        SigmoidHead.from_pretrained(tmp_path)
+
+
+def test_from_state_dict_keys(tmp_path):
+    from safetensors.torch import save_file
+    matrix = torch.randn(6, 4)
+    save_file({"confidence_head.weight": matrix}, str(tmp_path / "h.safetensors"))
+    assert torch.equal(SigmoidHead.from_state_dict(tmp_path / "h.safetensors").weight, matrix)
+    torch.save({"weight": matrix}, tmp_path / "h.bin")
+    assert torch.equal(SigmoidHead.from_state_dict(tmp_path / "h.bin").weight, matrix)
+    with pytest.raises(ModelLoadError, match="none of the keys"):
+        SigmoidHead.from_state_dict(tmp_path / "h.bin", key="other")
+
+
+def test_token_logits_gather_equals_full_projection():
+    torch.manual_seed(0)
+    head = SigmoidHead.from_output_embedding(torch.randn(50, 8))
+    hidden, ids = torch.randn(7, 8), torch.randint(0, 50, (7,))
+    full = head.full_logits(hidden).gather(1, ids[:, None]).squeeze(1)
+    assert torch.allclose(head.token_logits(hidden, ids), full, atol=1e-6)

@@ -1,0 +1,54 @@
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from sigmoid_qe import SigmoidQE, __version__, load_model
+from sigmoid_qe.significance import paired_bootstrap
+
+
+@pytest.fixture(scope="module")
+def metric(tiny_marian_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return SigmoidQE(model=load_model(tiny_marian_dir, device="cpu"))
+
+
+def test_sacrebleu_style_interface(metric):
+    hyps, srcs = ["o gato", "um cao azul"], ["the cat", "a blue dog"]
+    corpus = metric.corpus_score(hyps, srcs)
+    sentences = [metric.sentence_score(h, s).score for h, s in zip(hyps, srcs)]
+    assert corpus.score == pytest.approx(np.mean(sentences), abs=1e-6)
+    assert corpus.segment_scores == pytest.approx(sentences, abs=1e-6)
+    signature = str(metric.get_signature())
+    assert re.fullmatch(r"model:[^|]+\|head:[0-9a-f]{8}\|method:sigmoid\|agg:mean\|eos:yes\|"
+                        rf"version:{re.escape(__version__)}", signature)
+    line = corpus.format(signature=signature)
+    assert line.startswith(f"SigmoidQE-sigmoid|{signature} = ") and line.endswith(f"{corpus.score:.4f}")
+
+
+def test_paired_bootstrap_matches_sacrebleu():
+    """Same indices, CI and p-value as sacrebleu's paired bootstrap on mean-of-segments scores."""
+    from sacrebleu.significance import _compute_p_value, estimate_ci
+    rng = np.random.default_rng(0)
+    base = rng.uniform(size=200)
+    other = base + rng.normal(0.02, 0.05, size=200)
+    results = paired_bootstrap({"base": base, "other": other})
+    idx = np.random.default_rng(12345).choice(200, size=(1000, 200), replace=True)
+    bl, sy = base[idx].mean(1), other[idx].mean(1)
+    mean, ci = estimate_ci(sy)
+    diffs = np.abs(sy - bl)
+    p = _compute_p_value(diffs - diffs.mean(), abs(base.mean() - other.mean()))
+    assert results[1].mean == pytest.approx(mean) and results[1].ci == pytest.approx(ci)
+    assert results[1].p_value == pytest.approx(p)
+    assert results[0].p_value is None
+    clearly_better = paired_bootstrap({"base": base, "better": base + 0.5})
+    assert clearly_better[1].p_value == pytest.approx(1 / 1001)
+
+
+def test_paired_bootstrap_input_checks():
+    with pytest.raises(ValueError, match="at least two"):
+        paired_bootstrap({"a": [1.0]})
+    with pytest.raises(ValueError, match="different numbers"):
+        paired_bootstrap({"a": [1.0, 2.0], "b": [1.0]})

@@ -1,0 +1,161 @@
+"""Scores of the Hugging Face backends against independent computations with the model's
+own forward pass (its own label shifting, its own logits)."""
+import math
+import warnings
+
+import pytest
+import torch
+
+from sigmoid_qe import load_model
+from sigmoid_qe.errors import InputWarning
+
+SOURCES = ["the cat sat on the mat", "a dog", "the big red house is small", "bird",
+           "the cat eats fish on the tree", "a small blue bird runs"]
+HYPOTHESES = ["o gato sentou no tapete", "um cao", "a casa vermelho grande pequeno",
+              "passaro passaro passaro passaro", "o gato come peixe zebra", "um passaro azul"]
+
+
+@pytest.fixture(scope="module")
+def marian(tiny_marian_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_model(tiny_marian_dir, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def llama(tiny_llama_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_model(tiny_llama_dir, lp="en-pt", device="cpu")
+
+
+def _marian_reference(qe, source, hypothesis):
+    """sigma(h . E[y]) per target token from MarianMTModel(labels=...).logits minus its bias."""
+    tok, model = qe.backend.tokenizer, qe.backend.model
+    enc = tok(source, return_tensors="pt")
+    labels = tok(text_target=hypothesis, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        logits = model(**enc, labels=labels).logits[0]
+    own = logits.gather(1, labels[0][:, None]).squeeze(1)
+    bias = model.final_logits_bias[0, labels[0]]
+    probs = torch.softmax(logits, -1).gather(1, labels[0][:, None]).squeeze(1)
+    return torch.sigmoid(own - bias), probs, torch.softmax(logits, -1)
+
+
+def _llama_reference(qe, source, hypothesis):
+    tok, model = qe.backend.tokenizer, qe.backend.model
+    prompt = (f"Translate the following text from English into Portuguese.\n"
+              f"English: {source}\nPortuguese: ")
+    prompt_ids = tok(prompt)["input_ids"]
+    hyp_ids = tok(hypothesis, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    ids = torch.tensor([prompt_ids + hyp_ids])
+    with torch.no_grad():
+        logits = model(ids).logits[0, len(prompt_ids) - 1:-1]
+    target = torch.tensor(hyp_ids)
+    own = logits.gather(1, target[:, None]).squeeze(1)
+    probs = torch.softmax(logits, -1).gather(1, target[:, None]).squeeze(1)
+    return torch.sigmoid(own), probs, torch.softmax(logits, -1)
+
+
+@pytest.mark.parametrize("which", ["marian", "llama"])
+def test_sentence_score_matches_independent_computation(which, request):
+    qe = request.getfixturevalue(which)
+    reference = _marian_reference if which == "marian" else _llama_reference
+    result = qe.score(SOURCES, HYPOTHESES, progress=False, extra_stats=("softmax", "entropy"))
+    softmax = qe.score(SOURCES, HYPOTHESES, method="softmax", progress=False)
+    for i, (src, hyp) in enumerate(zip(SOURCES, HYPOTHESES)):
+        sig, probs, dist = reference(qe, src, hyp)
+        assert len(result.segments[i].tokens) == len(sig)  # hypothesis tokens + EOS
+        assert result.scores[i] == pytest.approx(sig.mean().item(), abs=1e-5)
+        assert softmax.scores[i] == pytest.approx(probs.mean().item(), abs=1e-5)
+        entropy = -(dist * dist.log()).sum(-1)
+        got_entropy = [t.entropy for t in result.segments[i].tokens]
+        assert got_entropy == pytest.approx(entropy.tolist(), abs=1e-4)
+
+
+@pytest.mark.parametrize("which", ["marian", "llama"])
+def test_chunked_lm_logits_equal_model_logits(which, request):
+    qe = request.getfixturevalue(which)
+    reference = _marian_reference if which == "marian" else _llama_reference
+    pairs = qe.backend.encode(SOURCES[:1], HYPOTHESES[:1])
+    out = qe.backend.forward(pairs)
+    hidden = out.hidden[out.scored_mask]
+    _, _, dist = reference(qe, SOURCES[0], HYPOTHESES[0])
+    ours = torch.softmax(qe.backend.output_logits(hidden), -1)
+    assert torch.allclose(ours, dist, atol=1e-6)
+
+
+@pytest.mark.parametrize("which", ["marian", "llama"])
+@pytest.mark.parametrize("method", ["sigmoid", "boosted"])
+def test_batch_size_invariance(which, method, request):
+    qe = request.getfixturevalue(which)
+    sources, hyps = SOURCES * 12, HYPOTHESES * 12
+    one = qe.score(sources, hyps, method=method, batch_size=1, progress=False).scores
+    many = qe.score(sources, hyps, method=method, batch_size=64, progress=False).scores
+    assert max(abs(a - b) for a, b in zip(one, many)) < 1e-5
+    # original order restored: the repeated inputs give repeated scores
+    assert one[:6] == pytest.approx(one[6:12], abs=1e-6)
+
+
+def test_deterministic(marian):
+    first = marian.score(SOURCES, HYPOTHESES, progress=False).scores
+    assert marian.score(SOURCES, HYPOTHESES, progress=False).scores == first
+
+
+@pytest.mark.parametrize("which", ["marian", "llama"])
+def test_token_offsets_point_into_the_hypothesis(which, request):
+    qe = request.getfixturevalue(which)
+    result = qe.score(SOURCES, HYPOTHESES, progress=False)
+    for hyp, seg in zip(HYPOTHESES, result.segments):
+        words = hyp.split()
+        spans = [hyp[t.start:t.end] for t in seg.tokens]
+        assert spans == words + [""]
+        assert seg.tokens[-1].token == "</s>"
+
+
+def test_no_eos_and_aggregates(marian):
+    with_eos = marian.score(SOURCES, HYPOTHESES, progress=False)
+    without = marian.score(SOURCES, HYPOTHESES, progress=False, include_eos=False)
+    for a, b in zip(with_eos.segments, without.segments):
+        assert len(b.tokens) == len(a.tokens) - 1
+        assert [t.sigmoid for t in b.tokens] == pytest.approx([t.sigmoid for t in a.tokens[:-1]], abs=1e-6)
+    prod = marian.score(SOURCES, HYPOTHESES, aggregate="prod", progress=False)
+    low = marian.score(SOURCES, HYPOTHESES, aggregate="min", progress=False)
+    for seg, p, m in zip(with_eos.segments, prod.scores, low.scores):
+        values = [t.sigmoid for t in seg.tokens]
+        assert p == pytest.approx(sum(math.log(v) for v in values), abs=1e-5)
+        assert m == pytest.approx(min(values), abs=1e-7)
+    assert without.signature.count("eos:no") == 1
+
+
+def test_entropy_is_negated_and_prod_refused(marian):
+    result = marian.score(SOURCES, HYPOTHESES, method="entropy", progress=False)
+    for seg, value in zip(result.segments, result.scores):
+        assert value == pytest.approx(-sum(t.entropy for t in seg.tokens) / len(seg.tokens))
+    with pytest.raises(ValueError, match="probability method"):
+        marian.score(SOURCES, HYPOTHESES, method="entropy", aggregate="prod")
+
+
+def test_empty_hypothesis_is_scored_on_eos_with_warning(marian):
+    with pytest.warns(InputWarning, match="empty translation") as record:
+        result = marian.score(["the cat", "a dog"], ["o gato", ""], progress=False, include_eos=False)
+    assert record[0].message.index == 1
+    assert len(result.segments[1].tokens) == 1 and result.segments[1].tokens[0].token == "</s>"
+    assert not math.isnan(result.scores[1])
+
+
+@pytest.mark.parametrize("which", ["marian", "llama"])
+def test_overlong_input_is_truncated_with_warning(which, request):
+    qe = request.getfixturevalue(which)
+    long_text = " ".join(["o gato"] * 200)
+    with pytest.warns(InputWarning, match="truncated") as record:
+        result = qe.score(["the cat", "a dog"], ["o gato", long_text], progress=False)
+    assert {w.message.index for w in record if isinstance(w.message, InputWarning)} == {1}
+    assert result.segments[1].truncated and not result.segments[0].truncated
+    assert len(result.segments[1].tokens) <= 64
+
+
+def test_line_count_mismatch(marian):
+    from sigmoid_qe import InputError
+    with pytest.raises(InputError, match="2 sources but 1 translations"):
+        marian.score(["a", "b"], ["c"])
