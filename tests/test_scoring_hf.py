@@ -159,3 +159,64 @@ def test_line_count_mismatch(marian):
     from sigmoid_qe import InputError
     with pytest.raises(InputError, match="2 sources but 1 translations"):
         marian.score(["a", "b"], ["c"])
+
+
+def test_causal_chat_template_and_custom_prompt(tiny_llama_dir, tmp_path):
+    """With a chat template the prompt comes from it; --prompt-template replaces it; the
+    hypothesis is tokenised on its own either way."""
+    import shutil
+
+    from transformers import AutoTokenizer
+    chat_dir = tmp_path / "chat"
+    shutil.copytree(tiny_llama_dir, chat_dir)
+    tok = AutoTokenizer.from_pretrained(chat_dir)
+    tok.chat_template = "{% for m in messages %}<s> {{ m['content'] }} {% endfor %}{% if add_generation_prompt %}the {% endif %}"
+    tok.save_pretrained(chat_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        qe = load_model(str(chat_dir), lp="en-pt", device="cpu")
+        custom = load_model(str(chat_dir), lp="en-pt", device="cpu", prompt_template="{source} the")
+    pair = qe.backend.encode(["a dog"], ["um cao"])[0]
+    expected_prompt = tok.apply_chat_template(
+        [{"role": "user", "content": "Translate the following text from English into Portuguese.\n"
+                                     "English: a dog\nPortuguese:"}],
+        add_generation_prompt=True, tokenize=True)
+    if hasattr(expected_prompt, "keys"):
+        expected_prompt = expected_prompt["input_ids"]
+    assert pair.context_ids == list(expected_prompt)
+    assert pair.target_ids == tok("um cao", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    custom_pair = custom.backend.encode(["a dog"], ["um cao"])[0]
+    assert custom_pair.context_ids == tok("a dog the")["input_ids"]
+    # the score is the independent computation over that prompt
+    ids = torch.tensor([custom_pair.context_ids + custom_pair.target_ids])
+    with torch.no_grad():
+        logits = custom.backend.model(ids).logits[0, len(custom_pair.context_ids) - 1:-1]
+    target = torch.tensor(custom_pair.target_ids)
+    expected = torch.sigmoid(logits.gather(1, target[:, None]).squeeze(1)).mean().item()
+    assert custom.score(["a dog"], ["um cao"], progress=False).scores[0] == pytest.approx(expected, abs=1e-5)
+
+
+def test_multilingual_language_codes_are_forced_not_scored(tmp_path):
+    """M2M100: --lp sets the tokenizer's languages; the target-language BOS is teacher-forced
+    but not scored; the score equals the model's own forward with labels."""
+    from sigmoid_qe import SigmoidQEError
+    from tiny_models import make_tiny_m2m100
+    model_dir = make_tiny_m2m100(tmp_path / "m2m")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(SigmoidQEError, match="--lp"):
+            load_model(model_dir, device="cpu")
+        qe = load_model(model_dir, lp="en-pt", device="cpu")
+    tok, model = qe.backend.tokenizer, qe.backend.model
+    assert tok.src_lang == "en" and tok.tgt_lang == "pt"
+    result = qe.score(["the cat sat"], ["o gato sentou"], progress=False)
+    tokens = result.segments[0].tokens
+    assert [t.token for t in tokens] == ["\u2581o", "\u2581gato", "\u2581sentou", "</s>"]
+    enc = tok("the cat sat", return_tensors="pt")
+    labels = tok(text_target="o gato sentou", return_tensors="pt")["input_ids"]
+    assert tok.convert_ids_to_tokens(labels[0].tolist())[0] == "__pt__"
+    with torch.no_grad():
+        logits = model(**enc, labels=labels).logits[0]
+    own = logits.gather(1, labels[0][:, None]).squeeze(1)[1:]  # drop the language code
+    assert result.scores[0] == pytest.approx(torch.sigmoid(own).mean().item(), abs=1e-5)
+    assert [hyp[t.start:t.end] for hyp in ["o gato sentou"] for t in tokens] == ["o", "gato", "sentou", ""]

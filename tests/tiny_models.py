@@ -59,3 +59,38 @@ def make_tiny_llama(directory, seed: int = 0) -> str:
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return str(path)
+
+
+def make_tiny_m2m100(directory, seed: int = 0) -> str:
+    """A 1-layer M2M100 model with a real (tiny, word-model) SentencePiece tokenizer, so that
+    language codes and the forced target-language BOS behave as in the real models."""
+    import json
+
+    import sentencepiece as spm
+    from transformers import M2M100Config, M2M100ForConditionalGeneration, M2M100Tokenizer
+    torch.manual_seed(seed)
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    words = WORDS[:24]
+    corpus = path / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(words[i:] + words[:i]) for i in range(len(words))) * 5)
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(path / "spm"), vocab_size=26,
+                                   model_type="word", bos_id=-1, eos_id=-1, unk_id=0, pad_id=-1,
+                                   minloglevel=2)
+    processor = spm.SentencePieceProcessor(model_file=str(path / "spm.model"))
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for i in range(processor.get_piece_size()):
+        vocab.setdefault(processor.id_to_piece(i), len(vocab))
+    (path / "vocab.json").write_text(json.dumps(vocab))
+    tokenizer = M2M100Tokenizer(vocab_file=str(path / "vocab.json"), spm_file=str(path / "spm.model"),
+                                src_lang="en", tgt_lang="pt")
+    size = max([*tokenizer.get_vocab().values(), *tokenizer.lang_token_to_id.values()]) + 1
+    config = M2M100Config(vocab_size=size, d_model=16, encoder_layers=1, decoder_layers=1,
+                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                          decoder_ffn_dim=32, max_position_embeddings=64, pad_token_id=1,
+                          eos_token_id=2, bos_token_id=0, decoder_start_token_id=2)
+    M2M100ForConditionalGeneration(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    for name in ("corpus.txt", "spm.model", "spm.vocab"):
+        (path / name).unlink()
+    return str(path)

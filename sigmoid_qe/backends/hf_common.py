@@ -135,11 +135,28 @@ class HFBackendMixin(Backend):
         raise RuntimeError("the model's forward never reached its output embedding layer")
 
     # -- tokens -------------------------------------------------------------------------
-    def _scored_positions(self, ids: Sequence[int], include_eos: bool) -> List[bool]:
-        """Hypothesis tokens are scored; special tokens (language codes, BOS) are not, except
-        EOS when ``include_eos``."""
+    def _scored_positions(self, ids: Sequence[int], include_eos: bool,
+                          content: Optional[Sequence[int]] = None) -> List[bool]:
+        """Which target positions are hypothesis tokens (scored), which are added by the
+        tokenizer (language codes, BOS: not scored); EOS is scored when ``include_eos``.
+
+        ``content`` is the hypothesis tokenised without special tokens: where it occurs
+        contiguously in ``ids``, exactly those positions are the hypothesis (this also catches
+        language codes that a tokenizer does not list among its special tokens). Otherwise
+        the tokenizer's special-token list decides.
+        """
         eos = self.tokenizer.eos_token_id
-        return [(i == eos and include_eos) if i == eos else i not in self._special_ids for i in ids]
+        ids = list(ids)
+        if content:
+            n = len(content)
+            content = list(content)
+            for k in range(len(ids) - n + 1):
+                if ids[k:k + n] == content:
+                    scored = [k <= j < k + n for j in range(len(ids))]
+                    if include_eos and k + n < len(ids) and ids[k + n] == eos:
+                        scored[k + n] = True
+                    return scored
+        return [include_eos if i == eos else i not in self._special_ids for i in ids]
 
     def _token_offsets(self, text: str, ids: Sequence[int], scored: Sequence[bool],
                        offsets: Optional[Sequence[Tuple[int, int]]]) -> Tuple[List[str], List[Tuple[int, int]]]:

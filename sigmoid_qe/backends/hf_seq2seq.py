@@ -46,11 +46,17 @@ class HFSeq2SeqBackend(HFBackendMixin):
         self.tokenizer.tgt_lang = self._model_code(tgt)
 
     def _model_code(self, code: str) -> str:
+        """The tokenizer's own code for an ISO code ("pt" -> "por_Latn", "pt_XX" or "pt")."""
+        unk = self.tokenizer.unk_token_id
         vocab = self.tokenizer.get_vocab()
+
+        def known(token: str) -> bool:
+            return token in vocab or self.tokenizer.convert_tokens_to_ids(token) not in (None, unk)
+
         for candidate in model_language_candidates(code):
-            if candidate in vocab:
+            if known(candidate):
                 return candidate
-            if f"__{candidate}__" in vocab:  # M2M100 takes "pt" for the token "__pt__"
+            if known(f"__{candidate}__"):  # M2M100 takes "pt" for the token "__pt__"
                 return candidate
         raise SigmoidQEError(f"{self.name}: language code {code!r} is unknown to the tokenizer")
 
@@ -62,17 +68,19 @@ class HFSeq2SeqBackend(HFBackendMixin):
             text = self.prompt_template.format(source=source) if self.prompt_template else source
             context = list(self.tokenizer(text, verbose=False)["input_ids"])
             targets, offsets = self._tokenize_hypothesis(hypothesis, as_target=True)
+            content = self.tokenizer(text_target=hypothesis, add_special_tokens=False,
+                                     verbose=False)["input_ids"]
+            scored = self._scored_positions(targets, include_eos, content)
             truncated = False
             if limit and len(context) > limit:
-                context = context[: limit - 1] + context[-1:]
+                context = _clip(context, limit)
                 warn_truncated("source", index, limit)
                 truncated = True
             if limit and len(targets) > limit:
-                targets = targets[: limit - 1] + targets[-1:]
-                offsets = offsets[: limit - 1] + offsets[-1:] if offsets is not None else None
+                targets, scored = _clip(targets, limit), _clip(scored, limit)
+                offsets = _clip(offsets, limit) if offsets is not None else None
                 warn_truncated("translation", index, limit)
                 truncated = True
-            scored = self._scored_positions(targets, include_eos)
             tokens, spans = self._token_offsets(hypothesis, targets, scored, offsets)
             pairs.append(EncodedPair(index, context, targets, scored, tokens, spans, truncated))
         return pairs
@@ -93,3 +101,8 @@ class HFSeq2SeqBackend(HFBackendMixin):
                 decoder_input_ids=decoder_inputs.to(dev), decoder_attention_mask=decoder_mask.to(dev))
         return ForwardOutput(hidden=hidden, target_ids=targets.to(dev),
                              scored_mask=scored_mask_tensor(batch, targets.shape[1]).to(dev))
+
+
+def _clip(seq, limit: int):
+    """The first ``limit - 1`` items and the last one (which keeps the final EOS)."""
+    return list(seq[: limit - 1]) + list(seq[-1:])
