@@ -3,14 +3,32 @@
 >>> from sigmoid_qe import score
 >>> result = score(sources, translations, model="bergamot-en-pt")
 >>> result.scores, result.system_score
+
+Names are imported lazily, so that tools that need no model (``sigmoid-qe-eval``, the
+meta-evaluation statistics) start without importing torch.
 """
-from .errors import InputError, ModelLoadError, SigmoidQEError
-from .head import SigmoidHead, SigmoidHeadConfig
-from .metric import SigmoidQE
-from .model import QEModel, load_model, score
-from .results import QEResult, SegmentScore, TokenScore
+from importlib import import_module
+
 from .version import __version__
 
-__all__ = ["score", "load_model", "SigmoidQE", "QEModel", "QEResult", "SegmentScore", "TokenScore",
-           "SigmoidHead", "SigmoidHeadConfig", "SigmoidQEError", "InputError", "ModelLoadError",
-           "__version__"]
+_EXPORTS = {
+    "score": "model", "load_model": "model", "QEModel": "model",
+    "SigmoidQE": "metric",
+    "QEResult": "results", "SegmentScore": "results", "TokenScore": "results",
+    "SigmoidHead": "head", "SigmoidHeadConfig": "head",
+    "SigmoidQEError": "errors", "InputError": "errors", "ModelLoadError": "errors",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sigmoid_qe' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -20,6 +20,7 @@ import os
 import re
 import tarfile
 import warnings
+import zlib
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -108,31 +109,50 @@ def _score_lines_slow(path: PathLike, text: str, fields: int, allow_none: bool):
     return keys, np.array(values, dtype=np.float64)
 
 
+_SMALL_FILE = 8192  # bytes; below this a plain Python parse beats pandas' start-up cost
+
+
 def _score_columns(path: PathLike, fields: int, allow_none: bool):
-    """(key columns, float scores) of a whitespace-separated score file, fast when well-formed."""
+    """(key columns, float scores) of a whitespace-separated score file, fast when well-formed.
+
+    Large files go through pandas' C parser (system names read as categories, so grouping
+    them costs nothing); anything odd falls back to the line-by-line parse, which names the
+    first bad line.
+    """
     text = _read_text(path)
+    if len(text) > _SMALL_FILE:
+        parsed = _score_columns_fast(text, fields, allow_none)
+        if parsed is not None:
+            return parsed
+    keys, values = _score_lines_slow(path, text, fields, allow_none)
+    columns = [list(k) for k in zip(*keys)] if keys else [[] for _ in range(fields - 1)]
+    return columns, values
+
+
+def _score_columns_fast(text: str, fields: int, allow_none: bool):
     names = [f"k{i}" for i in range(fields - 1)] + ["score"]
+    sep = "\t" if "\t" in text[:200] and " " not in text[:200] else r"\s+"
     try:
         with warnings.catch_warnings():
             # pandas only warns when every line has too many fields: treat it as malformed
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.StringIO(text), sep=r"\s+", header=None, names=names,
-                                index_col=False, dtype={**{n: str for n in names[:-1]},
-                                                        "score": np.float64},
+            frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=names,
+                                index_col=False,
+                                dtype={**{n: "category" for n in names[:-1]}, "score": np.float64},
                                 na_values={"score": ["None"]}, keep_default_na=False,
                                 quoting=csv.QUOTE_NONE, engine="c")
-        scores = frame["score"].to_numpy(dtype=np.float64)
-        ok = True
-        if not np.isfinite(scores).all():
-            # a NaN is either a 'None' or a line without a score; anything else is malformed
-            ok = (allow_none and not np.isinf(scores).any()
-                  and text.count("None") == int(np.isnan(scores).sum()))
-        if ok:
-            return [frame[n].tolist() for n in names[:-1]], scores
     except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, TypeError):
-        pass
-    keys, values = _score_lines_slow(path, text, fields, allow_none)
-    return [list(k) for k in zip(*keys)] if keys else [[] for _ in range(fields - 1)], values
+        return None
+    scores = frame["score"].to_numpy(dtype=np.float64)
+    if not np.isfinite(scores).all():
+        # a NaN is a 'None' or a line without a score; only the first may be accepted
+        if not allow_none or np.isinf(scores).any() \
+                or text.count("None") != int(np.isnan(scores).sum()):
+            return None
+    keys = [frame[n] for n in names[:-1]]
+    if any(k.isna().any() for k in keys):
+        return None
+    return keys, scores
 
 
 def read_score_file(path: PathLike, allow_none: bool = True) -> Dict[str, np.ndarray]:
@@ -144,9 +164,14 @@ def read_score_file(path: PathLike, allow_none: bool = True) -> Dict[str, np.nda
     (systems,), scores = _score_columns(path, 2, allow_none)
     if not len(scores):
         return {}
-    names, inverse = np.unique(np.asarray(systems, dtype=object), return_inverse=True)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(names) + 1))
+    if isinstance(systems, pd.Series):
+        codes = systems.cat.codes.to_numpy()
+        names = list(systems.cat.categories)
+    else:
+        names, codes = np.unique(np.asarray(systems, dtype=object), return_inverse=True)
+        codes = codes.ravel()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
     return {str(name): scores[order[bounds[k]:bounds[k + 1]]] for k, name in enumerate(names)}
 
 
@@ -154,6 +179,7 @@ def read_domain_score_file(path: PathLike, domains: Sequence[str],
                            allow_none: bool = True) -> Dict[str, np.ndarray]:
     """``DOMAIN SYSTEM SCORE`` lines into ``{system: scores in the order of domains}``."""
     (domain_col, systems), scores = _score_columns(path, 3, allow_none)
+    domain_col, systems = list(map(str, domain_col)), list(map(str, systems))
     index = {d: i for i, d in enumerate(domains)}
     out: Dict[str, np.ndarray] = {}
     for number, (domain, system, score) in enumerate(zip(domain_col, systems, scores), start=1):
@@ -449,7 +475,7 @@ def _read_tar_members(path: Path) -> Dict[str, bytes]:
     try:
         with tarfile.open(path, "r:*") as tar:
             return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise InputError(f"not a readable tar archive ({exc})", path) from None
 
 
@@ -475,14 +501,25 @@ def load_mlqe(path: PathLike, lp: Optional[str] = None, gold: Optional[PathLike]
     lp = lp or _lp_from_name(path.name)
     if not path.exists():
         raise InputError("no such file", path)
-    if not tarfile.is_tarfile(path):
+    named_tar = path.name.endswith((".tar.gz", ".tgz", ".tar"))
+    try:
+        is_tar = tarfile.is_tarfile(path)
+    except (OSError, EOFError, tarfile.TarError):
+        is_tar = named_tar
+    if not is_tar and not named_tar:
         return _mlqe_frame(_read_text(path), str(path), lp, system)
     members = _read_tar_members(path)
     tsv = [n for n in members if n.endswith(".tsv")]
     if tsv:
         name = sorted(tsv)[0]
-        return _mlqe_frame(_decode(members[name], f"{path}:{name}"), f"{path}:{name}",
-                           lp or _lp_from_name(name), system)
+        frame = _mlqe_frame(_decode(members[name], f"{path}:{name}"), f"{path}:{name}",
+                            lp or _lp_from_name(name), system)
+        doc_ids = _member(members, ".doc_ids")
+        if doc_ids is not None:  # one article name per segment, after a header line
+            docs = _lines(_decode(members[doc_ids], f"{path}:{doc_ids}"))[1:]
+            if len(docs) == len(frame):
+                frame["doc"] = docs
+        return frame
     return _load_test21(path, members, lp, gold, system)
 
 

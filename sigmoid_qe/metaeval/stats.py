@@ -37,7 +37,7 @@ _MAX_PAIRS = 30_000_000
 
 
 # ----------------------------------------------------------------------------------------
-# grouping
+# grouping and the reusable part of the human scores
 
 
 def as_groups(gold, metric, group: str = "none") -> Tuple[np.ndarray, np.ndarray]:
@@ -49,21 +49,77 @@ def as_groups(gold, metric, group: str = "none") -> Tuple[np.ndarray, np.ndarray
     m = np.asarray(metric, dtype=np.float64)
     if g.shape != m.shape:
         raise ValueError(f"gold and metric shapes differ: {g.shape} vs {m.shape}")
+    return _rows(g, group), _rows(m, group)
+
+
+def _rows(x: np.ndarray, group: str) -> np.ndarray:
     if group not in GROUPS:
         raise ValueError(f"unknown group {group!r}; expected one of {GROUPS}")
-    if g.ndim == 1:
-        return g[None, :], m[None, :]
-    if g.ndim != 2:
+    if x.ndim == 1:
+        return x[None, :]
+    if x.ndim != 2:
         raise ValueError("scores must be a vector or a [systems, items] matrix")
     if group == "none":
-        return g.reshape(1, -1), m.reshape(1, -1)
-    if group == "sys":
-        return g, m
-    return g.T, m.T
+        return x.reshape(1, -1)
+    return x if group == "sys" else x.T
 
 
-def _valid(g: np.ndarray, m: np.ndarray) -> np.ndarray:
-    return ~np.isnan(g) & ~np.isnan(m)
+class PreparedGold:
+    """Human scores plus what every metric compared with them reuses (sort orders, ranks,
+    the pairs of each group), computed once. mt-metrics-eval's ``KendallPreproc`` has the
+    same idea. Every function here accepts one wherever it accepts gold scores."""
+
+    def __init__(self, gold):
+        self.values = np.asarray(gold, dtype=np.float64)
+        if self.values.ndim not in (1, 2):
+            raise ValueError("scores must be a vector or a [systems, items] matrix")
+        self.shape = self.values.shape
+        self._cache: Dict[tuple, object] = {}
+
+    def _cached(self, key, make):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def flat(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(positions in the flattened array, values) of the scored entries, system-major."""
+        def make():
+            flat = self.values.ravel()
+            where = np.flatnonzero(~np.isnan(flat))
+            return where, flat[where]
+        return self._cached(("flat",), make)
+
+    def flat_ranks(self) -> np.ndarray:
+        return self._cached(("ranks",), lambda: _average_ranks(self.flat()[1]))
+
+    def flat_dense(self) -> Tuple[np.ndarray, int]:
+        def make():
+            ranks = _dense_ranks(self.flat()[1])
+            return ranks, (int(ranks.max()) + 1 if len(ranks) else 0)
+        return self._cached(("dense",), make)
+
+    def pairs(self, group: str) -> "_PairIndex":
+        return self._cached(("pairs", group), lambda: _PairIndex.build(self.values, group))
+
+    def with_missing(self, metric: np.ndarray) -> "PreparedGold":
+        """This, or a fresh one that also drops the entries where the metric has no score."""
+        holes = np.isnan(metric) & ~np.isnan(self.values)
+        if not holes.any():
+            return self
+        return PreparedGold(np.where(holes, np.nan, self.values))
+
+
+def prepare_gold(gold) -> PreparedGold:
+    """Wrap human scores for reuse across many metrics (a no-op on a PreparedGold)."""
+    return gold if isinstance(gold, PreparedGold) else PreparedGold(gold)
+
+
+def _inputs(gold, metric) -> Tuple[PreparedGold, np.ndarray]:
+    prepared = prepare_gold(gold)
+    m = np.asarray(metric, dtype=np.float64)
+    if m.shape != prepared.shape:
+        raise ValueError(f"gold and metric shapes differ: {prepared.shape} vs {m.shape}")
+    return prepared.with_missing(m), m
 
 
 def _average(values: np.ndarray, counted: np.ndarray, replace_nans_with_zeros: bool) -> float:
@@ -77,17 +133,67 @@ def _average(values: np.ndarray, counted: np.ndarray, replace_nans_with_zeros: b
 
 
 # ----------------------------------------------------------------------------------------
+# ranks
+
+
+def _dense_ranks(x: np.ndarray) -> np.ndarray:
+    return np.unique(x, return_inverse=True)[1].astype(np.int64).ravel()
+
+
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks, tied values sharing their mean rank (``scipy.stats.rankdata``)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    if n == 0:
+        return np.zeros(0)
+    order = np.argsort(x)
+    ordered = x[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], n]
+    ranks = np.empty(n)
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
+def _rowwise_ranks(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Average ranks of each row's valid entries, all rows at once."""
+    n_rows, length = x.shape
+    filled = np.where(valid, x, np.inf)
+    order = np.argsort(filled, axis=1)
+    ordered = np.take_along_axis(filled, order, axis=1)
+    new_run = np.ones_like(ordered, dtype=bool)
+    new_run[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    last = np.ones_like(new_run)
+    last[:, :-1] = new_run[:, 1:]
+    pos = np.broadcast_to(np.arange(length), (n_rows, length))
+    start = np.maximum.accumulate(np.where(new_run, pos, 0), axis=1)
+    end = np.minimum.accumulate(np.where(last, pos, length)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty_like(filled)
+    np.put_along_axis(ranks, order, (start + end + 2) / 2.0, axis=1)
+    return np.where(valid, ranks, np.nan)
+
+
+# ----------------------------------------------------------------------------------------
 # Pearson and Spearman
+
+
+def _pearson_vectors(g: np.ndarray, m: np.ndarray) -> float:
+    """scipy's pearsonr on two complete vectors: NaN when shorter than 2 or constant."""
+    if len(g) < 2 or g.min() == g.max() or m.min() == m.max():
+        return float("nan")
+    dg = g - g.mean()
+    dm = m - m.mean()
+    # plain sums, not BLAS dot: as exact, and immune to BLAS thread start-up on busy machines
+    r = (dg * dm).sum() / np.sqrt((dg * dg).sum()) / np.sqrt((dm * dm).sum())
+    return float(min(1.0, max(-1.0, r)))
 
 
 def _rowwise_pearson(g: np.ndarray, m: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Pearson r of every row over its valid entries; NaN for constant rows or n < 2."""
     n = valid.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        gz = np.where(valid, g, 0.0)
-        mz = np.where(valid, m, 0.0)
-        dg = np.where(valid, g - (gz.sum(axis=1) / n)[:, None], 0.0)
-        dm = np.where(valid, m - (mz.sum(axis=1) / n)[:, None], 0.0)
+        dg = np.where(valid, g - (np.where(valid, g, 0.0).sum(axis=1) / n)[:, None], 0.0)
+        dm = np.where(valid, m - (np.where(valid, m, 0.0).sum(axis=1) / n)[:, None], 0.0)
         r = (dg * dm).sum(axis=1) / np.sqrt((dg * dg).sum(axis=1)) / np.sqrt((dm * dm).sum(axis=1))
     constant = (_row_range(g, valid) == 0) | (_row_range(m, valid) == 0)
     r = np.clip(r, -1.0, 1.0)
@@ -102,22 +208,14 @@ def _row_range(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
         return hi - lo
 
 
-def _rowwise_ranks(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Average ranks (ties share the mean rank) of each row's valid entries."""
-    from scipy.stats import rankdata
-    filled = np.where(valid, x, np.inf)
-    ranks = rankdata(filled, method="average", axis=1)
-    return np.where(valid, ranks, np.nan)
-
-
 def pearson(gold, metric) -> float:
-    """Pearson's r (``scipy.stats.pearsonr``) over the pairs with a gold score."""
-    return _grouped_corr("pearson", gold, metric, "none")
+    """Pearson's r (``scipy.stats.pearsonr``) over the entries with a gold score."""
+    return correlation(gold, metric, "pearson", "none")
 
 
 def spearman(gold, metric) -> float:
-    """Spearman's rho (``scipy.stats.spearmanr``) over the pairs with a gold score."""
-    return _grouped_corr("spearman", gold, metric, "none")
+    """Spearman's rho (``scipy.stats.spearmanr``) over the entries with a gold score."""
+    return correlation(gold, metric, "spearman", "none")
 
 
 # ----------------------------------------------------------------------------------------
@@ -139,36 +237,67 @@ class TauCounts:
         return self.con + self.dis + self.ties_gold + self.ties_metric + self.ties_both
 
 
-def _dense_ranks(x: np.ndarray) -> np.ndarray:
-    return np.unique(x, return_inverse=True)[1].astype(np.int64)
-
-
 def _tie_pairs(ranks: np.ndarray) -> int:
     counts = np.bincount(ranks).astype(np.int64)
     return int((counts * (counts - 1) // 2).sum())
 
 
 def count_inversions(values) -> int:
-    """Pairs i < j with values[i] > values[j], by a vectorised bottom-up merge: O(n log^2 n)."""
-    a = _dense_ranks(np.asarray(values))
-    n = len(a)
-    if n < 2:
+    """Pairs i < j with ``values[i] > values[j]``, in O(n log n) numpy steps."""
+    ranks = _dense_ranks(np.asarray(values))
+    if len(ranks) < 2:
         return 0
-    size = 1 << (n - 1).bit_length()
-    top = int(a.max()) + 1
-    buf = np.full(size, top, dtype=np.int64)  # padding sorts last and adds no inversion
-    buf[:n] = a
-    stride = top + 1
-    width, total = 1, 0
-    while width < size:
-        blocks = buf.reshape(-1, 2 * width)
-        offsets = (np.arange(blocks.shape[0], dtype=np.int64) * stride)[:, None]
-        left = (blocks[:, :width] + offsets).ravel()
-        right = (blocks[:, width:] + offsets).ravel()
-        at_or_below = np.searchsorted(left, right, side="right")
-        at_or_below -= np.repeat(np.arange(blocks.shape[0], dtype=np.int64) * width, width)
-        total += int((width - at_or_below).sum())
-        buf = np.sort(blocks, axis=1).ravel()
+    top = int(ranks.max()) + 1
+    if top <= _SMALL_RANGE:
+        return _inversions_small_range(ranks, top)
+    return _inversions_by_merging(ranks)
+
+
+_SMALL_RANGE = 1024
+
+
+def _inversions_small_range(ranks: np.ndarray, top: int) -> int:
+    """Few distinct values (MQM scores): brute force inside chunks, and across chunks a table
+    of how many earlier elements have each value (chunk size balances the two costs)."""
+    n = len(ranks)
+    size = int(min(64, max(16, 2 * math.sqrt(top))))
+    chunks = -(-n // size)
+    padded = np.full(chunks * size, top, dtype=np.int64)  # the largest value, last: no inversion
+    padded[:n] = ranks
+    blocks = padded.reshape(chunks, size)
+    i, j = np.triu_indices(size, 1)
+    within = int(np.count_nonzero(blocks[:, i] > blocks[:, j]))
+    hist = np.bincount((np.arange(chunks)[:, None] * (top + 1) + blocks).ravel(),
+                       minlength=chunks * (top + 1)).reshape(chunks, top + 1)
+    earlier = np.cumsum(hist, axis=0) - hist  # per chunk: counts of each value before it
+    at_most = np.cumsum(earlier, axis=1)  # ... with a value <= v
+    before = np.arange(chunks) * size
+    chunk_of = np.repeat(np.arange(chunks), size)[:n]
+    across = int((before[chunk_of] - at_most[chunk_of, ranks]).sum())
+    return within + across
+
+
+def _inversions_by_merging(ranks: np.ndarray) -> int:
+    """Bottom-up merge count: at each width, elements in value order are regrouped into
+    blocks (a stable radix sort on block ids), and each right-half element counts the
+    left-half elements of its block that sort after it."""
+    n = len(ranks)
+    position = np.argsort(ranks, kind="stable").astype(np.int64)
+    total, width = 0, 1
+    while width < n:
+        block = position // (2 * width)
+        order = np.argsort(block.astype(np.uint16 if n <= 2 * 65535 else np.uint32), kind="stable")
+        pos, blk = position[order], block[order]
+        left = ((pos // width) & 1) == 0
+        seen_left = np.cumsum(left)
+        starts = np.flatnonzero(np.r_[True, blk[1:] != blk[:-1]])
+        ends = np.r_[starts[1:], n]
+        left_before_block = np.r_[0, seen_left[ends[:-1] - 1]]
+        lengths = ends - starts
+        left_in_block = np.repeat(seen_left[ends - 1] - left_before_block, lengths)
+        left_so_far = seen_left - np.repeat(left_before_block, lengths)
+        right = ~left
+        total += int((left_in_block[right] - left_so_far[right]).sum())
         width *= 2
     return total
 
@@ -177,25 +306,41 @@ def tau_counts(gold, metric, epsilon: float = 0.0) -> TauCounts:
     """Concordant, discordant and tied pairs of two vectors (gold NaN entries dropped).
 
     Metric differences with ``abs(d) <= epsilon`` count as ties (mt-metrics-eval's
-    ``KendallVariants``). ``epsilon == 0`` uses sorting, O(n log n); ``epsilon > 0`` compares
-    all pairs, in chunks.
+    ``KendallVariants``). ``epsilon == 0`` is O(n log n); ``epsilon > 0`` compares all pairs,
+    in chunks.
     """
-    g = np.asarray(gold, dtype=np.float64)
-    m = np.asarray(metric, dtype=np.float64)
-    keep = _valid(g, m)
-    g, m = g[keep], m[keep]
     if epsilon < 0:
         raise ValueError("epsilon must be non-negative")
+    prepared, m = _inputs(gold, np.asarray(metric, dtype=np.float64))
+    where, g = prepared.flat()
+    m = m.ravel()[where]
     if epsilon > 0 or len(g) <= _PAIRWISE_MAX_ROW:
         return _tau_counts_pairwise(g, m, epsilon)
+    gold_ranks, gold_top = prepared.flat_dense()
+    metric_ranks = _dense_ranks(m)
+    metric_top = int(metric_ranks.max()) + 1
     n = len(g)
     total = n * (n - 1) // 2
-    gr, mr = _dense_ranks(g), _dense_ranks(m)
-    order = np.lexsort((gr, mr))  # by metric, then gold: ties in metric add no inversion
-    discordant = count_inversions(gr[order])
-    joint = _tie_pairs(_dense_ranks(mr * (int(gr.max()) + 1) + gr))
-    ties_m = _tie_pairs(mr) - joint
-    ties_g = _tie_pairs(gr) - joint
+    # discordant pairs = inversions of one variable in the order of the other (ties in the
+    # ordering variable sorted ascending in the counted one, so they add nothing); count
+    # over the variable with fewer distinct values
+    if gold_top <= metric_top:
+        key = metric_ranks * gold_top + gold_ranks
+        counted_ranks, top = gold_ranks, gold_top
+    else:
+        key = gold_ranks * metric_top + metric_ranks
+        counted_ranks, top = metric_ranks, metric_top
+    order = np.argsort(key)
+    keys = key[order]
+    runs = np.diff(np.r_[np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]), n])
+    joint = int((runs * (runs - 1) // 2).sum())
+    ties_g = _tie_pairs(gold_ranks) - joint
+    ties_m = _tie_pairs(metric_ranks) - joint
+    counted = counted_ranks[order]
+    if top <= _SMALL_RANGE:
+        discordant = _inversions_small_range(counted, top)
+    else:
+        discordant = _inversions_by_merging(counted)
     con = total - ties_m - ties_g - joint - discordant
     return TauCounts(con, discordant, ties_g, ties_m, joint)
 
@@ -238,23 +383,30 @@ def _tau_from_counts(c: TauCounts, variant: str, minclasses: int = 0, size: int 
     raise ValueError(f"unknown Kendall variant {variant!r}; expected one of {KENDALL_VARIANTS}")
 
 
-def kendall(gold, metric, variant: str = "b", epsilon: float = 0.0) -> float:
-    """Kendall's tau: ``b`` and ``c`` as scipy, ``23`` and ``acc23`` as WMT23 (Deutsch et al.).
-
-    ``epsilon`` > 0 turns metric differences up to epsilon into ties (not allowed for tau-c).
-    """
+def _check_variant(variant: str, epsilon: float) -> None:
     if variant not in KENDALL_VARIANTS:
         raise ValueError(f"unknown Kendall variant {variant!r}; expected one of {KENDALL_VARIANTS}")
+    if epsilon < 0:
+        raise ValueError("epsilon must be non-negative")
     if epsilon > 0 and variant == "c":
         raise ValueError("a non-zero epsilon is not defined for tau-c")
-    g = np.asarray(gold, dtype=np.float64).ravel()
-    m = np.asarray(metric, dtype=np.float64).ravel()
-    keep = _valid(g, m)
-    g, m = g[keep], m[keep]
+
+
+def kendall(gold, metric, variant: str = "b", epsilon: float = 0.0) -> float:
+    """Kendall's tau over all scored entries: ``b`` and ``c`` as scipy, ``23`` and ``acc23``
+    as WMT23 (Deutsch et al. 2023). ``epsilon`` > 0 turns metric differences up to epsilon
+    into ties (not for tau-c)."""
+    return correlation(gold, metric, "kendall", "none", variant=variant, epsilon=epsilon)
+
+
+def _kendall_flat(prepared: PreparedGold, m: np.ndarray, variant: str, epsilon: float) -> float:
+    where, g = prepared.flat()
     if len(g) < 2:
         return float("nan")
-    counts = tau_counts(g, m, epsilon)
-    minclasses = min(len(np.unique(g)), len(np.unique(m))) if variant == "c" else 0
+    counts = tau_counts(prepared, m, epsilon)
+    minclasses = 0
+    if variant == "c":
+        minclasses = min(len(np.unique(g)), len(np.unique(m.ravel()[where])))
     return _tau_from_counts(counts, variant, minclasses, len(g))
 
 
@@ -263,8 +415,12 @@ def _rowwise_tau(g: np.ndarray, m: np.ndarray, valid: np.ndarray, variant: str,
     """Kendall per row; short rows all at once by pairs, long rows one by one by sorting."""
     n_rows, length = g.shape
     if variant == "c" or length > _PAIRWISE_MAX_ROW:
-        return np.array([kendall(g[r][valid[r]], m[r][valid[r]], variant, epsilon)
-                         for r in range(n_rows)])
+        out = []
+        for r in range(n_rows):
+            gr = np.where(valid[r], g[r], np.nan)
+            out.append(_kendall_flat(PreparedGold(gr), m[r], variant, epsilon)
+                       if valid[r].sum() >= 2 else float("nan"))
+        return np.array(out)
     i, j = np.triu_indices(length, 1)
     ok = valid[:, i] & valid[:, j]
     sg = np.sign(g[:, i] - g[:, j])
@@ -284,22 +440,6 @@ def _rowwise_tau(g: np.ndarray, m: np.ndarray, valid: np.ndarray, variant: str,
 # grouped correlations
 
 
-def _grouped_corr(measure: str, gold, metric, group: str, replace_nans_with_zeros: bool = False,
-                  variant: str = "b", epsilon: float = 0.0) -> float:
-    g, m = as_groups(gold, metric, group)
-    valid = _valid(g, m)
-    counted = valid.sum(axis=1) >= 2
-    if measure == "pearson":
-        values = _rowwise_pearson(g, m, valid)
-    elif measure == "spearman":
-        values = _rowwise_pearson(_rowwise_ranks(g, valid), _rowwise_ranks(m, valid), valid)
-    elif measure == "kendall":
-        values = _rowwise_tau(g, m, valid, variant, epsilon)
-    else:
-        raise ValueError(f"unknown measure {measure!r}")
-    return _average(values, counted, replace_nans_with_zeros)
-
-
 def correlation(gold, metric, measure: str = "pearson", group: str = "none",
                 replace_nans_with_zeros: bool = False, variant: str = "b",
                 epsilon: float = 0.0) -> float:
@@ -308,7 +448,33 @@ def correlation(gold, metric, measure: str = "pearson", group: str = "none",
     ``correlation(G, M, "pearson", "none")`` is WMT23's segment-level Pearson (all segments
     of all systems in one vector); ``group="item"`` averages over segments.
     """
-    return _grouped_corr(measure, gold, metric, group, replace_nans_with_zeros, variant, epsilon)
+    if measure == "kendall":
+        _check_variant(variant, epsilon)
+    elif measure not in ("pearson", "spearman"):
+        raise ValueError(f"unknown measure {measure!r}; expected pearson, spearman or kendall")
+    prepared, m = _inputs(gold, metric)
+    if group == "none" or prepared.values.ndim == 1:
+        where, g = prepared.flat()
+        if len(g) < 2:
+            return 0.0  # no group with two scores: mt-metrics-eval's empty average
+        if measure == "pearson":
+            value = _pearson_vectors(g, m.ravel()[where])
+        elif measure == "spearman":
+            value = _pearson_vectors(prepared.flat_ranks(), _average_ranks(m.ravel()[where]))
+        else:
+            value = _kendall_flat(prepared, m, variant, epsilon)
+        return _average(np.array([value]), np.array([True]), replace_nans_with_zeros)
+    g_rows, m_rows = _rows(prepared.values, group), _rows(m, group)
+    valid = ~np.isnan(g_rows)
+    counted = valid.sum(axis=1) >= 2
+    if measure == "pearson":
+        values = _rowwise_pearson(g_rows, m_rows, valid)
+    elif measure == "spearman":
+        values = _rowwise_pearson(_rowwise_ranks(g_rows, valid), _rowwise_ranks(m_rows, valid),
+                                  valid)
+    else:
+        values = _rowwise_tau(g_rows, m_rows, valid, variant, epsilon)
+    return _average(values, counted, replace_nans_with_zeros)
 
 
 # ----------------------------------------------------------------------------------------
@@ -317,7 +483,7 @@ def correlation(gold, metric, measure: str = "pearson", group: str = "none",
 
 @dataclass(frozen=True)
 class AccEq:
-    """Result of :func:`acc_eq`: the value, its tie threshold and the search curve."""
+    """Result of :func:`acc_eq`: the value, its tie threshold and, on request, the curve."""
 
     value: float
     epsilon: float
@@ -327,35 +493,43 @@ class AccEq:
 
 
 @dataclass
-class _Pairs:
-    """Every scored pair inside every group, with what it adds before and after a tie."""
+class _PairIndex:
+    """Every pair of scored entries inside every group, as flat positions into the matrix."""
 
+    first: np.ndarray
+    second: np.ndarray
     row: np.ndarray  # group of the pair
-    diff: np.ndarray  # |metric difference|
-    before: np.ndarray  # 1 if concordant or tied in both, else 0
-    after: np.ndarray  # 1 if the human scores tie (the pair once the metric ties), else 0
+    gold_sign: np.ndarray  # sign of the human difference
+    gold_tie: np.ndarray  # 1 where the human scores tie
     n_pairs: np.ndarray  # pairs per group
     n_rows: int
 
+    @staticmethod
+    def build(gold: np.ndarray, group: str) -> "_PairIndex":
+        rows_of = _rows(gold, group)
+        position = _rows(np.arange(gold.size).reshape(gold.shape), group)
+        n_rows, length = rows_of.shape
+        total = n_rows * length * (length - 1) // 2
+        if total > _MAX_PAIRS:
+            raise ValueError(f"{total} pairs in groups of {length}: too many for pair "
+                             f"statistics; use group='item'")
+        valid = ~np.isnan(rows_of)
+        i, j = np.triu_indices(length, 1)
+        rows, p = np.nonzero(valid[:, i] & valid[:, j])
+        first, second = position[rows, i[p]], position[rows, j[p]]
+        flat = gold.ravel()
+        diff = flat[first] - flat[second]
+        return _PairIndex(first, second, rows, np.sign(diff), (diff == 0).astype(np.int8),
+                          np.bincount(rows, minlength=n_rows), n_rows)
 
-def _enumerate_pairs(gold, metric, group: str) -> _Pairs:
-    g, m = as_groups(gold, metric, group)
-    n_rows, length = g.shape
-    total = n_rows * length * (length - 1) // 2
-    if total > _MAX_PAIRS:
-        raise ValueError(f"acc_eq over group={group!r} needs {total} pairs; use group='item'")
-    valid = _valid(g, m)
-    i, j = np.triu_indices(length, 1)
-    ok = valid[:, i] & valid[:, j]
-    rows, p = np.nonzero(ok)
-    gd = g[rows, i[p]] - g[rows, j[p]]
-    md = m[rows, i[p]] - m[rows, j[p]]
-    before = (np.sign(gd) == np.sign(md)).astype(np.int64)
-    after = (gd == 0).astype(np.int64)
-    return _Pairs(rows, np.abs(md), before, after, np.bincount(rows, minlength=n_rows), n_rows)
+    def outcomes(self, metric: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """(|metric difference|, 1 if concordant or tied in both else 0) of every pair."""
+        flat = metric.ravel()
+        diff = flat[self.first] - flat[self.second]
+        return np.abs(diff), (np.sign(diff) == self.gold_sign).astype(np.int8)
 
 
-def _scale(n_pairs: np.ndarray, n_groups: int) -> Optional[int]:
+def _lcm_scale(n_pairs: np.ndarray, n_groups: int) -> Optional[int]:
     """Common denominator of the group accuracies, if integer sums stay exact in int64."""
     denominator = 1
     for n in np.unique(n_pairs[n_pairs > 0]):
@@ -363,6 +537,26 @@ def _scale(n_pairs: np.ndarray, n_groups: int) -> Optional[int]:
         if denominator * max(n_groups, 1) > 2 ** 62:
             return None
     return denominator
+
+
+def _acc_eq_equal_groups(diff: np.ndarray, before: np.ndarray, change: np.ndarray,
+                         size: int, groups: int, variant: str) -> "AccEq":
+    """acc_eq when every group has the same number of pairs (every system scored every
+    segment): the curve is ``base + #gains - #losses`` up to the threshold, and only a
+    threshold where some pair gains can start a new maximum. Two plain sorts suffice."""
+    base = int(before.sum())
+    gains = np.sort(diff[change > 0])
+    losses = np.sort(diff[change < 0])
+    best, epsilon = base, 0.0
+    if len(gains):
+        last = np.flatnonzero(np.r_[gains[1:] != gains[:-1], True])
+        candidates = gains[last]
+        values = base + (last + 1) - np.searchsorted(losses, candidates, side="right")
+        k = int(np.argmax(values))
+        if values[k] > base:
+            best, epsilon = int(values[k]), float(candidates[k])
+    exact = Fraction(best, size * groups)
+    return AccEq(float(2 * exact - 1 if variant == "23" else exact), epsilon, groups)
 
 
 def acc_eq(gold, metric, group: str = "item", variant: str = "acc23",
@@ -375,47 +569,61 @@ def acc_eq(gold, metric, group: str = "item", variant: str = "acc23",
     ``(concordant + tied in both) / pairs`` are averaged over the groups that have a pair, and
     the smallest threshold reaching the maximum wins. Instead of re-scoring pairs one at a
     time, the change each pair makes when it becomes a tie is summed in order of difference
-    (a sort and a cumulative sum), in exact integer arithmetic, so the threshold picked does not
-    depend on rounding. ``variant="23"`` returns ``2 * acc - 1`` (tau_23) at the same epsilon.
+    (one sort and a cumulative sum), in exact integer arithmetic, so the threshold picked
+    does not depend on rounding. ``variant="23"`` returns ``2 * acc - 1`` (tau_23).
+    ``return_curve`` adds every candidate threshold and its value.
     """
     if variant not in ("acc23", "23"):
         raise ValueError("acc_eq optimises only the '23' and 'acc23' variants")
-    pairs = _enumerate_pairs(gold, metric, group)
+    prepared, m = _inputs(gold, metric)
+    pairs = prepared.pairs(group)
     groups = int(np.count_nonzero(pairs.n_pairs))
     if groups == 0:
         return AccEq(float("nan"), 0.0, 0)
-    denominator = _scale(pairs.n_pairs, groups)
-    order = np.argsort(pairs.diff, kind="stable")
-    diffs = pairs.diff[order]
-    change = (pairs.after - pairs.before)[order]
-    rows = pairs.row[order]
-    base_counts = np.bincount(pairs.row, weights=pairs.before, minlength=pairs.n_rows)
+    diff, before = pairs.outcomes(m)
+    change = pairs.gold_tie - before  # what becoming a metric tie does to the pair
+    sizes = np.unique(pairs.n_pairs[pairs.n_pairs > 0])
+    if len(sizes) == 1 and not return_curve:
+        return _acc_eq_equal_groups(diff, before, change, int(sizes[0]), groups, variant)
+    base_counts = np.bincount(pairs.row, weights=before, minlength=pairs.n_rows)
+    if not return_curve:
+        # pairs a tie leaves unchanged never make a threshold the first maximum
+        moved = change != 0
+        diff, change, rows = diff[moved], change[moved], pairs.row[moved]
+    else:
+        rows = pairs.row
+    denominator = _lcm_scale(pairs.n_pairs, groups)
     if denominator is not None:
         weight = denominator // np.maximum(pairs.n_pairs, 1)
         base = int((base_counts.astype(np.int64) * weight).sum())
-        curve = base + np.cumsum(change * weight[rows])
+        steps = change.astype(np.int64) * weight[rows]
     else:  # astronomically many distinct group sizes: fall back to floating point
         weight = 1.0 / np.maximum(pairs.n_pairs, 1)
         base = float((base_counts * weight).sum())
-        curve = base + np.cumsum(change * weight[rows])
-    ends = np.flatnonzero(np.r_[diffs[1:] != diffs[:-1], True]) if len(diffs) else np.array([], int)
+        steps = change * weight[rows]
+    order = np.argsort(diff)
+    diffs = diff[order]
+    curve = base + np.cumsum(steps[order])
+    ends = np.flatnonzero(np.r_[diffs[1:] != diffs[:-1], True]) if len(diffs) else []
     thresholds, values = diffs[ends], curve[ends]
     if len(thresholds) == 0 or thresholds[0] != 0:
         thresholds = np.r_[0.0, thresholds]
-        values = np.r_[np.array([base], dtype=values.dtype), values]
+        values = np.r_[np.array([base], dtype=curve.dtype), values]
     best = int(np.argmax(values))
+    scale = (denominator or 1) * groups
     if denominator is not None:
-        exact = Fraction(int(values[best]), denominator * groups)
-        value = float(2 * exact - 1) if variant == "23" else float(exact)
-        curve_values = values / (denominator * groups)
+        exact = Fraction(int(values[best]), scale)
+        value = float(2 * exact - 1 if variant == "23" else exact)
     else:
-        value = float(values[best] / groups)
+        value = float(values[best]) / groups
         value = 2 * value - 1 if variant == "23" else value
-        curve_values = values / groups
-    if variant == "23":
-        curve_values = 2 * curve_values - 1
+    curve_values = None
+    if return_curve:
+        curve_values = values / scale
+        if variant == "23":
+            curve_values = 2 * curve_values - 1
     return AccEq(value, float(thresholds[best]), groups,
-                 thresholds if return_curve else None, curve_values if return_curve else None)
+                 thresholds if return_curve else None, curve_values)
 
 
 # ----------------------------------------------------------------------------------------
@@ -466,16 +674,16 @@ def pairwise_p_values(seg_scores, num_permutations: int = 1000, seed: int = 4,
     systems' scores on a random half of the segments (float32 as in mt-metrics-eval).
     """
     scores = np.asarray(seg_scores, dtype=np.float32)
-    n_sys, n_items = scores.shape
     if signs is None:
-        signs = permutation_sign_matrix(n_items, num_permutations, seed)
-    sums = scores.sum(axis=1)
-    partial = signs @ scores.T
+        signs = permutation_sign_matrix(scores.shape[1], num_permutations, seed)
+    return _p_values_from_partial(signs @ scores.T, scores.sum(axis=1), signs.shape[0])
+
+
+def _p_values_from_partial(partial: np.ndarray, sums: np.ndarray, draws: int) -> np.ndarray:
+    n_sys = len(sums)
     i, j = np.triu_indices(n_sys, 1)
-    null = partial[:, i] - partial[:, j]
-    observed = sums[i] - sums[j]
     p = np.full((n_sys, n_sys), np.nan)
-    p[i, j] = (null >= observed).sum(axis=0) / signs.shape[0]
+    p[i, j] = ((partial[:, i] - partial[:, j]) >= (sums[i] - sums[j])).sum(axis=0) / draws
     return p
 
 
@@ -484,28 +692,39 @@ def complete_items(gold) -> np.ndarray:
     return ~np.isnan(np.asarray(gold, dtype=np.float64)).any(axis=0)
 
 
-def soft_pairwise_accuracy(gold, metric, num_permutations: int = 1000, seed: int = 4,
-                           gold_p_values: Optional[np.ndarray] = None,
-                           signs: Optional[np.ndarray] = None) -> float:
+def soft_pairwise_accuracy(gold, metric, num_permutations: int = 1000, seed: int = 4) -> float:
     """SPA (Thompson et al. 2024): ``1 - mean |p_human - p_metric|`` over system pairs.
 
     ``gold`` and ``metric`` are ``[n_systems, n_items]`` segment scores; only items scored for
     every system are used (mt-metrics-eval assumes the missing items are the same for all
-    systems). The result depends on the order of the systems: pass them in a fixed order.
-    ``gold_p_values`` and ``signs`` may be passed in to reuse them across metrics.
+    systems). p-values come from :func:`pairwise_p_values` with the same permutations for
+    human and metric. The result depends on the order of the systems: keep it fixed.
     """
+    return soft_pairwise_accuracies(gold, {"m": metric}, num_permutations, seed)["m"]
+
+
+def soft_pairwise_accuracies(gold, metrics: Dict[str, np.ndarray], num_permutations: int = 1000,
+                             seed: int = 4) -> Dict[str, float]:
+    """:func:`soft_pairwise_accuracy` of many metrics against the same human scores: one
+    permutation matrix, one product for all metrics (bitwise the same as one at a time)."""
     g = np.asarray(gold, dtype=np.float64)
-    m = np.asarray(metric, dtype=np.float64)
     keep = complete_items(g)
-    if signs is None:
-        signs = permutation_sign_matrix(int(keep.sum()), num_permutations, seed)
-    if gold_p_values is None:
-        gold_p_values = pairwise_p_values(g[:, keep], signs=signs)
-    metric_p_values = pairwise_p_values(m[:, keep], signs=signs)
-    i, j = np.triu_indices(g.shape[0], 1)
-    if len(i) == 0:
-        return float("nan")
-    return float(1.0 - np.mean(np.abs(gold_p_values[i, j] - metric_p_values[i, j])))
+    n_sys = g.shape[0]
+    if n_sys < 2 or not metrics:
+        return {name: float("nan") for name in metrics}
+    signs = permutation_sign_matrix(int(keep.sum()), num_permutations, seed)
+    gold_p = pairwise_p_values(g[:, keep], signs=signs)
+    names = list(metrics)
+    stacked = np.vstack([np.asarray(metrics[n], dtype=np.float32)[:, keep] for n in names])
+    partial = signs @ stacked.T
+    sums = stacked.sum(axis=1)
+    i, j = np.triu_indices(n_sys, 1)
+    out = {}
+    for k, name in enumerate(names):
+        cols = slice(k * n_sys, (k + 1) * n_sys)
+        metric_p = _p_values_from_partial(partial[:, cols], sums[cols], signs.shape[0])
+        out[name] = float(1.0 - np.mean(np.abs(gold_p[i, j] - metric_p[i, j])))
+    return out
 
 
 # ----------------------------------------------------------------------------------------
@@ -538,33 +757,37 @@ def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], gold, met
 
 def acc_eq_bootstrap_ci(gold, metric, n_samples: int = 1000, seed: int = 1234,
                         alpha: float = 0.05, indices: Optional[np.ndarray] = None,
-                        chunk: int = 64) -> Tuple[float, float]:
+                        chunk: int = 32) -> Tuple[float, float]:
     """Bootstrap interval of item-grouped acc_eq, epsilon re-optimised in every resample.
 
     A resample only changes how often each item counts, so its whole threshold curve is a
     weighted cumulative sum over the same sorted pairs: no pair is enumerated twice.
     """
-    g = np.asarray(gold, dtype=np.float64)
-    m = np.asarray(metric, dtype=np.float64)
+    prepared, m = _inputs(gold, metric)
     if indices is None:
-        indices = bootstrap_indices(g.shape[1], n_samples, seed)
-    pairs = _enumerate_pairs(g, m, "item")
+        indices = bootstrap_indices(prepared.shape[1], n_samples, seed)
+    pairs = prepared.pairs("item")
     has_pairs = pairs.n_pairs > 0
-    order = np.argsort(pairs.diff, kind="stable")
-    diffs = pairs.diff[order]
-    rows = pairs.row[order]
-    change = (pairs.after - pairs.before)[order] / np.maximum(pairs.n_pairs, 1)[rows]
-    base_per_row = np.bincount(pairs.row, weights=pairs.before, minlength=pairs.n_rows)
-    base_per_row = base_per_row / np.maximum(pairs.n_pairs, 1)
-    ends = np.flatnonzero(np.r_[diffs[1:] != diffs[:-1], True]) if len(diffs) else np.array([], int)
+    per_pair = 1.0 / np.maximum(pairs.n_pairs, 1)
+    diff, before = pairs.outcomes(m)
+    change = pairs.gold_tie - before
+    base_per_row = np.bincount(pairs.row, weights=before, minlength=pairs.n_rows) * per_pair
+    moved = change != 0
+    order = np.argsort(diff[moved])
+    diffs = diff[moved][order]
+    rows = pairs.row[moved][order]
+    steps = (change[moved] * per_pair[pairs.row[moved]])[order]
+    ends = np.flatnonzero(np.r_[diffs[1:] != diffs[:-1], True]) if len(diffs) else []
     values = []
     for start in range(0, len(indices), chunk):
         block = indices[start:start + chunk]
-        weights = np.stack([np.bincount(b, minlength=pairs.n_rows) for b in block]).astype(float)
-        groups = (weights * has_pairs).sum(axis=1)
-        base = weights @ base_per_row
-        curves = base[:, None] + np.cumsum(weights[:, rows] * change[None, :], axis=1)[:, ends]
-        best = np.maximum(base, curves.max(axis=1, initial=-np.inf))
+        counts = np.stack([np.bincount(b, minlength=pairs.n_rows) for b in block]).astype(float)
+        groups = (counts * has_pairs).sum(axis=1)
+        base = counts @ base_per_row
+        best = base.copy()
+        if len(ends):
+            curves = base[:, None] + np.cumsum(counts[:, rows] * steps[None, :], axis=1)[:, ends]
+            best = np.maximum(best, curves.max(axis=1))
         with np.errstate(invalid="ignore", divide="ignore"):
             values.extend(best / groups)
     values = np.array(values)
@@ -604,10 +827,11 @@ def perm_both(statistic: Callable[[np.ndarray, np.ndarray], float], gold, metric
     two metrics' scores on a random half of the entries; the p-value is the share of
     resamples whose difference ``stat(metric2) - stat(metric1)`` reaches the observed one.
     Every ``block_size`` resamples it stops early when the p-value is below ``early_min`` or
-    above ``early_max``. ``statistic(gold, metric)`` gets arrays shaped like the input.
+    above ``early_max``. ``statistic(gold, metric)`` gets the gold as a
+    :class:`PreparedGold` (its ``values`` are the array) and the metric as an array.
     """
-    g = np.asarray(gold, dtype=np.float64)
-    valid = ~np.isnan(g)
+    g = prepare_gold(gold)  # the statistic gets it prepared, to reuse across resamples
+    valid = ~np.isnan(g.values)
     a = _zscore(np.asarray(metric1, dtype=np.float64), valid)
     b = _zscore(np.asarray(metric2, dtype=np.float64), valid)
     delta = statistic(g, b) - statistic(g, a)
@@ -634,11 +858,13 @@ def acc_eq_pair_permutation(gold, metric1, metric2, epsilon1: float, epsilon2: f
     Each metric keeps its own tie threshold; resamples swap the two metrics' verdicts on a
     random half of the pairs, so no threshold is re-optimised (the WMT23 'pairs' test).
     """
-    g = np.asarray(gold, dtype=np.float64)
-    p1 = _pair_outcomes(g, np.asarray(metric1, dtype=np.float64), epsilon1)
-    p2 = _pair_outcomes(g, np.asarray(metric2, dtype=np.float64), epsilon2)
-    rows, n_pairs, c1 = p1
-    _, _, c2 = p2
+    prepared = prepare_gold(gold)
+    m1_in, m2_in = np.asarray(metric1, dtype=np.float64), np.asarray(metric2, dtype=np.float64)
+    prepared = prepared.with_missing(m1_in).with_missing(m2_in)
+    pairs = prepared.pairs("item")
+    rows, n_pairs = pairs.row, pairs.n_pairs
+    c1 = _pair_outcomes(pairs, m1_in, epsilon1)
+    c2 = _pair_outcomes(pairs, m2_in, epsilon2)
     groups = np.flatnonzero(n_pairs > 0)
     inv = 1.0 / np.maximum(n_pairs, 1)
 
@@ -664,12 +890,10 @@ def acc_eq_pair_permutation(gold, metric1, metric2, epsilon1: float, epsilon2: f
     return PermResult(hits / max(done, 1), delta, done)
 
 
-def _pair_outcomes(g: np.ndarray, m: np.ndarray, epsilon: float):
-    """Per item-pair: 1 if concordant or tied in both at threshold epsilon."""
-    pairs = _enumerate_pairs(g, m, "item")
-    metric_tie = pairs.diff <= epsilon
-    outcome = np.where(metric_tie, pairs.after, pairs.before).astype(float)
-    return pairs.row, pairs.n_pairs, outcome
+def _pair_outcomes(pairs: _PairIndex, metric: np.ndarray, epsilon: float) -> np.ndarray:
+    """Per pair: 1 if concordant or tied in both with metric tie threshold epsilon."""
+    diff, before = pairs.outcomes(metric)
+    return np.where(diff <= epsilon, pairs.gold_tie, before).astype(float)
 
 
 def assign_ranks(sig_matrix: np.ndarray, pval: float = 0.05) -> List[int]:

@@ -210,7 +210,7 @@ def _seg_statistic(measure: str, group: str) -> Callable[[np.ndarray, np.ndarray
 
 def _sys_statistic(measure: str) -> Callable[[np.ndarray, np.ndarray], float]:
     if measure == "pairwise_accuracy":
-        return lambda g, m: stats.pairwise_accuracy([g], [m])
+        return lambda g, m: stats.pairwise_accuracy([stats.prepare_gold(g).values], [m])
     return lambda g, m: stats.correlation(g, m, measure, "none")
 
 
@@ -230,7 +230,7 @@ def evaluate(lps: Sequence[LpData], options: Optional[Options] = None) -> List[d
 
 def _seg_records(data: LpData, options: Options) -> List[dict]:
     records = []
-    gold = data.seg_gold
+    gold = stats.prepare_gold(data.seg_gold)  # ranks and pairs computed once for all metrics
     n_items = gold.shape[1]
     indices = (stats.bootstrap_indices(n_items, options.ci_samples, options.ci_seed)
                if options.ci else None)
@@ -242,7 +242,7 @@ def _seg_records(data: LpData, options: Options) -> List[dict]:
         epsilons: Dict[str, float] = {}
         for name, metric in data.seg_metrics.items():
             extra = {"n_systems": len(data.seg_systems),
-                     "n_segments": int((~np.isnan(gold)).any(axis=0).sum())}
+                     "n_segments": int((~np.isnan(data.seg_gold)).any(axis=0).sum())}
             if measure == "acc_eq":
                 result = stats.acc_eq(gold, metric, "item")
                 values[name], epsilons[name] = result.value, result.epsilon
@@ -254,8 +254,8 @@ def _seg_records(data: LpData, options: Options) -> List[dict]:
                 if measure == "acc_eq":
                     low, high = stats.acc_eq_bootstrap_ci(gold, metric, indices=indices)
                 else:
-                    low, high = stats.bootstrap_ci(_seg_statistic(measure, group), gold, metric,
-                                                   indices=indices)
+                    low, high = stats.bootstrap_ci(_seg_statistic(measure, group),
+                                                   data.seg_gold, metric, indices=indices)
                 extra.update(ci_low=low, ci_high=high)
             records.append(_record(data.lp, "seg", measure, name, values[name], **extra))
         if options.significance and len(values) > 1:
@@ -304,17 +304,12 @@ def _sys_records(data: LpData, options: Options) -> List[dict]:
 
 
 def _spa_records(data: LpData, options: Options) -> List[dict]:
-    gold = data.seg_gold
-    keep = stats.complete_items(gold)
-    signs = stats.permutation_sign_matrix(int(keep.sum()), options.spa_permutations,
-                                          options.spa_seed)
-    gold_p = stats.pairwise_p_values(gold[:, keep], signs=signs)
-    records = []
-    for name, metric in data.seg_metrics.items():
-        value = stats.soft_pairwise_accuracy(gold, metric, gold_p_values=gold_p, signs=signs)
-        records.append(_record(data.lp, "sys", "spa", name, value,
-                               n_systems=len(data.seg_systems), n_segments=int(keep.sum())))
-    return records
+    keep = stats.complete_items(data.seg_gold)
+    values = stats.soft_pairwise_accuracies(data.seg_gold, data.seg_metrics,
+                                            options.spa_permutations, options.spa_seed)
+    return [_record(data.lp, "sys", "spa", name, value, n_systems=len(data.seg_systems),
+                    n_segments=int(keep.sum()))
+            for name, value in values.items()]
 
 
 def _pooled_accuracy(lps: Sequence[LpData], options: Options) -> List[dict]:
@@ -345,6 +340,7 @@ def _pooled_accuracy(lps: Sequence[LpData], options: Options) -> List[dict]:
         gold_all = np.concatenate(golds)
 
         def pooled(g, m):
+            g = stats.prepare_gold(g).values
             return stats.pairwise_accuracy([g[a:b] for a, b in zip(sizes[:-1], sizes[1:])],
                                            [m[a:b] for a, b in zip(sizes[:-1], sizes[1:])])
 
