@@ -45,6 +45,7 @@ setup(
             "sigmoid-qe=sigmoid_qe.cli.score:main",
             "sigmoid-qe-compare=sigmoid_qe.cli.compare:main",
             "sigmoid-qe-eval=sigmoid_qe.cli.eval:main",
+            "sigmoid-qe-train=sigmoid_qe.cli.train:main",
         ]
     },
 )

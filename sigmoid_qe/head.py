@@ -162,6 +162,7 @@ class SigmoidHead(nn.Module):
         tmp_config = directory / (HEAD_CONFIG + ".tmp")
         save_file({_WEIGHT_KEY: matrix}, str(tmp_weights), metadata={"format": "pt"})
         tmp_config.write_text(config.to_json() + "\n", encoding="utf-8")
+        os.chmod(tmp_weights, 0o644)  # safetensors writes 0600; heads are shared files
         os.replace(tmp_weights, directory / HEAD_WEIGHTS)
         os.replace(tmp_config, directory / HEAD_CONFIG)
 

@@ -1,0 +1,147 @@
+"""Checkpoints: everything needed to continue a run as if it had never stopped.
+
+A checkpoint is a folder ``checkpoints/step-NNNNNNN`` with the head and best-so-far head
+(safetensors), the optimizer and scheduler states and the RNG states (``torch.save``, read
+back with ``weights_only=True``), and ``state.json`` (step, epoch, position in the epoch,
+early-stopping record, the options that must not change). It is written under a temporary
+name and renamed, then ``checkpoints/latest`` is rewritten (temp file + rename) to point at
+it: a run killed at any moment leaves the previous checkpoint intact, never a half-written
+one. The data order is a function of (seed, epoch) and the negatives of (seed, epoch,
+sentence), so (epoch, step in epoch) is the whole data position.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..textio import write_atomically
+
+CHECKPOINTS = "checkpoints"
+LATEST = "latest"
+KEEP_LAST = 2
+
+
+@dataclass
+class TrainState:
+    """Where a run is, and what early stopping has seen."""
+
+    step: int = 0
+    epoch: int = 0
+    step_in_epoch: int = 0
+    best_loss: Optional[float] = None
+    best_step: int = 0
+    bad_evals: int = 0
+    stopped: Optional[str] = None
+    #: [[step, dev loss], ...] for every evaluation (step 0 = the initial head)
+    history: List[List[float]] = field(default_factory=list)
+    tokens: int = 0
+    train_loss: Optional[float] = None
+
+
+def readable(path: Path) -> None:
+    """safetensors creates files as 0600; give them the usual umask-based mode (0644), so that
+    heads copied into a package or a shared folder can be read by other users."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def checkpoint_root(output_dir: Path) -> Path:
+    return Path(output_dir) / CHECKPOINTS
+
+
+def latest_checkpoint(output_dir: Path) -> Optional[Path]:
+    """The folder ``checkpoints/latest`` points to, or None when there is none."""
+    root = checkpoint_root(output_dir)
+    pointer = root / LATEST
+    if not pointer.is_file():
+        return None
+    path = root / pointer.read_text("utf-8").strip()
+    return path if (path / "state.json").is_file() else None
+
+
+def _rng_state() -> Dict[str, Any]:
+    np_state = np.random.get_state()
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": {"key": np_state[0], "pos": int(np_state[2]), "has_gauss": int(np_state[3]),
+                      "cached_gaussian": float(np_state[4]),
+                      "state": torch.from_numpy(np_state[1].astype(np.int64))},
+            "python": json.dumps(random.getstate())}
+
+
+def _set_rng_state(state: Dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    np_state = state["numpy"]
+    np.random.set_state((np_state["key"], np_state["state"].numpy().astype(np.uint32),
+                         np_state["pos"], np_state["has_gauss"], np_state["cached_gaussian"]))
+    py = json.loads(state["python"])
+    random.setstate((py[0], tuple(py[1]), py[2]))
+
+
+def save_checkpoint(output_dir: Path, state: TrainState, weight: torch.Tensor,
+                    best_weight: Optional[torch.Tensor], optimizer: torch.optim.Optimizer,
+                    scheduler, fixed: Dict[str, Any]) -> Path:
+    """Write ``checkpoints/step-N`` atomically and point ``latest`` at it; keep the last two."""
+    from safetensors.torch import save_file
+    root = checkpoint_root(output_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"step-{state.step:07d}"
+    final = root / name
+    tmp = root / f".{name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    tensors = {"weight": weight.detach().to("cpu", torch.float32).contiguous()}
+    if best_weight is not None:
+        tensors["best"] = best_weight.detach().to("cpu", torch.float32).contiguous()
+    save_file(tensors, str(tmp / "head.safetensors"))
+    readable(tmp / "head.safetensors")
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+    torch.save(_rng_state(), tmp / "rng.pt")
+    (tmp / "state.json").write_text(json.dumps({"state": asdict(state), "fixed": fixed}, indent=2,
+                                               sort_keys=True), encoding="utf-8")
+    if final.exists():  # a rerun of the same step (after a resume): replace it
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    write_atomically(root / LATEST, name + "\n")
+    steps = sorted(p for p in root.glob("step-*") if p.is_dir())
+    for old in steps[:-KEEP_LAST]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_checkpoint(path: Path, weight: torch.Tensor, optimizer: torch.optim.Optimizer, scheduler,
+                    fixed: Dict[str, Any]) -> Tuple[TrainState, Optional[torch.Tensor]]:
+    """Restore a checkpoint into ``weight``/``optimizer``/``scheduler``; returns the state and
+    the best-so-far head. Refuses a checkpoint made with other data or other options."""
+    from safetensors.torch import load_file
+    record = json.loads((path / "state.json").read_text("utf-8"))
+    changed = {k: (record["fixed"].get(k), v) for k, v in fixed.items()
+               if record["fixed"].get(k) != v}
+    if changed:
+        key, (was, now) = next(iter(changed.items()))
+        raise InputError(f"cannot resume: {key} was {was!r} in the checkpoint, now {now!r} "
+                         f"(resume with the same data and options, or use another --output-dir)",
+                         path)
+    tensors = load_file(str(path / "head.safetensors"))
+    with torch.no_grad():
+        weight.copy_(tensors["weight"].to(weight.device, weight.dtype))
+    optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location=weight.device,
+                                         weights_only=True))
+    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
+    _set_rng_state(torch.load(path / "rng.pt", weights_only=True))
+    state = TrainState(**record["state"])
+    return state, tensors.get("best")

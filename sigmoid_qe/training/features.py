@@ -1,0 +1,84 @@
+"""What the frozen model contributes to training, per sentence: hidden states, the dominant
+sets and the softmax negatives.
+
+This is the expensive part of training (the LM forward plus the [positions, vocab] softmax);
+:mod:`.cache` stores its output so that later epochs can skip it. Everything here runs under
+``torch.no_grad``: the model is frozen and only the head learns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from ..backends.base import Backend, EncodedPair
+from ..scoring import LOGITS_CHUNK_ELEMENTS
+from .sampler import SOFTMAX_STREAM, NegativeSampler, dominant_sets, sentence_generator
+
+
+@dataclass
+class SentenceFeatures:
+    """One sentence's scored positions.
+
+    hidden [n, H] float; targets [n] long; dominant_ids [n, D] long (-1 = no token);
+    softmax draws per epoch: ids [n, S] long and valid [n, S] bool.
+    """
+
+    hidden: torch.Tensor
+    targets: torch.Tensor
+    dominant_ids: torch.Tensor
+    softmax: Dict[int, Tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+    @property
+    def positions(self) -> int:
+        return int(self.targets.shape[0])
+
+
+def scored_targets(pair: EncodedPair) -> List[int]:
+    """The target ids a pair trains on (its scored positions), in order."""
+    return [t for t, s in zip(pair.target_ids, pair.scored) if s]
+
+
+def extract_features(backend: Backend, pairs: Sequence[EncodedPair], indices: Sequence[int],
+                     sampler: NegativeSampler, seed: int, epochs: Sequence[int],
+                     device: Optional[torch.device] = None) -> List[SentenceFeatures]:
+    """Run the frozen model on ``pairs`` (one batch) and draw their softmax negatives for each
+    epoch in ``epochs`` (one epoch normally; all of them when the result is cached).
+
+    ``indices`` are the sentences' numbers in the training set, which seed their draws.
+    """
+    device = device or backend.device
+    with torch.no_grad():
+        out = backend.forward(list(pairs))
+        mask = out.scored_mask.to(out.hidden.device)
+        hidden = out.hidden[mask].float()
+        targets = out.target_ids.to(out.hidden.device)[mask].long()
+        counts = mask.sum(1).tolist()
+        starts = [0]
+        for c in counts:
+            starts.append(starts[-1] + c)
+        result: List[SentenceFeatures] = []
+        rows_per_chunk = max(1, LOGITS_CHUNK_ELEMENTS // max(1, backend.vocab_size))
+        sentence = 0
+        while sentence < len(pairs):
+            # whole sentences per chunk, so each sentence's draws use its own generator
+            last = sentence + 1
+            while last < len(pairs) and starts[last + 1] - starts[sentence] <= rows_per_chunk:
+                last += 1
+            lo, hi = starts[sentence], starts[last]
+            probs = torch.softmax(backend.output_logits(hidden[lo:hi]).float(), dim=-1)
+            dom_ids, _ = dominant_sets(probs, sampler.options.exclude_dominant)
+            for k in range(sentence, last):
+                a, b = starts[k] - lo, starts[k + 1] - lo
+                feats = SentenceFeatures(hidden[lo + a:lo + b].to(device), targets[lo + a:lo + b].to(device),
+                                         dom_ids[a:b].to(device))
+                for epoch in epochs:
+                    generator = sentence_generator(seed, epoch, int(indices[k]), SOFTMAX_STREAM,
+                                                   probs.device)
+                    ids, valid = sampler.softmax_negatives(probs[a:b], targets[lo + a:lo + b],
+                                                           dom_ids[a:b], generator)
+                    feats.softmax[epoch] = (ids.to(device), valid.to(device))
+                result.append(feats)
+            sentence = last
+    return result
