@@ -1,0 +1,226 @@
+"""What the quality benchmarks share: data paths, one-pass scoring with a cache, the table of
+sentence-level methods computed from token statistics, and markdown output.
+
+Scoring is the slow part on a 2-core CPU, so every benchmark scores each distinct
+(source, translation) pair of a direction once per head, in one ``QEModel.score`` call that
+returns the sigmoid *and* the softmax statistics of the same forward pass (``extra_stats``);
+every method and aggregation is then derived from the token scores, never re-scored.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import pickle
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sigmoid_qe.aggregation import aggregate_scores  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+PARALLEL = SHARED / "parallel" / "en-pt"
+BIOMQM = SHARED / "bio-mqm"
+#: Directions: lp -> default model name.
+MODELS = {"en-pt": "bergamot-en-pt", "pt-en": "bergamot-pt-en"}
+SOFTMAX_STATS = ("softmax", "entropy", "boosted")
+
+Pair = Tuple[str, str]
+
+
+def read_parallel(name: str) -> List[Dict[str, str]]:
+    """Rows of ``parallel/en-pt/{name}.tsv`` (header ``en pt origin``; nothing is quoted)."""
+    path = PARALLEL / f"{name}.tsv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+# -- heads ----------------------------------------------------------------------------------------
+def parse_extra_heads(specs: Sequence[str]) -> Dict[str, Dict[str, str]]:
+    """``NAME:LP=DIR`` options -> {lp: {NAME: DIR}} (e.g. ``no-excl:en-pt=heads/abl``)."""
+    out: Dict[str, Dict[str, str]] = {}
+    for spec in specs:
+        try:
+            name_lp, directory = spec.split("=", 1)
+            name, lp = name_lp.split(":", 1)
+        except ValueError:
+            raise SystemExit(f"--extra-head {spec!r}: expected NAME:LP=DIR") from None
+        if lp not in MODELS:
+            raise SystemExit(f"--extra-head {spec!r}: LP must be one of {', '.join(MODELS)}")
+        out.setdefault(lp, {})[name] = directory
+    return out
+
+
+def load_heads(lp: str, head: Optional[str], extra: Dict[str, str]):
+    """The QE models of a direction: {head name: QEModel}, sharing one backend.
+
+    "trained" is ``head`` (or whatever ``load_model`` picks: the shipped head, else the
+    untrained one); "untrained" is added when that is not already the untrained head.
+    """
+    from sigmoid_qe import load_model
+    from sigmoid_qe.head import SigmoidHead
+    from sigmoid_qe.model import QEModel
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        main = load_model(MODELS[lp], head=head, device="cpu")
+    untrained = SigmoidHead.from_output_embedding(main.backend.output_embedding(), main.name,
+                                                  main.backend.revision)
+    models = {}
+    if main.head_fingerprint() == untrained.fingerprint():
+        models["untrained"] = main
+    else:
+        models["trained"] = main
+        models["untrained"] = QEModel(main.backend, head=untrained)
+    for name, directory in extra.items():
+        models[name] = QEModel(main.backend, head=directory)
+    for warning in caught:
+        if "untrained head" not in str(warning.message):
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return models
+
+
+def describe_heads(models) -> str:
+    return ", ".join(f"{name} = {qe.head_fingerprint()}" for name, qe in models.items())
+
+
+# -- scoring --------------------------------------------------------------------------------------
+TokenStats = Dict[str, np.ndarray]
+
+
+def code_fingerprint() -> str:
+    """Hash of the code that turns text into token scores (the backends, scoring and the
+    dominant-set rule), so that a cache never outlives a change to it."""
+    import sigmoid_qe
+    package = Path(sigmoid_qe.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.glob("backends/*.py")) + [package / "scoring.py", package / "dominant.py"]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def score_pairs(qe, pairs: Sequence[Pair], stats: Sequence[str], batch_size: int = 32,
+                cache_dir: Optional[Path] = None, progress: bool = False) -> List[TokenStats]:
+    """Token statistics ({stat: array over scored tokens}) of every pair, from one
+    ``qe.score`` call on the distinct pairs not in the cache.
+
+    ``stats`` always includes "sigmoid" (the scoring method); the others come from the same
+    forward pass. Entropy is raw (not negated) here.
+    """
+    stats = list(dict.fromkeys(["sigmoid", *stats]))
+    cache: Dict[Pair, TokenStats] = {}
+    cache_file = None
+    if cache_dir is not None:
+        key = (f"{qe.name}|{qe.head_fingerprint()}|{'+'.join(stats)}|eos={qe.include_eos}|"
+               f"{code_fingerprint()}")
+        cache_file = Path(cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.pkl"
+        if cache_file.is_file():
+            with cache_file.open("rb") as handle:
+                cache = pickle.load(handle)
+    todo = list(dict.fromkeys(p for p in pairs if p not in cache))
+    if todo:
+        start = time.time()
+        result = qe.score([s for s, _ in todo], [h for _, h in todo], method="sigmoid",
+                          extra_stats=[s for s in stats if s != "sigmoid"], batch_size=batch_size,
+                          progress=progress)
+        for pair, segment in zip(todo, result.segments):
+            cache[pair] = {name: np.array([getattr(t, name) for t in segment.tokens], dtype=np.float64)
+                           for name in stats}
+        print(f"  scored {len(todo)} pairs ({'+'.join(stats)}) in {time.time() - start:.0f}s",
+              file=sys.stderr)
+        if cache_file is not None:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(".tmp")
+            with tmp.open("wb") as handle:
+                pickle.dump(cache, handle)
+            tmp.replace(cache_file)
+    return [cache[p] for p in pairs]
+
+
+def score_all_heads(models, pairs: Sequence[Pair], batch_size: int = 32,
+                    cache_dir: Optional[Path] = None, progress: bool = False) -> Dict[str, List[np.ndarray]]:
+    """{"sigmoid:NAME" per head, "softmax", "entropy", "boosted"}: per pair, token arrays.
+
+    The first head's call also returns the softmax statistics; the other heads add one
+    sigmoid-only pass each.
+    """
+    out: Dict[str, List[np.ndarray]] = {}
+    for k, (name, qe) in enumerate(models.items()):
+        stats = SOFTMAX_STATS if k == 0 else ()
+        per_pair = score_pairs(qe, pairs, stats, batch_size, cache_dir, progress)
+        out[f"sigmoid:{name}"] = [p["sigmoid"] for p in per_pair]
+        for stat in stats:
+            out[stat] = [p[stat] for p in per_pair]
+    return out
+
+
+# -- methods --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Method:
+    """A sentence score: a token statistic (or the sigmoid x softmax product) and an aggregate."""
+
+    label: str
+    stat: str  # "sigmoid:NAME", "softmax", "entropy", "boosted", "combined:NAME", "length"
+    aggregate: str  # "mean", "prod" (sum of logs) or "" for length
+
+
+def methods_for(head_names: Iterable[str], combined: bool = True, length: bool = False) -> List[Method]:
+    """The compared methods, in table order."""
+    out: List[Method] = []
+    head_names = list(head_names)
+    for name in head_names:
+        out += [Method(f"sigmoid [{name}] mean", f"sigmoid:{name}", "mean"),
+                Method(f"sigmoid [{name}] sum-log", f"sigmoid:{name}", "prod")]
+    out += [Method("softmax mean", "softmax", "mean"),
+            Method("softmax sum-log", "softmax", "prod"),
+            Method("boosted mean", "boosted", "mean"),
+            Method("entropy mean (negated)", "entropy", "mean")]
+    if combined:  # with the untrained head, sigma ~ 1: the product is softmax again
+        head_names = list(head_names)
+        trained = [n for n in head_names if n != "untrained"] or head_names
+        for name in trained:
+            out += [Method(f"sigmoid×softmax [{name}] mean", f"combined:{name}", "mean"),
+                    Method(f"sigmoid×softmax [{name}] sum-log", f"combined:{name}", "prod")]
+    if length:
+        out.append(Method("length (−tokens)", "length", ""))
+    return out
+
+
+def token_values(method: Method, token_stats: Dict[str, List[np.ndarray]], index: int) -> np.ndarray:
+    """Token scores of pair ``index`` for ``method``, oriented higher = better."""
+    if method.stat.startswith("combined:"):
+        head = method.stat.split(":", 1)[1]
+        return token_stats[f"sigmoid:{head}"][index] * token_stats["softmax"][index]
+    values = token_stats[method.stat][index]
+    return -values if method.stat == "entropy" else values
+
+
+def sentence_scores(method: Method, token_stats: Dict[str, List[np.ndarray]]) -> np.ndarray:
+    """One score per pair (higher = better). ``prod`` is the sum of log token scores, exactly
+    as ``sigmoid_qe.aggregation`` computes it."""
+    n = len(token_stats["softmax"])
+    if method.stat == "length":
+        return np.array([-float(len(token_stats["softmax"][i])) for i in range(n)])
+    return np.array([aggregate_scores(token_values(method, token_stats, i).tolist(), method.aggregate)
+                     for i in range(n)])
+
+
+# -- output ---------------------------------------------------------------------------------------
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub markdown table; floats with 3 decimals."""
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return "n/a" if math.isnan(value) else f"{value:.3f}"
+        return str(value)
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join("---" if k == 0 else "---:" for k in range(len(headers))) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)

