@@ -21,7 +21,7 @@ def load_backend(name_or_dir: str, lp: Optional[str] = None, device: Optional[st
     except ImportError:  # the Bergamot backend is optional at import time
         bergamot = None
     if bergamot is not None and bergamot.is_bergamot_spec(name_or_dir):
-        backend = bergamot.load_bergamot(name_or_dir, device=dev)
+        backend = bergamot.load_bergamot(name_or_dir, device=dev, dtype=resolve_dtype(precision, dev))
         if lp is not None and backend.lp is not None and lp != backend.lp:
             raise ModelLoadError(f"{name_or_dir} translates {backend.lp}, not {lp}")
         return backend

@@ -147,20 +147,13 @@ class BergamotBackend(Backend):
         device: Union[str, torch.device, None] = None,
         dtype: Optional[torch.dtype] = None,
     ):
-        import sentencepiece as spm
-
         marian = read_marian_model(str(model_path))
         self.net = BergamotTransformer(marian).eval()
         self.net.requires_grad_(False)
-        del marian
-        try:
-            self.src_sp = spm.SentencePieceProcessor(model_file=str(src_spm))
-            self.tgt_sp = (
-                self.src_sp if tgt_spm == src_spm
-                else spm.SentencePieceProcessor(model_file=str(tgt_spm))
-            )
-        except (OSError, RuntimeError) as exc:
-            raise ModelLoadError(f"{src_spm}: cannot load SentencePiece model ({exc})") from None
+        self.revision = marian.sha256[:12]
+        del marian  # the float32 copies now live in the module
+        self.src_sp = _load_spm(src_spm)
+        self.tgt_sp = self.src_sp if tgt_spm == src_spm else _load_spm(tgt_spm)
         for sp, path in ((self.src_sp, src_spm), (self.tgt_sp, tgt_spm)):
             if sp.get_piece_size() > self.net.cfg.vocab_size:
                 raise ModelLoadError(
@@ -173,7 +166,6 @@ class BergamotBackend(Backend):
         self.name = name
         self.lp = lp
         self.model_path = Path(model_path)
-        self.revision = _sha12(self.model_path)
         self.dtype = torch.float32
         self.to(_resolve_device(device), dtype)
 
@@ -207,7 +199,7 @@ class BergamotBackend(Backend):
 
     def output_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """h @ Wemb^T + ``decoder_ff_logit_out_b`` over the full vocabulary, float32."""
-        with torch.inference_mode():
+        with torch.no_grad():
             return self.net.logits(hidden.to(self.device, self.dtype)).float()
 
     def encode(
@@ -247,13 +239,17 @@ class BergamotBackend(Backend):
         return ids + [EOS_ID], False
 
     def forward(self, batch: Sequence[EncodedPair]) -> ForwardOutput:
-        """Teacher-forced pass: inputs [zero, y_1..y_{n-1}] predict [y_1..y_n]."""
+        """Teacher-forced pass: inputs [zero, y_1..y_{n-1}] predict [y_1..y_n].
+
+        Runs under ``no_grad`` (not ``inference_mode``) so that the hidden states can still
+        be used as constants by code that trains a head on them.
+        """
         src, src_mask = pad_right([p.context_ids for p in batch], EOS_ID)
         tgt, _ = pad_right([p.target_ids for p in batch], EOS_ID)
         scored = scored_mask_tensor(batch, tgt.shape[1])
         dev = self.device
         src, src_mask, tgt = src.to(dev), src_mask.to(dev), tgt.to(dev)
-        with torch.inference_mode():
+        with torch.no_grad():
             if tgt.shape[1] == 0:
                 hidden = torch.zeros(len(batch), 0, self.hidden_size, device=dev, dtype=self.dtype)
             else:
@@ -297,14 +293,13 @@ def _warn_truncated(side: str, index: int) -> None:
     )
 
 
-def _sha12(path: Path) -> str:
-    import hashlib
+def _load_spm(path: Path):
+    import sentencepiece as spm
 
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:12]
+    try:
+        return spm.SentencePieceProcessor(model_file=str(path))
+    except (OSError, RuntimeError) as exc:
+        raise ModelLoadError(f"{path}: cannot load SentencePiece model ({exc})") from None
 
 
 def _resolve_device(device: Union[str, torch.device, None]) -> torch.device:

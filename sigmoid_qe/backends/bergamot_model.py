@@ -78,10 +78,11 @@ def sinusoid_positions(length: int, dim: int, start: int = 0) -> torch.Tensor:
 
 
 def _activation(name: str):
+    """The FFN activation, applied in place (its input is a fresh temporary)."""
     if name == "relu":
-        return F.relu
+        return torch.relu_
     if name == "swish":
-        return F.silu
+        return lambda t: F.silu(t, inplace=True)
     if name == "gelu":
         return F.gelu
     raise ModelLoadError(f"unsupported transformer-ffn-activation {name!r}")
@@ -101,8 +102,10 @@ class FeedForward(nn.Module):
         self.act = _activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # In-place activation and residual: fewer large temporaries on the hot path.
         y = F.linear(self.act(F.linear(x, self.w1, self.b1)), self.w2, self.b2)
-        return F.layer_norm(x + y, x.shape[-1:], self.ln_w, self.ln_b, LN_EPS)
+        y += x
+        return F.layer_norm(y, x.shape[-1:], self.ln_w, self.ln_b, LN_EPS)
 
 
 class EncoderLayer(nn.Module):
@@ -126,9 +129,9 @@ class EncoderLayer(nn.Module):
         qkv = F.linear(x, self.qkv_w, self.qkv_b).view(b, s, 3, self.heads, d // self.heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [b, heads, s, head_dim]
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        att = att.transpose(1, 2).reshape(b, s, d)
-        x = F.layer_norm(x + F.linear(att, self.o_w, self.o_b), (d,), self.ln_w, self.ln_b, LN_EPS)
-        return self.ffn(x)
+        y = F.linear(att.transpose(1, 2).reshape(b, s, d), self.o_w, self.o_b)
+        y += x
+        return self.ffn(F.layer_norm(y, (d,), self.ln_w, self.ln_b, LN_EPS))
 
 
 class DecoderLayer(nn.Module):
@@ -182,26 +185,22 @@ class DecoderLayer(nn.Module):
     ) -> torch.Tensor:
         """Everything after the recurrence, for x, c of shape [batch, time, dim]."""
         b, t, d = x.shape
-        h = F.layer_norm(x + F.relu(c), (d,), self.rnn_ln_w, self.rnn_ln_b, LN_EPS)
+        h = F.layer_norm(torch.relu(c).add_(x), (d,), self.rnn_ln_w, self.rnn_ln_b, LN_EPS)
         q = F.linear(h, self.q_w, self.q_b).view(b, t, self.heads, d // self.heads).transpose(1, 2)
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        att = att.transpose(1, 2).reshape(b, t, d)
-        h = F.layer_norm(h + F.linear(att, self.o_w, self.o_b), (d,), self.ln_w, self.ln_b, LN_EPS)
-        return self.ffn(h)
+        y = F.linear(att.transpose(1, 2).reshape(b, t, d), self.o_w, self.o_b)
+        y += h
+        return self.ffn(F.layer_norm(y, (d,), self.ln_w, self.ln_b, LN_EPS))
 
     def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor):
         """Teacher-forced pass over x [batch, time, dim]."""
         f, u = self.gates(x)
-        # The recurrence is elementwise: a short loop over time on [batch, dim] slices,
-        # time-major so that every slice is contiguous.
+        # The recurrence is elementwise: a short loop over time of one fused in-place op on
+        # [batch, dim] slices, time-major so that every slice is contiguous.
+        cells = u.transpose(0, 1).contiguous()  # starts as u_t; becomes c_t in place
         f_t = f.transpose(0, 1).contiguous()
-        u_t = u.transpose(0, 1).contiguous()
-        cells = torch.empty_like(u_t)
-        c = u_t[0]
-        cells[0] = c
-        for t in range(1, u_t.shape[0]):
-            c = torch.addcmul(u_t[t], f_t[t], c)
-            cells[t] = c
+        for t in range(1, cells.shape[0]):
+            cells[t].addcmul_(f_t[t], cells[t - 1])
         return self.after_cell(x, cells.transpose(0, 1), k, v, mask)
 
     def step(
