@@ -29,7 +29,7 @@ MAX_HEAD_BYTES = 20 * 2**20
 #: TRAIN_PAIRS pairs of train.tsv (about 20 minutes a direction); pass --train-pairs 0 and
 #: --epochs 5 for the prototype's full recipe (about 1.5 hours a direction).
 TRAIN_PAIRS = 12000
-RECIPE = ["--epochs", "3", "--batch-size", "32", "--grad-accum", "1", "--lr", "1e-4",
+RECIPE = ["--epochs", "3", "--batch-size", "32", "--grad-accum", "1", "--lr", "1e-3",
           "--warmup-steps", "0", "--eval-every", "250", "--patience", "3", "--save-every", "250",
           "--negatives", "5,5", "--temperature", "2", "--seed", "0", "--cache-features",
           "--cache-dtype", "float16"]

@@ -87,6 +87,21 @@ def _silence_libraries() -> None:
         pass
 
 
+def score_systems(args):
+    """Read -s/-t, load the model once, score every system: (model, {path: QEResult}).
+    Warnings name the file being scored."""
+    files = {"source": args.sources, "translation": None}
+    with warnings_to_stderr(files):
+        sources, systems = read_inputs(args.sources, args.translations)
+        model = load_from_args(args, sources, next(iter(systems.values())))
+        results = {}
+        for path, hypotheses in systems.items():
+            files["translation"] = path
+            results[path] = model.score(sources, hypotheses, method=args.method,
+                                        aggregate=args.aggregate, progress=not args.quiet)
+    return model, results
+
+
 def notice(args, message: str) -> None:
     if not getattr(args, "quiet", False):
         print(f"{_prog()}: {message}", file=sys.stderr)

@@ -11,8 +11,7 @@ import sys
 from typing import List, Optional
 
 from ..significance import DEFAULT_SAMPLES, DEFAULT_SEED, paired_bootstrap
-from .common import (add_model_arguments, add_scoring_arguments, load_from_args, read_inputs,
-                     run_cli, warnings_to_stderr)
+from .common import add_model_arguments, add_scoring_arguments, run_cli, score_systems
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,15 +34,8 @@ def _compare(args) -> int:
     from ..errors import SigmoidQEError
     if len(args.translations) < 2:
         raise SigmoidQEError("give at least two systems with -t (the first is the baseline)")
-    files = {"source": args.sources, "translation": None}
-    with warnings_to_stderr(files):
-        sources, systems = read_inputs(args.sources, args.translations)
-        model = load_from_args(args, sources, next(iter(systems.values())))
-        scores = {}
-        for path, hypotheses in systems.items():
-            files["translation"] = path
-            scores[path] = model.score(sources, hypotheses, method=args.method,
-                                       aggregate=args.aggregate, progress=not args.quiet).scores
+    model, scored = score_systems(args)
+    scores = {path: result.scores for path, result in scored.items()}
     results = paired_bootstrap(scores, n_samples=args.n_samples, seed=args.seed)
     print(f"system\tscore\tbootstrap mean ± 95% CI\tp-value (vs {results[0].name})")
     for r in results:

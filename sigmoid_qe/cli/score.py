@@ -10,8 +10,7 @@ import json
 import sys
 from typing import List, Optional
 
-from .common import (add_model_arguments, add_scoring_arguments, load_from_args, read_inputs,
-                     run_cli, warnings_to_stderr)
+from .common import add_model_arguments, add_scoring_arguments, run_cli, score_systems
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,15 +34,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _score(args) -> int:
     from ..textio import write_atomically
-    files = {"source": args.sources, "translation": None}
-    with warnings_to_stderr(files):
-        sources, systems = read_inputs(args.sources, args.translations)
-        model = load_from_args(args, sources, next(iter(systems.values())))
-        results = {}
-        for path, hypotheses in systems.items():
-            files["translation"] = path
-            results[path] = model.score(sources, hypotheses, method=args.method,
-                                        aggregate=args.aggregate, progress=not args.quiet)
+    _, results = score_systems(args)
     out = sys.stdout
     for path, result in results.items():
         if not args.only_system:
