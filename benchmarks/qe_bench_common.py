@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import math
-import pickle
 import sys
 import time
 import warnings
@@ -121,10 +121,12 @@ def score_pairs(qe, pairs: Sequence[Pair], stats: Sequence[str], batch_size: int
     if cache_dir is not None:
         key = (f"{qe.name}|{qe.head_fingerprint()}|{'+'.join(stats)}|eos={qe.include_eos}|"
                f"{code_fingerprint()}")
-        cache_file = Path(cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.pkl"
-        if cache_file.is_file():
-            with cache_file.open("rb") as handle:
-                cache = pickle.load(handle)
+        cache_file = Path(cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+        if cache_file.is_file():  # JSON, not pickle: a cache folder may be shared
+            records = json.loads(cache_file.read_text(encoding="utf-8"))
+            cache = {(src, hyp): {name: np.asarray(values, dtype=np.float64)
+                                  for name, values in arrays.items()}
+                     for src, hyp, arrays in records}
     todo = list(dict.fromkeys(p for p in pairs if p not in cache))
     if todo:
         start = time.time()
@@ -139,8 +141,9 @@ def score_pairs(qe, pairs: Sequence[Pair], stats: Sequence[str], batch_size: int
         if cache_file is not None:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache_file.with_suffix(".tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump(cache, handle)
+            records = [[src, hyp, {name: values.tolist() for name, values in arrays.items()}]
+                       for (src, hyp), arrays in cache.items()]
+            tmp.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
             tmp.replace(cache_file)
     return [cache[p] for p in pairs]
 
