@@ -65,12 +65,12 @@ def as_matrix(frame, values: Sequence[float]) -> np.ndarray:
 
 def correlations(gold: np.ndarray, metric: np.ndarray, indices: np.ndarray) -> Dict[str, Tuple]:
     """{measure: (value, ci_low, ci_high[, epsilon])} for one metric."""
-    from sigmoid_qe.metaeval import stats
+    from sigmoid_qe.metaeval import resampling, stats, tie_calibrated
     out = {}
     for name, fn in (("pearson", stats.pearson), ("spearman", stats.spearman),
                      ("kendall", stats.kendall)):
-        out[name] = (fn(gold, metric), *stats.bootstrap_ci(fn, gold, metric, indices=indices))
-    acc = stats.acc_eq(gold, metric, group="none")
+        out[name] = (fn(gold, metric), *resampling.bootstrap_ci(fn, gold, metric, indices=indices))
+    acc = tie_calibrated.acc_eq(gold, metric, group="none")
     out["acc_eq"] = (acc.value, *acc_eq_flat_bootstrap_ci(gold, metric, indices), acc.epsilon)
     return out
 
@@ -81,16 +81,16 @@ def fmt(value: float, low: float, high: float) -> str:
 
 def report_table(title: str, frame, scores: Dict[str, np.ndarray], methods: List[Method],
                  samples: int, seed: int) -> str:
-    from sigmoid_qe.metaeval import stats
+    from sigmoid_qe.metaeval import resampling, stats, tie_calibrated
     gold = as_matrix(frame, frame["human"])
-    indices = stats.bootstrap_indices(gold.shape[1], samples, seed)
+    indices = resampling.item_bootstrap_indices(gold.shape[1], samples, seed)
     rows = []
     for method in methods:
         metric = as_matrix(frame, scores[method.label])
         r = correlations(gold, metric, indices)
         rows.append([method.label, fmt(*r["pearson"]), fmt(*r["spearman"]), fmt(*r["kendall"]),
                      fmt(*r["acc_eq"][:3]) + f" (ε={r['acc_eq'][3]:.3g})"])
-    constant = stats.acc_eq(gold, np.zeros_like(gold), group="none").value
+    constant = tie_calibrated.acc_eq(gold, np.zeros_like(gold), group="none").value
     n_zero = int((frame["human"] == 0).sum())
     lines = [f"### {title}", "",
              f"{len(frame)} rows, {gold.shape[1]} segments, {gold.shape[0]} system(s), "

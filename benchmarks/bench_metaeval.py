@@ -76,8 +76,8 @@ def main(argv=None) -> int:
         return 0
 
     from sigmoid_qe.metaeval.evaluation import evaluate, lp_data_from_mtme
-    from sigmoid_qe.metaeval.loaders import MtmeLp
-    from sigmoid_qe.metaeval import stats
+    from sigmoid_qe.metaeval.mtme import MtmeLp
+    from sigmoid_qe.metaeval import tie_calibrated
     from sigmoid_qe.metaeval.testsets import lp_info
 
     wall, cpu = time.perf_counter(), time.process_time()
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
         names = names[:args.naive_metrics]
     cases = [(lp, name) for lp in lps for name in names]
     wall = time.perf_counter()
-    fast = [stats.acc_eq(lp.seg_gold, lp.seg_metrics[name]) for lp, name in cases]
+    fast = [tie_calibrated.acc_eq(lp.seg_gold, lp.seg_metrics[name]) for lp, name in cases]
     fast_s = time.perf_counter() - wall
     wall = time.perf_counter()
     slow = [naive_acc_eq(lp.seg_gold, lp.seg_metrics[name]) for lp, name in cases]
@@ -113,7 +113,7 @@ def main(argv=None) -> int:
     tied = 0
     for (lp, name), f, s in zip(cases, fast, slow):
         if f.epsilon != s[1]:
-            curve = stats.acc_eq(lp.seg_gold, lp.seg_metrics[name], return_curve=True)
+            curve = tie_calibrated.acc_eq(lp.seg_gold, lp.seg_metrics[name], return_curve=True)
             at = dict(zip(curve.thresholds.tolist(), curve.values.tolist()))
             tied += at[s[1]] == at[f.epsilon]
     print(f"acc_eq on {len(cases)} metric x lp ({len(names)} metrics x {len(lps)} lps):")

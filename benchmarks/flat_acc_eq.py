@@ -1,13 +1,13 @@
 """Bootstrap CI of *ungrouped* acc_eq, fast: the same numbers as
-``stats.bootstrap_ci(lambda g, m: stats.acc_eq(g, m, group="none").value, ...)``.
+``resampling.bootstrap_ci(lambda g, m: tie_calibrated.acc_eq(g, m, group="none").value, ...)``.
 
 Why it exists: BioMQM's reference tables have one system, so WMT's item-grouped acc_eq
-(``stats.acc_eq_bootstrap_ci``) has no pair to count; the ungrouped statistic is what is left,
-and re-running ``stats.acc_eq`` on 1000 resamples of ~900 segments (430k pairs each) takes
+(``tie_calibrated.acc_eq_bootstrap_ci``) has no pair to count; the ungrouped statistic is what is left,
+and re-running ``tie_calibrated.acc_eq`` on 1000 resamples of ~900 segments (430k pairs each) takes
 minutes per metric on this machine. A resample only changes how often each item counts, so
 the pairs are enumerated and sorted once: a pair of entries weighs ``w_a * w_b``, the copies of
 one entry form ``C(w, 2)`` pairs tied in both scores (always counted as agreeing), and the
-tie-threshold curve is a weighted cumulative sum, as in ``stats.acc_eq_bootstrap_ci``.
+tie-threshold curve is a weighted cumulative sum, as in ``tie_calibrated.acc_eq_bootstrap_ci``.
 Candidate for ``sigmoid_qe.metaeval.stats`` (a ``group`` argument to ``acc_eq_bootstrap_ci``).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ def acc_eq_flat_bootstrap_ci(gold, metric, indices: np.ndarray, alpha: float = 0
 
     ``gold``/``metric``: ``[n_items]`` or ``[n_systems, n_items]`` (NaN gold = no score; all
     systems of a drawn item come along); ``indices``: ``[n_samples, n_items]`` drawn items, e.g.
-    ``stats.bootstrap_indices``.
+    ``resampling.item_bootstrap_indices``.
     """
     g = np.atleast_2d(np.asarray(gold, dtype=np.float64))
     m = np.atleast_2d(np.asarray(metric, dtype=np.float64))

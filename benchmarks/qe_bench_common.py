@@ -25,14 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sigmoid_qe.aggregation import aggregate_scores  # noqa: E402
+from sigmoid_qe.default_model import DEFAULT_MODELS as MODELS  # noqa: E402
+from sigmoid_qe.methods import METHOD_TABLE, SOFTMAX_STATS, aggregate_scores  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 PARALLEL = SHARED / "parallel" / "en-pt"
 BIOMQM = SHARED / "bio-mqm"
-#: Directions: lp -> default model name.
-MODELS = {"en-pt": "bergamot-en-pt", "pt-en": "bergamot-pt-en"}
-SOFTMAX_STATS = ("softmax", "entropy", "boosted")
 
 Pair = Tuple[str, str]
 
@@ -203,12 +201,12 @@ def token_values(method: Method, token_stats: Dict[str, List[np.ndarray]], index
         head = method.stat.split(":", 1)[1]
         return token_stats[f"sigmoid:{head}"][index] * token_stats["softmax"][index]
     values = token_stats[method.stat][index]
-    return -values if method.stat == "entropy" else values
+    return values * METHOD_TABLE[method.stat].sign if method.stat in METHOD_TABLE else values
 
 
 def sentence_scores(method: Method, token_stats: Dict[str, List[np.ndarray]]) -> np.ndarray:
     """One score per pair (higher = better). ``prod`` is the sum of log token scores, exactly
-    as ``sigmoid_qe.aggregation`` computes it."""
+    as ``sigmoid_qe.methods`` computes it."""
     n = len(token_stats["softmax"])
     if method.stat == "length":
         return np.array([-float(len(token_stats["softmax"][i])) for i in range(n)])

@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Dict, Optional, Sequence, Tuple
 
 from .errors import SigmoidQEError
+from .languages import LANGUAGE_NAMES, normalise_lp, split_lp
 
 #: Pairs the offline default covers, and the model name for each.
 DEFAULT_MODELS = {"en-pt": "bergamot-en-pt", "pt-en": "bergamot-pt-en"}
@@ -71,8 +72,11 @@ MIN_MARGIN = 1.5
 #: Lines looked at per file (plenty to tell languages apart; keeps the check instant).
 MAX_LINES = 2000
 
-_NAMES = {"en": "English", "pt": "Portuguese", "es": "Spanish", "fr": "French",
-          "de": "German", "it": "Italian"}
+#: Evidence for the two languages of the offline default when a text is too short for stop
+#: words ("Olá mundo." / "Hello world."): characters and letter pairs frequent in one and
+#: rare in the other.
+_PT_MARKS = "ãõçáéíóúâêôà"
+_EN_MARKS = ("w", "k", "y", "th", "sh", "ing")
 
 
 def language_scores(lines: Sequence[str]) -> Dict[str, Tuple[float, float]]:
@@ -109,15 +113,31 @@ def guess_language(lines: Sequence[str]) -> Optional[str]:
     return best
 
 
-def _normalise_lp(lp: str) -> str:
-    """Accept "EN-PT", "en-pt_BR", "pt-br-en" for the Brazilian-Portuguese models."""
-    text = lp.strip().lower().replace("_", "-")
-    parts = [p for p in text.split("-") if p]
-    if len(parts) == 3 and parts[1] == "br":
-        parts = [parts[0], parts[2]]
-    elif len(parts) == 3 and parts[2] == "br":
-        parts = parts[:2]
-    return "-".join(parts)
+def _en_pt_evidence(lines: Sequence[str]) -> Tuple[float, float]:
+    """(English, Portuguese) marks per word of a short text."""
+    text = " ".join(list(lines)[:MAX_LINES]).lower()
+    words = max(1, len(_WORD.findall(text)))
+    english = sum(text.count(mark) for mark in _EN_MARKS)
+    portuguese = sum(text.count(mark) for mark in _PT_MARKS)
+    return english / words, portuguese / words
+
+
+_LATIN = re.compile(r"^[\sA-Za-z\u00C0-\u024F\d\W]*$")
+
+
+def guess_pair_from_marks(sources: Sequence[str], hypotheses: Sequence[str]) -> Optional[str]:
+    """en-pt or pt-en for texts too short for :func:`guess_language` (one side or both
+    unrecognised), when the two sides' English and Portuguese letter marks point opposite
+    ways; else None. Only Latin-script texts qualify."""
+    texts = [" ".join(list(side)[:MAX_LINES]) for side in (sources, hypotheses)]
+    if not all(_LATIN.match(t) and _WORD.search(t) for t in texts):
+        return None
+    (src_en, src_pt), (hyp_en, hyp_pt) = _en_pt_evidence(sources), _en_pt_evidence(hypotheses)
+    if src_pt >= hyp_pt and hyp_en >= src_en and (src_pt > hyp_pt or hyp_en > src_en):
+        return "pt-en"
+    if hyp_pt >= src_pt and src_en >= hyp_en and (hyp_pt > src_pt or src_en > hyp_en):
+        return "en-pt"
+    return None
 
 
 def choose_default_model(
@@ -126,11 +146,12 @@ def choose_default_model(
     """(model name, language pair) of the offline default for these texts.
 
     With ``lp`` given it must be en-pt or pt-en; otherwise the pair is inferred from the
-    languages of the two sides. Raises :class:`SigmoidQEError` with a message saying what was
-    seen and what to do when the pair is not one the default covers.
+    languages of the two sides (or, for texts too short for that, from the letters each side
+    uses). Raises :class:`SigmoidQEError` with a message saying what was seen and what to do
+    when the pair is not one the default covers.
     """
     if lp is not None:
-        pair = _normalise_lp(lp)
+        pair = normalise_lp(lp)
         if pair not in DEFAULT_MODELS:
             raise SigmoidQEError(
                 f"no offline default model for --lp {lp}: the built-in models cover en-pt and "
@@ -142,6 +163,11 @@ def choose_default_model(
     pair = f"{src}-{hyp}"
     if pair in DEFAULT_MODELS:
         return DEFAULT_MODELS[pair], pair
+    if src in (None, "en", "pt") and hyp in (None, "en", "pt") and (src is None or hyp is None):
+        short = guess_pair_from_marks(sources, hypotheses)
+        if short is not None and (src is None or short.startswith(src)) \
+                and (hyp is None or short.endswith(hyp)):
+            return DEFAULT_MODELS[short], short
     seen = f"sources look {_describe(src)}, translations look {_describe(hyp)}"
     raise SigmoidQEError(
         f"cannot pick a default model: {seen}; the built-in offline models cover en-pt and "
@@ -153,4 +179,41 @@ def choose_default_model(
 def _describe(lang: Optional[str]) -> str:
     if lang is None:
         return "like no language recognised"
-    return _NAMES.get(lang, lang)
+    return LANGUAGE_NAMES.get(lang, lang)
+
+
+def resolve_model_name(model: Optional[str], sources: Sequence[str], hypotheses: Sequence[str],
+                       lp: Optional[str] = None) -> Tuple[str, Optional[str], bool]:
+    """(model name, language pair, whether the default was picked for the user): the one
+    place that decides which model scores when ``model`` is None (CLI and ``score()``)."""
+    if model is not None:
+        return model, lp, False
+    name, pair = choose_default_model(sources, hypotheses, lp)
+    return name, pair, True
+
+
+def direction_warning(lp: Optional[str], sources: Sequence[str],
+                      hypotheses: Sequence[str]) -> Optional[str]:
+    """A warning when the texts look like another language pair than the model's ``lp``
+    (e.g. pt->en files scored with the en->pt model), else None. Only languages the light
+    check recognises can contradict; unclear texts never warn."""
+    try:
+        model_src, model_tgt = split_lp(normalise_lp(lp)) if lp else (None, None)
+    except SigmoidQEError:
+        return None
+    if model_src is None:
+        return None
+    src, hyp = guess_language(sources), guess_language(hypotheses)
+    model_src, model_tgt = model_src.split("_")[0], model_tgt.split("_")[0]
+    wrong = [(side, seen, want) for side, seen, want in (("sources", src, model_src),
+                                                        ("translations", hyp, model_tgt))
+             if seen is not None and seen in STOPWORDS and want in STOPWORDS and seen != want]
+    if not wrong:
+        return None
+    if src == model_tgt and hyp == model_src:
+        return (f"the files look like {src}-{hyp} (sources {_describe(src)}, translations "
+                f"{_describe(hyp)}), but the model translates {model_src}-{model_tgt}: are "
+                f"source and translation swapped, or is it the wrong --lp/--model?")
+    said = "; ".join(f"{side} look {_describe(seen)}, not {_describe(want)}"
+                     for side, seen, want in wrong)
+    return f"{said}: the model translates {model_src}-{model_tgt} (wrong --lp or --model?)"

@@ -1,13 +1,21 @@
-"""The dominant set of a softmax distribution (Dinh & Niehues 2026).
+"""The dominant set of a softmax distribution (Dinh & Niehues 2026; BoostedProb's rule).
 
 When several tokens are valid, the softmax shares its mass among them, and these tokens
 stand out above a clear drop in the sorted probabilities. Scoring (BoostedProb) credits a
 token in that set with the whole set's mass; training never samples such tokens as
-negatives, because they may be correct alternatives. Both use this one routine.
+negatives, because they may be correct alternatives. Both call :func:`dominant_sets`.
 
 Rule: sort probabilities in descending order p(1) >= p(2) >= ...; there is a *jump* after
 position i when p(i) - p(i+1) > 0.3 * p(i) and p(i) - p(i+1) > 0.005; the dominant set is
 every token above the last jump (empty when there is no jump).
+
+Why a short top-k is exact: a jump after position i needs p(i) > 0.005, so once the sorted
+probabilities are at or below 0.005 no later jump can exist. :func:`dominant_sets` therefore
+sorts only the top :data:`FIRST_TOP_K` of each row, which is exact for every row whose
+32nd probability is <= 0.005, and the top :data:`WIDE_TOP_K` of the few other rows, which is
+exact for all rows (p(256) <= 1/256 < 0.005). :func:`dominant_mask` applies the rule to a
+plain top-1024 sort: the straightforward form, kept as the reference the fast one is tested
+against.
 """
 from __future__ import annotations
 
@@ -15,11 +23,14 @@ from typing import Tuple
 
 import torch
 
-#: How many top probabilities the rule looks at; beyond them the 0.005 floor rules out jumps
-#: anyway for all but pathological distributions.
-DEFAULT_TOP_K = 1024
 RELATIVE_JUMP = 0.3
 ABSOLUTE_JUMP = 0.005
+#: Top-k sorted for every row (see the module docstring for why this is exact).
+FIRST_TOP_K = 32
+#: Top-k sorted for rows whose FIRST_TOP_K-th probability is above ABSOLUTE_JUMP.
+WIDE_TOP_K = 256
+#: Top-k of the plain reference form (:func:`dominant_mask`).
+REFERENCE_TOP_K = 1024
 
 
 def dominant_count(sorted_probs: torch.Tensor, relative: float = RELATIVE_JUMP,
@@ -34,31 +45,53 @@ def dominant_count(sorted_probs: torch.Tensor, relative: float = RELATIVE_JUMP,
     return (jump.long() * positions).amax(dim=-1)
 
 
-def dominant_topk(probs: torch.Tensor, top_k: int = DEFAULT_TOP_K) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Top-k of probability rows [n, vocab] and their dominant-set size.
-
-    Returns (top probabilities [n, k], top token ids [n, k], dominant count [n]); the
-    dominant tokens of row r are ``ids[r, :count[r]]``.
-    """
-    k = min(top_k, probs.shape[-1])
-    top_p, top_ids = probs.topk(k, dim=-1, sorted=True)
+def _top(probs: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    top_p, top_ids = probs.topk(min(k, probs.shape[-1]), dim=-1, sorted=True)
     return top_p, top_ids, dominant_count(top_p)
 
 
-def dominant_mask(probs: torch.Tensor, top_k: int = DEFAULT_TOP_K) -> torch.Tensor:
-    """Bool mask [n, vocab], True at each row's dominant tokens (used to exclude negatives)."""
-    top_p, top_ids, count = dominant_topk(probs, top_k)
+def dominant_sets(probs: torch.Tensor, enabled: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Dominant tokens of each row of probabilities [n, vocab] (the fast exact search).
+
+    Returns (ids [n, D] padded with -1, count [n]); D is the largest set in the rows (>= 1).
+    With ``enabled=False`` every set is empty (the training ablation without exclusion).
+    """
+    n = probs.shape[0]
+    if not enabled or n == 0:
+        return (torch.full((n, 1), -1, dtype=torch.long, device=probs.device),
+                torch.zeros(n, dtype=torch.long, device=probs.device))
+    top_p, top_ids, count = _top(probs, FIRST_TOP_K)
+    k = top_p.shape[-1]
+    wide = ((top_p[:, -1] > ABSOLUTE_JUMP).nonzero().flatten() if k < probs.shape[-1]
+            else top_p.new_zeros(0).long())
+    if wide.numel():
+        _, wide_ids, wide_count = _top(probs[wide], WIDE_TOP_K)
+        count = count.clone()
+        count[wide] = wide_count
+    width = max(1, int(count.max().item()))
+    ids = torch.full((n, width), -1, dtype=torch.long, device=probs.device)
+    ids[:, :min(width, k)] = top_ids[:, :width]
+    if wide.numel():
+        ids[wide, :width] = wide_ids[:, :width]
+    ids[torch.arange(width, device=probs.device) >= count.unsqueeze(-1)] = -1
+    return ids, count
+
+
+def dominant_mask(probs: torch.Tensor, top_k: int = REFERENCE_TOP_K) -> torch.Tensor:
+    """Bool mask [n, vocab], True at each row's dominant tokens: the rule on a plain top-k
+    sort (the reference form of :func:`dominant_sets`)."""
+    _, top_ids, count = _top(probs, top_k)
     in_set = torch.arange(top_ids.shape[-1], device=probs.device) < count.unsqueeze(-1)
     mask = torch.zeros_like(probs, dtype=torch.bool)
     mask.scatter_(-1, top_ids, in_set)
     return mask
 
 
-def boosted_prob(probs: torch.Tensor, token_ids: torch.Tensor, top_k: int = DEFAULT_TOP_K) -> torch.Tensor:
-    """BoostedProb: the dominant set's total mass if the token is dominant, else p(token)."""
-    top_p, top_ids, count = dominant_topk(probs, top_k)
-    rank_mask = torch.arange(top_ids.shape[-1], device=probs.device) < count.unsqueeze(-1)
-    is_dominant = ((top_ids == token_ids.unsqueeze(-1)) & rank_mask).any(-1)
-    dominant_mass = (top_p * rank_mask).sum(-1)
+def boosted_prob(probs: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
+    """BoostedProb: the dominant set's total mass if the token is in it, else p(token)."""
+    ids, _ = dominant_sets(probs)
+    member = ids >= 0
+    mass = (probs.gather(-1, ids.clamp(min=0)) * member).sum(-1)
+    is_dominant = ((ids == token_ids.unsqueeze(-1)) & member).any(-1)
     p_token = probs.gather(-1, token_ids.unsqueeze(-1)).squeeze(-1)
-    return torch.where(is_dominant, dominant_mass, p_token)
+    return torch.where(is_dominant, mass, p_token)

@@ -27,6 +27,12 @@ class InputError(SigmoidQEError):
         super().__init__(f"{where}{message}")
 
 
+class OptionError(SigmoidQEError, ValueError):
+    """An option that cannot work (a batch size of 0, an unknown method, a seed below 0).
+
+    A ``ValueError`` for library callers, one clean line for the command-line tools."""
+
+
 class ModelLoadError(SigmoidQEError):
     """A model or head path that is missing, not a model, or does not fit."""
 
@@ -45,3 +51,9 @@ class InputWarning(SigmoidQEWarning):
         self.side = side
         self.index = index
         super().__init__(f"{side} line {index + 1}: {message}")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (library errors can run to pages)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__

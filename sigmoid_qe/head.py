@@ -2,13 +2,14 @@
 
 A softmax spreads probability over every valid continuation, so a good translation whose
 token had plausible alternatives looks unsure. The head gives each vocabulary entry its own
-independent yes/no score sigma(h . w_y), trained (see the training issue) to say whether a
-token is acceptable rather than how it shares mass with the others.
+independent yes/no score sigma(h . w_y), trained (see :mod:`sigmoid_qe.training`) to say
+whether a token is acceptable rather than how it shares mass with the others.
 
 The head follows the Hugging Face pattern: a config object, a module, and
 ``save_pretrained`` / ``from_pretrained`` over a directory holding ``head.safetensors`` and
 ``config.json``. Weights are only ever read with safetensors (or ``torch.load`` with
-``weights_only=True`` for released ``.bin`` heads), never with pickle.
+``weights_only=True`` for released ``.bin`` heads), never with pickle; a matrix that is not
+floating point, or holds a NaN or an infinity, is refused.
 """
 from __future__ import annotations
 
@@ -17,42 +18,88 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Union
 
 import torch
 from torch import nn
 
-from .errors import ModelLoadError
+from .errors import ModelLoadError, first_line
+from .files import write_files_atomically
 
 HEAD_WEIGHTS = "head.safetensors"
 HEAD_CONFIG = "config.json"
 _WEIGHT_KEY = "weight"
+#: Keys tried in a state-dict file (the paper's released heads use ``weight``).
+STATE_DICT_KEYS = ("confidence_head.weight", "weight")
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+_CONFIG_FIELDS = ("vocab_size", "hidden_size", "base_model", "base_revision", "dtype", "method",
+                  "aggregate", "prompt_style", "span_thresholds", "training")
 
 
 @dataclass
 class SigmoidHeadConfig:
-    """What a head needs to be matched to its base model and reproduced."""
+    """What a head needs to be matched to its base model, used as intended, and reproduced.
+
+    Args:
+        vocab_size: rows of the matrix (= the base model's output vocabulary).
+        hidden_size: columns (= the size of the base model's last hidden state).
+        base_model: name of the model the head was trained on (a head is refused on
+            another model unless the caller overrides the check).
+        base_revision: that model's revision (commit hash or file checksum), when known.
+        dtype: storage dtype of ``head.safetensors`` (heads always compute in float32).
+        method / aggregate: the sentence score the head was selected for; scoring uses them
+            when the user names none.
+        prompt_style: the input format the head was trained with (causal LMs).
+        span_thresholds: per method, the token-score thresholds for error spans.
+        training: free-form record of how the head was made (data, options, dev history).
+        name_or_path: where the head was loaded from (not saved).
+    """
 
     vocab_size: int
     hidden_size: int
     base_model: Optional[str] = None
     base_revision: Optional[str] = None
     dtype: str = "float32"
-    #: Free-form record of how the head was made (data, steps, losses, options, version).
+    method: Optional[str] = None
+    aggregate: Optional[str] = None
+    prompt_style: Optional[str] = None
+    span_thresholds: Dict[str, Dict[str, float]] = field(default_factory=dict)
     training: Dict[str, Any] = field(default_factory=dict)
+    name_or_path: Optional[str] = field(default=None, compare=False)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True, ensure_ascii=False)
+        data = {k: v for k, v in asdict(self).items() if k != "name_or_path"}
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 
     @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "SigmoidHeadConfig":
-        known = {k: data[k] for k in ("vocab_size", "hidden_size", "base_model", "base_revision",
-                                      "dtype", "training") if k in data}
-        if "vocab_size" not in known or "hidden_size" not in known:
-            raise ModelLoadError("head config.json lacks vocab_size/hidden_size")
-        return cls(**known)
+    def from_dict(cls, data: Dict[str, Any], where: str = "head config.json") -> "SigmoidHeadConfig":
+        if not isinstance(data, dict) or "vocab_size" not in data or "hidden_size" not in data:
+            raise ModelLoadError(f"{where}: lacks vocab_size/hidden_size")
+        for key in ("vocab_size", "hidden_size"):
+            if not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 1:
+                raise ModelLoadError(f"{where}: {key} must be a positive integer, got "
+                                     f"{data[key]!r}")
+        if not isinstance(data.get("span_thresholds", {}), dict) \
+                or not isinstance(data.get("training", {}), dict):
+            raise ModelLoadError(f"{where}: span_thresholds and training must be objects")
+        return cls(**{k: data[k] for k in _CONFIG_FIELDS if k in data})
+
+
+def _check_matrix(matrix: torch.Tensor, where: str) -> None:
+    if matrix.dim() != 2:
+        raise ModelLoadError(f"{where}: head matrix must be 2-D, got shape {tuple(matrix.shape)}")
+    if not matrix.is_floating_point():
+        raise ModelLoadError(f"{where}: head weights are {matrix.dtype}, not floating point")
+    if not bool(torch.isfinite(matrix).all()):
+        bad = int((~torch.isfinite(matrix)).sum())
+        raise ModelLoadError(f"{where}: head weights hold {bad} NaN or infinite value(s)")
+
+
+def _same_model(a: str, b: str) -> bool:
+    """Model names refer to the same model: equal, or the same folder name (a model folder
+    that moved keeps its name)."""
+    return a == b or Path(a).name == Path(b).name
 
 
 class SigmoidHead(nn.Module):
@@ -61,8 +108,8 @@ class SigmoidHead(nn.Module):
     def __init__(self, config: SigmoidHeadConfig):
         super().__init__()
         self.config = config
-        self.weight = nn.Parameter(torch.zeros(config.vocab_size, config.hidden_size,
-                                               dtype=_DTYPES.get(config.dtype, torch.float32)))
+        # computes in float32 whatever the storage dtype (fp16 heads are shipped to save space)
+        self.weight = nn.Parameter(torch.zeros(config.vocab_size, config.hidden_size))
         #: True for a head that is only the copy of the output embedding.
         self.untrained = False
 
@@ -85,7 +132,7 @@ class SigmoidHead(nn.Module):
         """Import a head matrix saved by other code (e.g. the heads released with the paper).
 
         Reads a ``.safetensors`` file, or a PyTorch file with ``weights_only=True`` (no
-        arbitrary unpickling). Keys tried by default: ``confidence_head.weight``, ``weight``.
+        arbitrary unpickling). Keys tried by default: :data:`STATE_DICT_KEYS`.
         """
         path = Path(path)
         if not path.is_file():
@@ -98,21 +145,23 @@ class SigmoidHead(nn.Module):
                 state = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
             raise ModelLoadError(f"{path}: cannot read head weights ({exc.__class__.__name__}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+                                 f"{first_line(exc)})") from None
         if isinstance(state, torch.Tensor):
             state = {"weight": state}
-        keys = [key] if key else ["confidence_head.weight", "weight"]
+        if not isinstance(state, dict):
+            raise ModelLoadError(f"{path}: not a state dict or a tensor")
+        keys = [key] if key else list(STATE_DICT_KEYS)
         for candidate in keys:
-            if candidate in state:
+            if candidate in state and isinstance(state[candidate], torch.Tensor):
                 matrix = state[candidate]
                 break
         else:
             raise ModelLoadError(f"{path}: none of the keys {keys} found; keys present: "
-                                 f"{sorted(state)[:10]}")
-        if matrix.dim() != 2:
-            raise ModelLoadError(f"{path}: head matrix must be 2-D, got shape {tuple(matrix.shape)}")
+                                 f"{sorted(map(str, state))[:10]}")
+        _check_matrix(matrix, str(path))
         head = cls.from_output_embedding(matrix, base_model=base_model)
         head.untrained = False
+        head.config.name_or_path = str(path)
         return head
 
     @classmethod
@@ -124,9 +173,10 @@ class SigmoidHead(nn.Module):
             raise ModelLoadError(f"{directory}: not a head directory (needs {HEAD_WEIGHTS} and "
                                  f"{HEAD_CONFIG})")
         try:
-            config = SigmoidHeadConfig.from_dict(json.loads(config_file.read_text("utf-8")))
+            data = json.loads(config_file.read_text("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ModelLoadError(f"{config_file}: invalid JSON ({exc})") from None
+        config = SigmoidHeadConfig.from_dict(data, str(config_file))
         from safetensors import SafetensorError
         from safetensors.torch import load_file
         try:
@@ -136,45 +186,58 @@ class SigmoidHead(nn.Module):
         if _WEIGHT_KEY not in state:
             raise ModelLoadError(f"{weights}: no tensor named '{_WEIGHT_KEY}'")
         matrix = state[_WEIGHT_KEY]
+        _check_matrix(matrix, str(weights))
         if tuple(matrix.shape) != (config.vocab_size, config.hidden_size):
             raise ModelLoadError(f"{weights}: shape {tuple(matrix.shape)} disagrees with "
                                  f"config.json ({config.vocab_size}, {config.hidden_size})")
-        # Compute in float32 whatever the storage dtype (fp16 heads are shipped to save space).
-        config_compute = SigmoidHeadConfig(**{**asdict(config), "dtype": "float32"})
-        head = cls(config_compute)
-        head.config.dtype = config.dtype
+        config.name_or_path = str(directory)
+        head = cls(config)
         with torch.no_grad():
             head.weight.copy_(matrix.to(torch.float32))
-        head.source_path = str(directory)
         return head
 
+    @classmethod
+    def load(cls, spec: Union[str, os.PathLike], key: Optional[str] = None) -> "SigmoidHead":
+        """A head from a head directory or from a state-dict file (``key`` picks the tensor):
+        the one way every command reads ``--head``."""
+        path = Path(spec)
+        if path.is_dir():
+            return cls.from_pretrained(path)
+        if path.is_file():
+            return cls.from_state_dict(path, key=key)
+        raise ModelLoadError(f"{spec}: not a head directory (needs {HEAD_WEIGHTS} and "
+                             f"{HEAD_CONFIG}) nor a state-dict file")
+
     def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> None:
-        """Write ``head.safetensors`` + ``config.json`` atomically (temp files, then rename)."""
-        from safetensors.torch import save_file
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        """Write ``head.safetensors`` + ``config.json`` together (staged, then renamed)."""
+        from safetensors.torch import save
         dtype = dtype or "float32"
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {sorted(_DTYPES)}")
         matrix = self.weight.detach().to("cpu", _DTYPES[dtype]).contiguous()
         config = SigmoidHeadConfig(**{**asdict(self.config), "dtype": dtype})
-        tmp_weights = directory / (HEAD_WEIGHTS + ".tmp")
-        tmp_config = directory / (HEAD_CONFIG + ".tmp")
-        save_file({_WEIGHT_KEY: matrix}, str(tmp_weights), metadata={"format": "pt"})
-        tmp_config.write_text(config.to_json() + "\n", encoding="utf-8")
-        os.chmod(tmp_weights, 0o644)  # safetensors writes 0600; heads are shared files
-        os.replace(tmp_weights, directory / HEAD_WEIGHTS)
-        os.replace(tmp_config, directory / HEAD_CONFIG)
+        directory = Path(directory)
+        write_files_atomically({
+            directory / HEAD_WEIGHTS: save({_WEIGHT_KEY: matrix}, metadata={"format": "pt"}),
+            directory / HEAD_CONFIG: config.to_json() + "\n"})
 
     # -- checks and scoring -------------------------------------------------------------
-    def check_compatible(self, vocab_size: int, hidden_size: int, model_name: str = "model") -> None:
-        """Refuse a head that was made for a model of another shape."""
+    def check_compatible(self, vocab_size: int, hidden_size: int, model_name: str = "model",
+                         model_revision: Optional[str] = None, allow_other_model: bool = False) -> None:
+        """Refuse a head made for a model of another shape, or (unless allowed) another model."""
+        where = self.config.name_or_path or "head"
         if (self.config.vocab_size, self.config.hidden_size) != (vocab_size, hidden_size):
-            where = getattr(self, "source_path", None) or "head"
             raise ModelLoadError(
                 f"{where}: head size (vocab {self.config.vocab_size}, hidden "
                 f"{self.config.hidden_size}) does not match {model_name} (vocab {vocab_size}, "
                 f"hidden {hidden_size})")
+        base = self.config.base_model
+        if allow_other_model or base is None or _same_model(base, model_name):
+            return
+        if model_revision and self.config.base_revision == model_revision:
+            return
+        raise ModelLoadError(f"{where}: this head was trained for {base}, not {model_name} "
+                             f"(pass --allow-other-model to use it anyway)")
 
     def token_logits(self, hidden: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
         """h . w_y for each row: gathers only the target rows, O(hidden) per token."""

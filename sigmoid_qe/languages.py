@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from .errors import SigmoidQEError
+from .errors import OptionError
 
 #: ISO 639-1 (and a few 639-3) codes -> English names, for prompt templates.
 LANGUAGE_NAMES = {
@@ -42,20 +42,38 @@ MBART_EXCEPTIONS = {"zh": "zh_CN", "en": "en_XX", "pt": "pt_XX", "sv": "sv_SE", 
                     "af": "af_ZA", "ps": "ps_AF", "km": "km_KH", "ka": "ka_GE", "hr": "hr_HR"}
 
 
+def normalise_lp(lp: str) -> str:
+    """"EN-PT", "en_pt", "pt_BR-en", "en-pt-br" -> the plain pair "en-pt" / "pt-en".
+
+    Regional variants (``pt_BR``, ``pt-br``) fold into the language code, since a language
+    pair names the model's languages; anything that is not two codes is left as given (and
+    refused by :func:`split_lp`).
+    """
+    parts = [p for p in lp.strip().lower().replace("_", "-").split("-") if p]
+    if len(parts) == 3 and len(parts[1]) == 2 and parts[1] not in LANGUAGE_NAMES:
+        parts = [parts[0], parts[2]]  # "pt-br-en"
+    elif len(parts) == 3 and len(parts[2]) == 2 and parts[2] not in LANGUAGE_NAMES:
+        parts = parts[:2]  # "en-pt-br"
+    elif len(parts) == 4:
+        parts = [parts[0], parts[2]]  # "pt-br-en-us"
+    return "-".join(parts) if len(parts) == 2 else lp
+
+
 def split_lp(lp: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
     """"en-pt" -> ("en", "pt"); None -> (None, None). Refuses anything else in one line."""
     if lp is None:
         return None, None
     parts = lp.split("-")
     if len(parts) != 2 or not all(parts):
-        raise SigmoidQEError(f"--lp must look like xx-yy (e.g. en-pt), got {lp!r}")
+        raise OptionError(f"--lp must look like xx-yy (e.g. en-pt), got {lp!r}")
     return parts[0], parts[1]
 
 
-def language_name(code: Optional[str]) -> str:
-    """English name for a code, the code itself when unknown (a user may pass a name)."""
+def language_name(code: Optional[str]) -> Optional[str]:
+    """English name for a code, the code itself when unknown (a user may pass a name), None
+    for None (the caller picks the wording)."""
     if code is None:
-        return "the source language"
+        return None
     return LANGUAGE_NAMES.get(code.lower().split("_")[0], code)
 
 

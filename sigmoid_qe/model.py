@@ -1,19 +1,28 @@
-"""``load_model`` and ``QEModel``: a frozen LM + a Sigmoid Head, loaded once, scoring many files."""
+"""``load_model`` and ``QEModel``: a frozen LM + a Sigmoid Head, loaded once, scoring many files.
+
+Inputs are checked the way a careful user expects: a string where a list of segments belongs
+is a ``TypeError`` (it would be scored character by character), any iterable is accepted
+(generators too), options that cannot work raise :class:`~sigmoid_qe.errors.OptionError`, and
+files that look like another language pair than the model's get a warning.
+"""
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import Iterable, List, Optional, Sequence, Union
 
-from .aggregation import aggregate_scores, check_method
 from .backends import Backend, load_backend
-from .errors import InputError, InputWarning, SigmoidQEWarning
+from .default_model import direction_warning, resolve_model_name
+from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .head import SigmoidHead
+from .methods import check_method, orient
+from .signature import QESignature
 from .results import QEResult, SegmentScore, TokenScore
-from .scoring import score_tokens
-from .version import __version__
+from .scoring import TokenStats, score_tokens
 
 HeadSpec = Union[None, str, Path, SigmoidHead]
+#: ``--head untrained``: the copy of the output embedding, for baselines and ablations.
+UNTRAINED = "untrained"
 
 
 def default_head_dir(model_name: str) -> Optional[Path]:
@@ -27,13 +36,18 @@ def default_head_dir(model_name: str) -> Optional[Path]:
     return path if (path / "head.safetensors").is_file() else None
 
 
-def resolve_head(spec: HeadSpec, backend: Backend) -> SigmoidHead:
-    """A head for ``backend``: the given one (checked for size), the shipped default, or the
-    untrained copy of the output embedding (with one warning)."""
+def resolve_head(spec: HeadSpec, backend: Backend, key: Optional[str] = None,
+                 allow_other_model: bool = False) -> SigmoidHead:
+    """A head for ``backend``: the given one (a head, a head directory, a state-dict file or
+    ``"untrained"``), else the shipped default, else the untrained copy of the output
+    embedding (with one warning). Checked for size and for the model it was trained on."""
     if isinstance(spec, SigmoidHead):
         head = spec
+    elif spec is not None and str(spec) == UNTRAINED:
+        head = SigmoidHead.from_output_embedding(backend.output_embedding(), backend.name,
+                                                 backend.revision)
     elif spec is not None:
-        head = SigmoidHead.from_pretrained(spec)
+        head = SigmoidHead.load(spec, key=key)
     else:
         shipped = default_head_dir(backend.name)
         if shipped is not None:
@@ -44,20 +58,40 @@ def resolve_head(spec: HeadSpec, backend: Backend) -> SigmoidHead:
                 f"output embedding); train one with sigmoid-qe-train"), stacklevel=3)
             head = SigmoidHead.from_output_embedding(backend.output_embedding(), backend.name,
                                                      backend.revision)
-    head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name)
+    head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name,
+                          backend.revision, allow_other_model)
     return head.to(backend.device)
+
+
+def segments(texts: Iterable[str], what: str) -> List[str]:
+    """A list of segments from any iterable of strings; a lone string is a mistake."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"{what} must be a list (or any iterable) of segments, not a single "
+                        f"{type(texts).__name__}: wrap it as [{what[:-1]}]")
+    out = list(texts)
+    for k, text in enumerate(out):
+        if not isinstance(text, str):
+            raise TypeError(f"{what}[{k}] is {type(text).__name__}, not str")
+    return out
+
+
+def check_batch_size(batch_size: int) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise OptionError(f"batch size must be a positive integer, got {batch_size!r}")
+    return batch_size
 
 
 class QEModel:
     """A reusable scorer: load once with :func:`load_model`, call :meth:`score` many times."""
 
     def __init__(self, backend: Backend, head: HeadSpec = None, batch_size: int = 32,
-                 include_eos: bool = True):
+                 include_eos: bool = True, head_key: Optional[str] = None,
+                 allow_other_model: bool = False):
         self.backend = backend
-        self.head = resolve_head(head, backend)
+        self.head = resolve_head(head, backend, head_key, allow_other_model)
         self.head.eval()
         self.head.requires_grad_(False)
-        self.batch_size = batch_size
+        self.batch_size = check_batch_size(batch_size)
         self.include_eos = include_eos
         self._fingerprint: Optional[str] = None
 
@@ -65,93 +99,126 @@ class QEModel:
     def name(self) -> str:
         return self.backend.name
 
+    @property
+    def default_method(self) -> str:
+        """The method the head was selected for (sigmoid when it says none)."""
+        return self.head.config.method or "sigmoid"
+
+    @property
+    def default_aggregate(self) -> str:
+        return self.head.config.aggregate or "mean"
+
     def head_fingerprint(self) -> str:
         if self._fingerprint is None:
             self._fingerprint = self.head.fingerprint()
         return self._fingerprint
 
-    def signature(self, method: str = "sigmoid", aggregate: str = "mean",
-                  include_eos: Optional[bool] = None) -> str:
+    def signature(self, method: Optional[str] = None, aggregate: Optional[str] = None,
+                  include_eos: Optional[bool] = None) -> QESignature:
         """sacrebleu-style reproducibility signature, version last."""
-        eos = self.include_eos if include_eos is None else include_eos
-        return (f"model:{self.backend.name}|head:{self.head_fingerprint()}|method:{method}|"
-                f"agg:{aggregate}|eos:{'yes' if eos else 'no'}|version:{__version__}")
+        return QESignature(model=self.backend.name, head=self.head_fingerprint(),
+                           method=method or self.default_method,
+                           agg=aggregate or self.default_aggregate,
+                           eos=self.include_eos if include_eos is None else include_eos)
 
-    def score(self, sources: Sequence[str], hypotheses: Sequence[str], method: str = "sigmoid",
-              aggregate: str = "mean", batch_size: Optional[int] = None, progress: bool = True,
+    def score(self, sources: Iterable[str], hypotheses: Iterable[str],
+              method: Optional[str] = None, aggregate: Optional[str] = None,
+              batch_size: Optional[int] = None, progress: Optional[bool] = None,
               include_eos: Optional[bool] = None, extra_stats: Sequence[str] = ()) -> QEResult:
         """Score hypotheses against their sources (no reference needed).
 
-        ``extra_stats`` adds token statistics to the per-token details without changing the
-        sentence score (e.g. ``("softmax",)`` next to the sigmoid).
+        ``method``/``aggregate`` default to what the head was selected for (else sigmoid,
+        mean); ``batch_size`` and ``include_eos`` to this model's. ``progress`` None shows a
+        bar only on a terminal. ``extra_stats`` adds token statistics to the per-token details
+        without changing the sentence score (e.g. ``("softmax",)`` next to the sigmoid).
         """
-        check_method(method, aggregate)
-        sources, hypotheses = list(sources), list(hypotheses)
+        method, aggregate = method or self.default_method, aggregate or self.default_aggregate
+        entry = check_method(method, aggregate)
+        sources, hypotheses = segments(sources, "sources"), segments(hypotheses, "hypotheses")
         if len(sources) != len(hypotheses):
             raise InputError(f"{len(sources)} sources but {len(hypotheses)} translations")
+        batch_size = check_batch_size(batch_size if batch_size is not None else self.batch_size)
         eos = self.include_eos if include_eos is None else include_eos
+        unknown = [s for s in extra_stats if s not in ("sigmoid", "softmax", "entropy", "boosted")]
+        if unknown:
+            raise OptionError(f"unknown token statistic(s) {', '.join(unknown)}")
+        mismatch = direction_warning(self.backend.lp, sources, hypotheses)
+        if mismatch:
+            warnings.warn(SigmoidQEWarning(mismatch), stacklevel=2)
         pairs = self.backend.encode(sources, hypotheses, include_eos=eos)
-        for pos, pair in enumerate(pairs):
-            if not hypotheses[pos].strip():
+        for pos, hypothesis in enumerate(hypotheses):
+            if not hypothesis.strip():
                 warnings.warn(InputWarning("empty translation: scored on its end-of-sentence "
                                            "token only", "translation", pos), stacklevel=2)
-            if not any(pair.scored):  # nothing to score (empty line with --no-eos): use EOS
-                pairs[pos] = self.backend.encode([sources[pos]], [hypotheses[pos]], True)[0]
-                pairs[pos].index = pos
-        stat = "entropy" if method == "entropy" else method
-        wanted = list(dict.fromkeys([stat, *extra_stats]))
-        token_stats = score_tokens(self.backend, self.head, pairs, wanted,
-                                   batch_size or self.batch_size, progress)
-        segments: List[SegmentScore] = []
+        wanted = list(dict.fromkeys([entry.statistic, *extra_stats]))
+        token_stats = score_tokens(self.backend, self.head, pairs, wanted, batch_size, progress)
+        result: List[SegmentScore] = []
         for src, hyp, pair, stats in zip(sources, hypotheses, pairs, token_stats):
-            values = getattr(stats, stat)
-            if method == "entropy":
-                values = [-v for v in values]
             tokens = [TokenScore(token=tok, token_id=tid, start=s, end=e,
                                  **{name: getattr(stats, name)[k] for name in wanted})
-                      for k, (tok, tid, (s, e)) in enumerate(zip(pair.tokens, stats.token_ids, pair.offsets))]
-            segments.append(SegmentScore(src, hyp, aggregate_scores(values, aggregate), tokens,
-                                         pair.truncated))
-        return QEResult(segments, method, aggregate, self.signature(method, aggregate, eos))
+                      for k, (tok, tid, (s, e)) in
+                      enumerate(zip(pair.tokens, stats.token_ids, pair.offsets))]
+            result.append(SegmentScore(src, hyp, _sentence_score(method, aggregate, stats),
+                                       tokens, pair.truncated))
+        return QEResult(result, method, aggregate, str(self.signature(method, aggregate, eos)))
 
-    def translate(self, sources: Sequence[str]) -> List[str]:
+    def translate(self, sources: Iterable[str], batch_size: Optional[int] = None) -> List[str]:
         """Greedy translations, for backends that can decode (Bergamot)."""
         translate = getattr(self.backend, "translate", None)
         if translate is None:
             raise NotImplementedError(f"{self.backend.name}: this backend cannot translate")
-        return translate(list(sources))
+        return translate(segments(sources, "sources"),
+                         batch_size=check_batch_size(batch_size or self.batch_size))
+
+
+def _sentence_score(method: str, aggregate: str, stats: TokenStats) -> float:
+    from .methods import METHOD_TABLE, aggregate_scores
+    values = orient(method, getattr(stats, METHOD_TABLE[method].statistic))
+    return aggregate_scores(values, aggregate)
 
 
 def load_model(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None,
                device: Optional[str] = None, precision: str = "fp32", batch_size: int = 32,
                prompt_template: Optional[str] = None, include_eos: bool = True,
-               trust_remote_code: bool = False, revision: Optional[str] = None) -> QEModel:
+               trust_remote_code: bool = False, revision: Optional[str] = None,
+               head_key: Optional[str] = None, allow_other_model: bool = False) -> QEModel:
     """Load a model (Hugging Face name/dir, ``bergamot-en-pt``/``bergamot-pt-en``, or a Marian
     binary-model dir) and its head, ready to score.
 
-    ``trust_remote_code`` stays off unless asked: a model repository's code runs with the
-    user's rights.
+    ``head`` is a head directory, a state-dict file (``head_key`` names its tensor),
+    ``"untrained"`` or a :class:`SigmoidHead`; a head trained for another model is refused
+    unless ``allow_other_model``. ``trust_remote_code`` stays off unless asked: a model
+    repository's code runs with the user's rights.
     """
+    check_batch_size(batch_size)
+    if head is not None and not isinstance(head, SigmoidHead) and str(head) != UNTRAINED \
+            and not Path(head).exists():
+        raise ModelLoadError(f"{head}: not a head directory, a state-dict file or "
+                             f"'{UNTRAINED}'")
     backend = load_backend(name_or_dir, lp=lp, device=device, precision=precision,
                            prompt_template=prompt_template, trust_remote_code=trust_remote_code,
                            revision=revision)
-    return QEModel(backend, head=head, batch_size=batch_size, include_eos=include_eos)
+    return QEModel(backend, head=head, batch_size=batch_size, include_eos=include_eos,
+                   head_key=head_key, allow_other_model=allow_other_model)
 
 
-def score(sources: Sequence[str], hypotheses: Sequence[str], model: Union[str, QEModel, None] = None,
-          head: HeadSpec = None, method: str = "sigmoid", aggregate: str = "mean",
-          batch_size: int = 32, device: Optional[str] = None, lp: Optional[str] = None,
-          progress: bool = True, include_eos: bool = True) -> QEResult:
+def score(sources: Iterable[str], hypotheses: Iterable[str],
+          model: Union[str, QEModel, None] = None, head: HeadSpec = None,
+          method: Optional[str] = None, aggregate: Optional[str] = None,
+          batch_size: Optional[int] = None, device: Optional[str] = None, lp: Optional[str] = None,
+          progress: Optional[bool] = None, include_eos: Optional[bool] = None) -> QEResult:
     """One-call scoring: ``score(srcs, hyps, model="Helsinki-NLP/opus-mt-en-de")``.
 
     With ``model=None`` the offline Bergamot default for the pair is used (en-pt or pt-en,
-    from ``lp`` or guessed from the texts). Pass a :class:`QEModel` to avoid reloading.
+    from ``lp`` or guessed from the texts). Pass a :class:`QEModel` to avoid reloading; its
+    batch size and EOS choice are kept unless given here.
     """
+    sources, hypotheses = segments(sources, "sources"), segments(hypotheses, "hypotheses")
+    if batch_size is not None:
+        check_batch_size(batch_size)
     if not isinstance(model, QEModel):
-        if model is None:
-            from .default_model import choose_default_model
-            model, lp = choose_default_model(list(sources), list(hypotheses), lp)
-        model = load_model(model, head=head, lp=lp, device=device, batch_size=batch_size,
-                           include_eos=include_eos)
+        name, lp, _ = resolve_model_name(model, sources, hypotheses, lp)
+        model = load_model(name, head=head, lp=lp, device=device, batch_size=batch_size or 32,
+                           include_eos=True if include_eos is None else include_eos)
     return model.score(sources, hypotheses, method=method, aggregate=aggregate,
                        batch_size=batch_size, progress=progress, include_eos=include_eos)

@@ -4,6 +4,12 @@ The Sigmoid Head only needs h . w_y for the observed token, so the sigmoid path 
 target rows of the head and never builds [batch, time, vocab] logits. Softmax-based
 statistics (probability, entropy, BoostedProb) need the full vocabulary; they are computed
 over chunks of scored positions so that memory stays bounded whatever the batch size.
+
+``<unk>``: where the hypothesis has a character the tokenizer cannot spell, the head has
+nothing to judge (training never shows it an ``<unk>`` as a negative, so it scores them near
+1, and a "translation" in a script the model never writes would look good). Its sigmoid score
+is therefore the model's own probability of writing ``<unk>`` there: low unless the model
+itself expected something it cannot spell (a rare letter in a name, say).
 """
 from __future__ import annotations
 
@@ -14,13 +20,10 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import torch
 
 from .backends.base import Backend, EncodedPair
-from .dominant import DEFAULT_TOP_K, boosted_prob
+from .dominant import boosted_prob
+from .frozen import length_sorted_batches, logit_chunks, scored_positions
 from .head import SigmoidHead
-
-#: Token statistics a method needs (the sigmoid needs no softmax at all).
-SOFTMAX_STATS = ("softmax", "entropy", "boosted")
-#: Max float32 elements of one logits chunk (64 MiB).
-LOGITS_CHUNK_ELEMENTS = 1 << 24
+from .methods import SOFTMAX_STATS
 
 
 @dataclass
@@ -34,34 +37,26 @@ class TokenStats:
     boosted: Optional[List[float]] = None
 
 
-def length_sorted_batches(pairs: Sequence[EncodedPair], batch_size: int) -> List[List[int]]:
-    """Indices of ``pairs`` in batches of similar length (longest first, so that an
-    out-of-memory error shows up at once rather than at the end)."""
-    order = sorted(range(len(pairs)), key=lambda i: (-pairs[i].cost, i))
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-
-
 def softmax_stats(backend: Backend, hidden: torch.Tensor, token_ids: torch.Tensor,
-                  wanted: Iterable[str], top_k: int = DEFAULT_TOP_K) -> Dict[str, torch.Tensor]:
+                  wanted: Iterable[str]) -> Dict[str, torch.Tensor]:
     """Softmax probability, entropy and/or BoostedProb of ``token_ids`` [n] given
     ``hidden`` [n, hidden], computed chunk by chunk over rows."""
     wanted = set(wanted)
     out: Dict[str, List[torch.Tensor]] = {name: [] for name in wanted}
-    rows = max(1, LOGITS_CHUNK_ELEMENTS // max(1, backend.vocab_size))
-    for start in range(0, hidden.shape[0], rows):
-        h, y = hidden[start:start + rows], token_ids[start:start + rows]
-        logp = torch.log_softmax(backend.output_logits(h).float(), dim=-1)
+    for start, end, logits in logit_chunks(backend, hidden):
+        y = token_ids[start:end]
+        logp = torch.log_softmax(logits, dim=-1)
         if "softmax" in wanted:
             out["softmax"].append(logp.gather(-1, y.unsqueeze(-1)).squeeze(-1).exp())
         if "entropy" in wanted:
             out["entropy"].append(-(logp.exp() * logp).nan_to_num().sum(-1))
         if "boosted" in wanted:
-            out["boosted"].append(boosted_prob(logp.exp(), y, top_k))
+            out["boosted"].append(boosted_prob(logp.exp(), y))
     return {name: torch.cat(parts) if parts else hidden.new_zeros(0) for name, parts in out.items()}
 
 
 def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[EncodedPair],
-                 stats: Sequence[str], batch_size: int = 32, progress: bool = True,
+                 stats: Sequence[str], batch_size: int = 32, progress: Optional[bool] = None,
                  desc: str = "Scoring") -> List[TokenStats]:
     """Token statistics for every pair, in the order of ``pairs``.
 
@@ -74,40 +69,46 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
     if want_sigmoid and head is None:
         raise ValueError("the sigmoid method needs a head")
     results: List[Optional[TokenStats]] = [None] * len(pairs)
-    batches = length_sorted_batches(pairs, batch_size)
+    batches = length_sorted_batches([p.cost for p in pairs], batch_size)
     bar = _progress(len(pairs), progress, desc)
     try:
         for batch_idx in batches:
-            batch = [pairs[i] for i in batch_idx]
             with torch.inference_mode():
-                out = backend.forward(batch)
-                mask = out.scored_mask.to(out.hidden.device)
-                hidden = out.hidden[mask].float()
-                ids = out.target_ids.to(out.hidden.device)[mask]
+                positions = scored_positions(backend, [pairs[i] for i in batch_idx])
+                hidden, ids = positions.hidden, positions.ids
                 computed: Dict[str, torch.Tensor] = {}
                 if want_sigmoid:
-                    computed["sigmoid"] = head.token_scores(hidden, ids.to(head.weight.device))
+                    computed["sigmoid"] = _sigmoid_scores(backend, head, hidden, ids)
                 if want_softmax:
                     computed.update(softmax_stats(backend, hidden, ids, want_softmax))
-            counts = mask.sum(1).tolist()
             ids_list = ids.tolist()
             lists = {name: t.float().cpu().tolist() for name, t in computed.items()}
-            offset = 0
-            for row, pair_index in enumerate(batch_idx):
-                n = counts[row]
-                sl = slice(offset, offset + n)
+            for pair_index, (start, end) in zip(batch_idx, positions.bounds()):
                 results[pair_index] = TokenStats(
-                    token_ids=ids_list[sl],
-                    **{name: values[sl] for name, values in lists.items()})
-                offset += n
+                    token_ids=ids_list[start:end],
+                    **{name: values[start:end] for name, values in lists.items()})
             bar.update(len(batch_idx))
     finally:
         bar.close()
     return results  # type: ignore[return-value]
 
 
-def _progress(total: int, enabled: bool, desc: str):
-    """tqdm on stderr (stdout carries only results); a no-op object when disabled."""
+def _sigmoid_scores(backend: Backend, head: SigmoidHead, hidden: torch.Tensor,
+                    ids: torch.Tensor) -> torch.Tensor:
+    """sigma(h . w_y), with ``<unk>`` positions scored by the model's p(<unk>) (see above)."""
+    scores = head.token_scores(hidden, ids.to(head.weight.device))
+    unk = backend.unk_token_id
+    if unk is not None:
+        rows = (ids == unk).nonzero().flatten()
+        if rows.numel():
+            logits = backend.output_logits(hidden[rows]).float()
+            scores[rows.to(scores.device)] = torch.softmax(logits, -1)[:, unk].to(scores.dtype)
+    return scores
+
+
+def _progress(total: int, enabled: Optional[bool], desc: str):
+    """tqdm on stderr (stdout carries only results). ``enabled`` None follows tqdm's
+    convention: a bar only when stderr is a terminal."""
     from tqdm.auto import tqdm
-    return tqdm(total=total, disable=not enabled, desc=desc, unit="seg", file=sys.stderr,
-                dynamic_ncols=True, leave=False)
+    return tqdm(total=total, disable=None if enabled is None else not enabled, desc=desc,
+                unit="seg", file=sys.stderr, dynamic_ncols=True, leave=False)

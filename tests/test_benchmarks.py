@@ -14,7 +14,7 @@ from flat_acc_eq import acc_eq_flat_bootstrap_ci  # noqa: E402
 from qe_bench_common import (Method, markdown_table, methods_for, parse_extra_heads,  # noqa: E402
                              score_all_heads, sentence_scores)
 
-from sigmoid_qe.metaeval import stats  # noqa: E402
+from sigmoid_qe.metaeval import resampling, tie_calibrated  # noqa: E402
 
 SOURCES = ["the cat sat on the mat", "a dog", "the big red house is small", "bird"]
 HYPOTHESES = ["o gato sentou no tapete", "um cao", "a casa vermelho grande pequeno", "passaro"]
@@ -58,8 +58,8 @@ def test_fast_flat_acc_eq_bootstrap_equals_the_slow_one(shape):
     metric = np.round(rng.random(shape) * 3 + 0.3 * gold, 1)  # ties in both
     if len(shape) == 2:
         gold[0, 1] = np.nan
-    indices = stats.bootstrap_indices(shape[-1], 100, 7)
-    slow = stats.bootstrap_ci(lambda g, m: stats.acc_eq(g, m, group="none").value, gold, metric,
+    indices = resampling.item_bootstrap_indices(shape[-1], 100, 7)
+    slow = resampling.bootstrap_ci(lambda g, m: tie_calibrated.acc_eq(g, m, group="none").value, gold, metric,
                               indices=indices)
     np.testing.assert_allclose(acc_eq_flat_bootstrap_ci(gold, metric, indices), slow, rtol=1e-12)
 

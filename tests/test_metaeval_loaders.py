@@ -11,8 +11,8 @@ import pytest
 
 from metaeval_data import HUMAN_SEG, SOURCES, make_tiny_mtme
 from sigmoid_qe.errors import InputError
-from sigmoid_qe.metaeval import loaders, stats
-from sigmoid_qe.metaeval.loaders import BASE_COLUMNS
+from sigmoid_qe.metaeval import loaders, mtme, stats
+from sigmoid_qe.metaeval.mtme import BASE_COLUMNS
 
 
 def _error(func, *args, **kwargs) -> str:
@@ -32,7 +32,7 @@ def test_read_score_file_blocks_and_none(tmp_path, big):
     repeat = 600 if big else 1
     lines = ["A\t0.5", "A\tNone", "B\t-1e-3", "A\t2"] * repeat
     path.write_text("\n".join(lines) + "\n")
-    scores = loaders.read_score_file(path)
+    scores = mtme.read_score_file(path)
     assert list(scores) == ["A", "B"]
     assert np.array_equal(scores["A"][:3], [0.5, np.nan, 2.0], equal_nan=True)
     assert scores["B"][0] == -1e-3 and len(scores["A"]) == 3 * repeat
@@ -50,25 +50,25 @@ def test_malformed_score_file_names_file_and_line(tmp_path, content, line, fragm
     path = tmp_path / "bad.seg.score"
     head = "C 0.25\n" * (2000 if big else 0)
     path.write_text(head + content)
-    message = _error(loaders.read_score_file, path, allow_none=False)
+    message = _error(mtme.read_score_file, path, allow_none=False)
     assert message.startswith(f"{path}:{line + (2000 if big else 0)}: ") and fragment in message
 
 
 def test_missing_and_non_utf8_files(tmp_path):
-    assert "no such file" in _error(loaders.read_score_file, tmp_path / "nope.score")
+    assert "no such file" in _error(mtme.read_score_file, tmp_path / "nope.score")
     bad = tmp_path / "latin1.seg.score"
     bad.write_bytes("A\t0.5\nB\t0.\xe9\n".encode("latin-1"))
-    assert "not UTF-8" in _error(loaders.read_score_file, bad)
-    assert "NAME-REF.LEVEL.score" in _error(loaders.parse_metric_filename, "foo.score")
-    assert loaders.parse_metric_filename("a/My-Metric-src.seg.score") == ("My-Metric", "src", "seg")
+    assert "not UTF-8" in _error(mtme.read_score_file, bad)
+    assert "NAME-REF.LEVEL.score" in _error(mtme.parse_metric_filename, "foo.score")
+    assert mtme.parse_metric_filename("a/My-Metric-src.seg.score") == ("My-Metric", "src", "seg")
 
 
 def test_domain_score_file(tmp_path):
     path = tmp_path / "m-src.domain.score"
     path.write_text("news\tA\t1.5\nsocial\tA\t2.5\nnews\tB\tNone\n")
-    scores = loaders.read_domain_score_file(path, ["news", "social"])
+    scores = mtme.read_domain_score_file(path, ["news", "social"])
     assert list(scores["A"]) == [1.5, 2.5] and math.isnan(scores["B"][0])
-    assert "unknown domain" in _error(loaders.read_domain_score_file, path, ["news"])
+    assert "unknown domain" in _error(mtme.read_domain_score_file, path, ["news"])
 
 
 # ---------------------------------------------------------------------------- mt-metrics-eval
@@ -76,7 +76,7 @@ def test_domain_score_file(tmp_path):
 
 def test_mtme_lp_reads_texts_and_scores(tmp_path):
     folder = make_tiny_mtme(tmp_path)
-    data = loaders.MtmeLp(folder, "en-de")
+    data = mtme.MtmeLp(folder, "en-de")
     assert data.src == SOURCES and data.n_segments == 4
     assert data.system_names() == ["refA", "sysA", "sysB", "sysC"]
     assert data.reference_names() == ["refA"]
@@ -90,19 +90,19 @@ def test_mtme_lp_reads_texts_and_scores(tmp_path):
     assert set(data.metric_files()) == {("GoodQE", "src", "seg"), ("GoodQE", "src", "sys"),
                                         ("BadQE", "refA", "seg"), ("BadQE", "refA", "sys")}
     assert "available: mqm" in _error(data.human, "da", "seg")
-    assert "no source file for xx-yy" in _error(loaders.MtmeLp, folder, "xx-yy")
+    assert "no source file for xx-yy" in _error(mtme.MtmeLp, folder, "xx-yy")
 
 
 def test_mtme_wrong_number_of_scores(tmp_path):
     folder = make_tiny_mtme(tmp_path)
     (folder / "metric-scores" / "en-de" / "Short-src.seg.score").write_text("sysA\t0.1\n")
-    data = loaders.MtmeLp(folder, "en-de")
+    data = mtme.MtmeLp(folder, "en-de")
     assert "has 1 seg-level scores, expected 4" in _error(data.metric, "Short", "src", "seg")
 
 
 def test_load_mtme_tidy_frame(tmp_path):
     folder = make_tiny_mtme(tmp_path)
-    frame = loaders.load_mtme(folder, "en-de", gold="mqm", reference="refA")
+    frame = mtme.load_mtme(folder, "en-de", gold="mqm", reference="refA")
     assert list(frame.columns[:len(BASE_COLUMNS)]) == BASE_COLUMNS
     assert loaders.metric_columns(frame) == ["BadQE-refA", "GoodQE-src"]
     assert len(frame) == 4 * 4
@@ -110,16 +110,16 @@ def test_load_mtme_tidy_frame(tmp_path):
     assert (row.doc, row.domain, row.source, row.reference, row.human) == \
         ("doc2", "social", SOURCES[2], "das haus", -2.0)
     assert math.isnan(frame[(frame.system == "refA")]["BadQE-refA"].iloc[0])  # not scored
-    sys_frame = loaders.load_mtme(folder, "en-de", level="sys")
+    sys_frame = mtme.load_mtme(folder, "en-de", level="sys")
     assert len(sys_frame) == 4 and sys_frame.set_index("system").human["sysC"] == pytest.approx(-1 / 3)
 
 
 def test_find_test_set(tmp_path):
     folder = make_tiny_mtme(tmp_path / "mt-metrics-eval-v2")
-    assert loaders.find_test_set(tmp_path, "tiny23") == folder
-    assert loaders.find_test_set(tmp_path / "mt-metrics-eval-v2", "tiny23") == folder
-    assert loaders.find_test_set(folder, "whatever") == folder
-    assert "no test set 'wmt99'" in _error(loaders.find_test_set, tmp_path, "wmt99")
+    assert mtme.find_test_set(tmp_path, "tiny23") == folder
+    assert mtme.find_test_set(tmp_path / "mt-metrics-eval-v2", "tiny23") == folder
+    assert mtme.find_test_set(folder, "whatever") == folder
+    assert "no test set 'wmt99'" in _error(mtme.find_test_set, tmp_path, "wmt99")
 
 
 # ---------------------------------------------------------------------------- MLQE-PE

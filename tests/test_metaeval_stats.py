@@ -9,7 +9,7 @@ import pytest
 import scipy.stats
 
 from metaeval_reference import acc_eq_brute, acc_eq_sweep, agreement, spa_reference
-from sigmoid_qe.metaeval import stats
+from sigmoid_qe.metaeval import pairwise, resampling, stats, tie_calibrated
 
 NAN = float("nan")
 
@@ -124,7 +124,7 @@ def test_long_vector_kendall_counts_match_pairwise():
 
 def test_acc_eq_zero_threshold_best():
     # metric and human agree perfectly: no tie helps
-    result = stats.acc_eq([1, 2, 3, 4], [0, 2, 6, 8], group="none", return_curve=True)
+    result = tie_calibrated.acc_eq([1, 2, 3, 4], [0, 2, 6, 8], group="none", return_curve=True)
     assert result.value == 1.0 and result.epsilon == 0.0
     assert list(result.thresholds) == [0, 2, 4, 6, 8]
     assert list(result.values) == pytest.approx([6 / 6, 4 / 6, 3 / 6, 1 / 6, 0 / 6])
@@ -132,11 +132,11 @@ def test_acc_eq_zero_threshold_best():
 
 def test_acc_eq_nonzero_threshold_best():
     # three humans tie: declaring metric differences up to 4 ties pays off
-    result = stats.acc_eq([1, 1, 1, 4], [0, 2, 6, 8], group="none", return_curve=True)
+    result = tie_calibrated.acc_eq([1, 1, 1, 4], [0, 2, 6, 8], group="none", return_curve=True)
     assert result.value == pytest.approx(4 / 6) and result.epsilon == 4.0
     assert list(result.values) == pytest.approx([3 / 6, 3 / 6, 4 / 6, 4 / 6, 3 / 6])
     # the fast path (no curve) picks the same smallest best threshold
-    fast = stats.acc_eq([1, 1, 1, 4], [0, 2, 6, 8], group="none")
+    fast = tie_calibrated.acc_eq([1, 1, 1, 4], [0, 2, 6, 8], group="none")
     assert (fast.value, fast.epsilon) == (result.value, result.epsilon)
 
 
@@ -146,7 +146,7 @@ def test_acc_eq_matrix_with_missing_scores_known_curve():
                        [NAN] * 5])
     human = np.array([[1, 5, 2, 1, 1], [4, 2, 2, 1, 4], [5, 9, 2, 8, 7], [7, 6, NAN, 3, 2],
                       [NAN] * 5])
-    result = stats.acc_eq(human, metric, group="sys", return_curve=True)
+    result = tie_calibrated.acc_eq(human, metric, group="sys", return_curve=True)
     assert list(result.thresholds) == [0, 1, 2, 3, 4, 5, 6, 7, 8]
     expected = [0.4666666666666667, 0.4916666666666668, 0.38333333333333347, 0.29166666666666674,
                 0.2666666666666667, 0.2, 0.15833333333333335, 0.15833333333333335,
@@ -154,13 +154,13 @@ def test_acc_eq_matrix_with_missing_scores_known_curve():
     assert list(result.values) == pytest.approx(expected, abs=1e-12)
     assert result.epsilon == 1 and result.value == pytest.approx(0.4916666666666668, abs=1e-12)
     assert result.n_groups == 4
-    fast = stats.acc_eq(human, metric, group="sys")
+    fast = tie_calibrated.acc_eq(human, metric, group="sys")
     assert (fast.value, fast.epsilon) == (result.value, result.epsilon)
 
 
 def test_acc_eq_23_variant_is_2acc_minus_1():
-    acc = stats.acc_eq([1, 1, 1, 4], [0, 2, 6, 8], group="none")
-    tau = stats.acc_eq([1, 1, 1, 4], [0, 2, 6, 8], group="none", variant="23")
+    acc = tie_calibrated.acc_eq([1, 1, 1, 4], [0, 2, 6, 8], group="none")
+    tau = tie_calibrated.acc_eq([1, 1, 1, 4], [0, 2, 6, 8], group="none", variant="23")
     assert tau.value == pytest.approx(2 * acc.value - 1) and tau.epsilon == acc.epsilon
 
 
@@ -173,17 +173,17 @@ def test_acc_eq_matches_brute_force(seed):
     if seed % 2:
         gold[rng.random(gold.shape) < 0.25] = NAN  # uneven groups: the general path
     value, eps = acc_eq_brute(gold, metric)
-    result = stats.acc_eq(gold, metric)
+    result = tie_calibrated.acc_eq(gold, metric)
     assert result.value == pytest.approx(value, abs=1e-12)
     assert result.epsilon == eps
-    curve = stats.acc_eq(gold, metric, return_curve=True)
+    curve = tie_calibrated.acc_eq(gold, metric, return_curve=True)
     ref_value, ref_eps, ref_thresholds, ref_values = acc_eq_sweep(gold, metric)
     assert list(curve.thresholds) == ref_thresholds
     assert list(curve.values) == pytest.approx(ref_values, abs=1e-12)
 
 
 def test_acc_eq_no_pairs():
-    result = stats.acc_eq(np.array([[1.0, NAN]]), np.array([[1.0, 2.0]]))
+    result = tie_calibrated.acc_eq(np.array([[1.0, NAN]]), np.array([[1.0, 2.0]]))
     assert math.isnan(result.value) and result.n_groups == 0
 
 
@@ -194,11 +194,11 @@ def test_pairwise_accuracy_pooled_over_lps_with_ties():
     # lp1: 3 systems, 3 pairs: both tied agrees, one-sided tie disagrees
     g1, m1 = [1.0, 1.0, 2.0], [5.0, 5.0, 4.0]   # (a,b) tie/tie ok; (a,c) +/- no; (b,c) no
     g2, m2 = [1.0, 2.0], [0.1, 0.2]             # agrees
-    assert stats.agreement(g1, m1) == (1, 3) == agreement(g1, m1)
-    assert stats.pairwise_accuracy([g1, g2], [m1, m2]) == pytest.approx(2 / 4)
+    assert pairwise.agreement(g1, m1) == (1, 3) == agreement(g1, m1)
+    assert pairwise.pairwise_accuracy([g1, g2], [m1, m2]) == pytest.approx(2 / 4)
     # a system without a human score is left out of every pair
-    assert stats.agreement([1.0, NAN, 2.0], [1.0, 9.0, 2.0]) == (1, 1)
-    assert math.isnan(stats.pairwise_accuracy([[1.0]], [[1.0]]))  # a single system
+    assert pairwise.agreement([1.0, NAN, 2.0], [1.0, 9.0, 2.0]) == (1, 1)
+    assert math.isnan(pairwise.pairwise_accuracy([[1.0]], [[1.0]]))  # a single system
 
 
 def test_soft_pairwise_accuracy_against_reference():
@@ -206,12 +206,12 @@ def test_soft_pairwise_accuracy_against_reference():
     gold = rng.integers(-10, 0, size=(5, 60)).astype(float)
     metric = gold + rng.normal(scale=3, size=gold.shape)
     gold[:, :7] = NAN  # unscored segments, the same for every system
-    value = stats.soft_pairwise_accuracy(gold, metric)
+    value = pairwise.soft_pairwise_accuracy(gold, metric)
     assert value == pytest.approx(spa_reference(gold, metric), abs=1e-12)
     # a metric identical to the humans gets exactly 1; one system has nothing to compare
-    assert stats.soft_pairwise_accuracy(gold, gold) == 1.0
-    assert math.isnan(stats.soft_pairwise_accuracy(gold[:1], metric[:1]))
-    many = stats.soft_pairwise_accuracies(gold, {"a": metric, "b": gold})
+    assert pairwise.soft_pairwise_accuracy(gold, gold) == 1.0
+    assert math.isnan(pairwise.soft_pairwise_accuracy(gold[:1], metric[:1]))
+    many = pairwise.soft_pairwise_accuracies(gold, {"a": metric, "b": gold})
     assert many == {"a": value, "b": 1.0}
 
 
@@ -219,8 +219,8 @@ def test_pairwise_p_values_known_case():
     # one segment, two systems: every swap mirrors the difference; A > B in half the draws
     # (the unswapped ones), so p = share of +1 signs
     scores = np.array([[1.0], [0.0]])
-    signs = stats.permutation_sign_matrix(1, 1000, 4)
-    p = stats.pairwise_p_values(scores, signs=signs)
+    signs = pairwise.permutation_sign_matrix(1, 1000, 4)
+    p = pairwise.pairwise_p_values(scores, signs=signs)
     assert p[0, 1] == pytest.approx(np.mean(signs[:, 0] > 0))
 
 
@@ -231,13 +231,13 @@ def test_bootstrap_ci_brackets_the_value_and_acc_eq_fast_path_agrees():
     rng = np.random.default_rng(0)
     gold = rng.integers(0, 5, size=(6, 80)).astype(float)
     metric = gold + rng.normal(size=gold.shape)
-    indices = stats.bootstrap_indices(80, 200, 7)
-    low, high = stats.bootstrap_ci(lambda g, m: stats.correlation(g, m), gold, metric,
+    indices = resampling.item_bootstrap_indices(80, 200, 7)
+    low, high = resampling.bootstrap_ci(lambda g, m: stats.correlation(g, m), gold, metric,
                                    indices=indices)
     assert low < stats.correlation(gold, metric) < high
-    generic = stats.bootstrap_ci(lambda g, m: stats.acc_eq(g, m).value, gold, metric,
+    generic = resampling.bootstrap_ci(lambda g, m: tie_calibrated.acc_eq(g, m).value, gold, metric,
                                  indices=indices)
-    fast = stats.acc_eq_bootstrap_ci(gold, metric, indices=indices)
+    fast = tie_calibrated.acc_eq_bootstrap_ci(gold, metric, indices=indices)
     assert fast == pytest.approx(generic, abs=1e-12)
 
 
@@ -246,9 +246,9 @@ def test_perm_both_separates_good_from_noise():
     gold = rng.normal(size=300)
     good = gold + rng.normal(scale=0.3, size=300)
     noise = rng.normal(size=300)
-    better = stats.perm_both(stats.pearson, gold, noise, good, k=200)
+    better = resampling.perm_both(stats.pearson, gold, noise, good, k=200)
     assert better.p_value < 0.05 and better.delta > 0.5
-    worse = stats.perm_both(stats.pearson, gold, good, noise, k=200)
+    worse = resampling.perm_both(stats.pearson, gold, good, noise, k=200)
     assert worse.p_value > 0.5 and worse.k_used == 100  # early stop at the first block
 
 
@@ -257,18 +257,18 @@ def test_acc_eq_pair_permutation_direction():
     gold = rng.integers(0, 5, size=(6, 100)).astype(float)
     good = gold + rng.normal(scale=0.3, size=gold.shape)
     noise = rng.normal(size=gold.shape)
-    e_good = stats.acc_eq(gold, good).epsilon
-    e_noise = stats.acc_eq(gold, noise).epsilon
-    assert stats.acc_eq_pair_permutation(gold, noise, good, e_noise, e_good, k=200).p_value < 0.05
-    assert stats.acc_eq_pair_permutation(gold, good, noise, e_good, e_noise, k=200).p_value > 0.5
+    e_good = tie_calibrated.acc_eq(gold, good).epsilon
+    e_noise = tie_calibrated.acc_eq(gold, noise).epsilon
+    assert tie_calibrated.acc_eq_pair_permutation(gold, noise, good, e_noise, e_good, k=200).p_value < 0.05
+    assert tie_calibrated.acc_eq_pair_permutation(gold, good, noise, e_good, e_noise, k=200).p_value > 0.5
 
 
 def test_assign_ranks_and_clusters():
     # a > b not significant, b > c significant, a > c significant: clusters 1, 1, 2
     sig = np.array([[0, 0.3, 0.01], [0, 0, 0.02], [0, 0, 0]])
-    assert stats.assign_ranks(sig) == [1, 1, 2]
+    assert resampling.assign_ranks(sig) == [1, 1, 2]
     p = {("a", "b"): 0.3, ("a", "c"): 0.01, ("b", "c"): 0.02}
-    ranked, matrix = stats.significance_clusters({"c": 0.1, "a": 0.9, "b": 0.5},
+    ranked, matrix = resampling.significance_clusters({"c": 0.1, "a": 0.9, "b": 0.5},
                                                  lambda x, y: p[(x, y)])
     assert list(ranked) == ["a", "b", "c"]
     assert [r for _, r in ranked.values()] == [1, 1, 2]

@@ -8,7 +8,8 @@ import pytest
 
 from metaeval_data import make_tiny_mtme
 from sigmoid_qe.errors import InputError
-from sigmoid_qe.metaeval import loaders, submission
+from sigmoid_qe import files
+from sigmoid_qe.metaeval import loaders, mtme, submission
 from sigmoid_qe.metaeval.submission import LpScores
 
 # awkward floats on purpose: shortest repr, negative zero, tiny and huge magnitudes
@@ -20,8 +21,8 @@ def test_mtme_round_trip(tmp_path):
     paths = submission.write_mtme_scores(tmp_path, "en-de", "MyQE", SEG, SYS)
     assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
         "metric-scores/en-de/MyQE-src.seg.score", "metric-scores/en-de/MyQE-src.sys.score"]
-    seg = loaders.read_score_file(paths[0], allow_none=False)
-    sys_scores = loaders.read_score_file(paths[1], allow_none=False)
+    seg = mtme.read_score_file(paths[0], allow_none=False)
+    sys_scores = mtme.read_score_file(paths[1], allow_none=False)
     assert list(seg) == ["sysA", "sysB"]
     for system, values in SEG.items():
         assert seg[system].tolist() == values  # bit-for-bit, order kept
@@ -33,7 +34,7 @@ def test_mtme_files_readable_by_the_test_set(tmp_path):
     folder = make_tiny_mtme(tmp_path)
     seg = {s: [0.1, 0.2, 0.3, 0.4] for s in ("sysA", "sysB", "sysC", "refA")}
     submission.write_mtme_scores(folder, "en-de", "NewQE", seg, {s: 0.25 for s in seg})
-    data = loaders.MtmeLp(folder, "en-de")
+    data = mtme.MtmeLp(folder, "en-de")
     assert data.metric("NewQE", "src", "seg")["sysC"].tolist() == [0.1, 0.2, 0.3, 0.4]
 
 
@@ -79,9 +80,9 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        submission.write_files_atomically({target: "new", tmp_path / "out" / "b.txt": Boom("x")})
+        files.write_files_atomically({target: "new", tmp_path / "out" / "b.txt": Boom("x")})
     assert target.read_text() == "old"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt"]
     monkeypatch.setattr(os, "replace", lambda a, b: calls.append(b) or real_replace(a, b))
-    submission.write_files_atomically({target: "new"})
+    files.write_files_atomically({target: "new"})
     assert target.read_text() == "new" and calls == [target]

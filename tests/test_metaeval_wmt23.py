@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from metaeval_reference import acc_eq_sweep, agreement, spa_reference
-from sigmoid_qe.metaeval import stats
+from sigmoid_qe.metaeval import tie_calibrated
 from sigmoid_qe.metaeval.evaluation import Options, evaluate, lp_data_from_mtme
-from sigmoid_qe.metaeval.loaders import MtmeLp
+from sigmoid_qe.metaeval.mtme import MtmeLp
 from sigmoid_qe.metaeval.testsets import WMT23_MQM_SYSTEMS, lp_info
 
 LPS = ("en-de", "he-en", "zh-en")
@@ -66,7 +66,7 @@ def test_acc_eq_equals_the_pair_by_pair_sweep(wmt23):
     data = wmt23["en-de"]
     metric = data.seg_metrics["CometKiwi"]
     value, epsilon, _, _ = acc_eq_sweep(data.seg_gold, metric)
-    result = stats.acc_eq(data.seg_gold, metric)
+    result = tie_calibrated.acc_eq(data.seg_gold, metric)
     assert result.value == pytest.approx(value, abs=1e-12) and result.epsilon == epsilon
     assert result.n_groups == SCORED_SEGMENTS["en-de"]
 
@@ -86,7 +86,7 @@ def test_system_level_against_references(wmt23, table):
 def test_ci_and_significance_on_real_data(wmt23):
     data = wmt23["en-de"]
     records = evaluate([data], Options(levels=("seg",), measures=("pearson", "acc_eq"), ci=True,
-                                       ci_samples=200, significance=True, k=200))
+                                       ci_samples=200, significance=True, permutations=200))
     by = {(r["measure"], r["metric"]): r for r in records}
     for record in records:
         assert record["ci_low"] <= record["value"] <= record["ci_high"]

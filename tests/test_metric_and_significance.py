@@ -5,7 +5,47 @@ import numpy as np
 import pytest
 
 from sigmoid_qe import SigmoidQE, __version__, load_model
-from sigmoid_qe.significance import paired_bootstrap
+from sigmoid_qe.model import QEModel
+from sigmoid_qe.results import QEResult, SegmentScore
+from sigmoid_qe.signature import QESignature
+
+
+class FixedScores(QEModel):
+    """A QEModel whose 'scores' are looked up by hypothesis: exercises the Metric plumbing
+    (statistics, aggregation, PairedTest) without a model."""
+
+    def __init__(self, table):  # noqa: D107 - no backend, no head
+        self.table = table
+        self.include_eos = True
+
+    default_method = "sigmoid"
+    default_aggregate = "mean"
+
+    def signature(self, method=None, aggregate=None, include_eos=None):
+        return QESignature("fixed", "00000000", method or "sigmoid", aggregate or "mean", True)
+
+    def score(self, sources, hypotheses, **_):
+        return QEResult([SegmentScore(s, h, self.table[h]) for s, h in zip(sources, hypotheses)],
+                        "sigmoid", "mean")
+
+
+def paired_bootstrap(systems):
+    """sacrebleu's PairedTest (paired bootstrap, 1000 resamples, seed 12345) on SigmoidQE."""
+    from sacrebleu.significance import PairedTest
+    names = list(systems)
+    if len(names) < 2:
+        raise ValueError("the paired bootstrap needs at least two systems")
+    if len({len(v) for v in systems.values()}) != 1:
+        raise ValueError("systems have different numbers of segments")
+    n = len(systems[names[0]])
+    table = {f"{name}:{k}": float(v) for name in names for k, v in enumerate(systems[name])}
+    metric = SigmoidQE(model=FixedScores(table))
+    test = PairedTest([(name, [f"{name}:{k}" for k in range(n)]) for name in names],
+                      {"qe": metric}, [[f"src {k}" for k in range(n)]], test_type="bs",
+                      n_samples=1000)
+    _, results = test()
+    key = next(k for k in results if k != "System")
+    return results[key]
 
 
 @pytest.fixture(scope="module")

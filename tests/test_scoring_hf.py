@@ -30,7 +30,8 @@ def llama(tiny_llama_dir):
 
 
 def _marian_reference(qe, source, hypothesis):
-    """sigma(h . E[y]) per target token from MarianMTModel(labels=...).logits minus its bias."""
+    """sigma(h . E[y]) per target token from MarianMTModel(labels=...).logits minus its bias;
+    an <unk> token ("zebra") is scored by the model's own p(<unk>) (the package's rule)."""
     tok, model = qe.backend.tokenizer, qe.backend.model
     enc = tok(source, return_tensors="pt")
     labels = tok(text_target=hypothesis, return_tensors="pt")["input_ids"]
@@ -39,7 +40,8 @@ def _marian_reference(qe, source, hypothesis):
     own = logits.gather(1, labels[0][:, None]).squeeze(1)
     bias = model.final_logits_bias[0, labels[0]]
     probs = torch.softmax(logits, -1).gather(1, labels[0][:, None]).squeeze(1)
-    return torch.sigmoid(own - bias), probs, torch.softmax(logits, -1)
+    sig = torch.where(labels[0] == tok.unk_token_id, probs, torch.sigmoid(own - bias))
+    return sig, probs, torch.softmax(logits, -1)
 
 
 def _llama_reference(qe, source, hypothesis):
@@ -54,7 +56,8 @@ def _llama_reference(qe, source, hypothesis):
     target = torch.tensor(hyp_ids)
     own = logits.gather(1, target[:, None]).squeeze(1)
     probs = torch.softmax(logits, -1).gather(1, target[:, None]).squeeze(1)
-    return torch.sigmoid(own), probs, torch.softmax(logits, -1)
+    sig = torch.where(target == tok.unk_token_id, probs, torch.sigmoid(own))
+    return sig, probs, torch.softmax(logits, -1)
 
 
 @pytest.mark.parametrize("which", ["marian", "llama"])

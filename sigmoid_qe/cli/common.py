@@ -1,150 +1,235 @@
-"""What the scoring, comparing and training commands share: model options, input checks,
-warnings as one stderr line each, and turning user errors into exit code 2."""
+"""The one shell of all four commands: parsing, shared options, warnings, errors, exit codes.
+
+* A user's mistake (a bad option, file, model or head) is one line on stderr,
+  ``PROG: error: ...``, and exit code 2, before any long work where it can be found early;
+  a warning is one line ``PROG: warning: FILE:LINE: ...``; Ctrl-C is exit code 130.
+* stdout carries results only; notices and progress bars go to stderr and ``--quiet``
+  silences them (warnings stay: they say a score may not be what it seems).
+"""
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import warnings
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
-from ..aggregation import AGGREGATES, METHODS
+from ..backends.base import DEVICES, PRECISIONS
 from ..errors import InputError, InputWarning, SigmoidQEError
-from ..textio import read_segments
+from ..files import read_lines
+from ..methods import AGGREGATES, METHODS, check_method
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """--model/--head/--lp/--device/--precision/... as COMET users know them."""
+class UsageError(SigmoidQEError):
+    """A command-line mistake found by the parser."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose mistakes are one line (``PROG: error: ... (see PROG --help)``)."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+# -- option types ------------------------------------------------------------------------------
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def device_name(text: str) -> str:
+    """cpu, cuda, cuda:N or auto."""
+    if text in DEVICES or (text.startswith("cuda:") and text[5:].isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(DEVICES)} or cuda:N, got {text!r}")
+
+
+# -- shared options ----------------------------------------------------------------------------
+def add_model_arguments(parser: argparse.ArgumentParser, *, training: bool = False,
+                        batch_default: int = 32, with_lp: bool = True) -> None:
+    """--model/--head/--lp/--device/--precision/... as COMET users know them, for every
+    command that loads a model (``with_lp=False`` where the command has its own --lp)."""
     group = parser.add_argument_group("model")
-    group.add_argument("--model", default=None,
+    group.add_argument("--model", required=training, default=None,
                        help="Hugging Face name or directory, bergamot-en-pt, bergamot-pt-en, or a "
-                            "Marian binary-model directory (default: the Bergamot model of the pair)")
-    group.add_argument("--head", default=None, metavar="DIR",
-                       help="trained Sigmoid Head directory (default: the shipped head, else untrained)")
-    group.add_argument("--lp", default=None, metavar="xx-yy", help="language pair, e.g. en-pt")
-    group.add_argument("--batch-size", type=int, default=32)
-    group.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
-    group.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
-                       help="half precision is used on CUDA only; CPU stays fp32")
+                            "Marian binary-model directory"
+                            + ("" if training else " (default: the Bergamot model of the pair)"))
+    group.add_argument("--head", default=None, metavar="PATH",
+                       help=("initial head: a head directory, a state-dict file, or 'untrained' "
+                             "(default: a copy of the model's output embedding)") if training else
+                       ("a head directory, a state-dict file (e.g. a head released with the paper) "
+                        "or 'untrained' (default: the shipped head, else untrained)"))
+    group.add_argument("--head-key", default=None, metavar="KEY",
+                       help="tensor name in a --head state-dict file")
+    group.add_argument("--allow-other-model", action="store_true",
+                       help="use a head whose config names another base model")
+    if with_lp:
+        group.add_argument("--lp", default=None, metavar="xx-yy",
+                           help="language pair, e.g. en-pt" + (
+                               " (direction: source-target columns; default: the model's pair)"
+                               if training else ""))
+    group.add_argument("--device", type=device_name, default="auto", metavar="{cpu,cuda,auto}")
+    group.add_argument("--precision", choices=tuple(PRECISIONS), default="fp32",
+                       help="the frozen model's precision; half precision is used on CUDA only")
     group.add_argument("--prompt-template", default=None,
-                       help="prompt for causal LMs, with {src_lang}, {tgt_lang}, {source}")
+                       help="prompt for causal LMs (and seq2seq inputs), with {src_lang}, "
+                            "{tgt_lang}, {source}")
     group.add_argument("--trust-remote-code", action="store_true",
                        help="allow code from the model repository to run (off by default)")
-    group.add_argument("--quiet", action="store_true", help="no progress bar, no notices on stderr")
+    group.add_argument("--batch-size", type=positive_int, default=batch_default,
+                       help=f"sentences per batch (default {batch_default})")
+
+
+def add_method_arguments(parser: argparse.ArgumentParser, eos_help: str) -> None:
+    parser.add_argument("--method", choices=METHODS, default=None,
+                        help="token score (default: the head's, else sigmoid)")
+    parser.add_argument("--aggregate", choices=AGGREGATES, default=None,
+                        help="token scores -> sentence score; prod = sum of logs (default: the "
+                             "head's, else mean)")
+    parser.add_argument("--no-eos", action="store_true", help=eos_help)
 
 
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-s", "--sources", required=True, metavar="FILE")
     parser.add_argument("-t", "--translations", required=True, nargs="+", metavar="FILE")
-    parser.add_argument("--method", choices=METHODS, default="sigmoid")
-    parser.add_argument("--aggregate", choices=AGGREGATES, default="mean")
-    parser.add_argument("--no-eos", action="store_true",
-                        help="do not score the end-of-sentence token after the translation")
+    add_method_arguments(parser, "do not score the end-of-sentence token after the translation")
 
 
+def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar and no notices on stderr (warnings stay)")
+
+
+def check_method_arguments(args: argparse.Namespace) -> None:
+    """Refuse a method/aggregate pair that cannot work before anything is loaded."""
+    if args.method is not None or args.aggregate is not None:
+        check_method(args.method or "sigmoid", args.aggregate or "mean")
+
+
+# -- inputs and models ---------------------------------------------------------------------------
 def read_inputs(sources_path: str, translation_paths: Sequence[str]):
     """All files read and checked before any model is loaded, so mistakes fail fast."""
-    sources = read_segments(sources_path)
+    sources = read_lines(sources_path)
     systems: Dict[str, List[str]] = {}
     for path in translation_paths:
-        lines = read_segments(path)
+        if path in systems:
+            raise InputError("given twice with -t", path)
+        lines = read_lines(path)
         if len(lines) != len(sources):
             raise InputError(f"has {len(lines)} lines but {sources_path} has {len(sources)}", path)
         systems[path] = lines
     return sources, systems
 
 
-def load_from_args(args, sources: Sequence[str], first_translations: Sequence[str]):
+def load_from_args(args, sources: Sequence[str], first_translations: Sequence[str],
+                   lp: Optional[str] = None):
     """The QEModel the options ask for (the Bergamot default when --model is absent)."""
+    from ..default_model import resolve_model_name
     from ..model import load_model
-    if args.device == "cuda":
-        import torch
-        if not torch.cuda.is_available():
-            raise SigmoidQEError("--device cuda: no CUDA device is available")
-    if args.quiet:
-        _silence_libraries()
-    model_name, lp = args.model, args.lp
-    if model_name is None:
-        from ..default_model import choose_default_model
-        model_name, lp = choose_default_model(list(sources), list(first_translations), lp)
-        notice(args, f"using the default model {model_name} (language pair {lp})")
-    return load_model(model_name, head=args.head, lp=lp, device=args.device,
-                      precision=args.precision, batch_size=args.batch_size,
-                      prompt_template=args.prompt_template,
+    if getattr(args, "quiet", False):
+        silence_libraries()
+    name, lp, guessed = resolve_model_name(args.model, sources, first_translations,
+                                           lp if lp is not None else args.lp)
+    if guessed:
+        how = "from --lp" if args.lp else "guessed from the files"
+        notice(args, f"using the default model {name} (language pair {lp}, {how})")
+    return load_model(name, head=args.head, lp=lp, device=args.device, precision=args.precision,
+                      batch_size=args.batch_size, prompt_template=args.prompt_template,
                       include_eos=not getattr(args, "no_eos", False),
-                      trust_remote_code=args.trust_remote_code)
+                      trust_remote_code=args.trust_remote_code, head_key=args.head_key,
+                      allow_other_model=args.allow_other_model)
 
 
-def _silence_libraries() -> None:
+def silence_libraries() -> None:
     """--quiet also silences transformers' own loading bars and info logs."""
-    try:
-        from transformers.utils import logging as hf_logging
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-    except ImportError:  # pragma: no cover - transformers is a dependency
-        pass
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
 
 
-def score_systems(args):
+def score_systems(args, files: Dict[str, Optional[str]]):
     """Read -s/-t, load the model once, score every system: (model, {path: QEResult}).
-    Warnings name the file being scored."""
-    files = {"source": args.sources, "translation": None}
-    with warnings_to_stderr(files):
-        sources, systems = read_inputs(args.sources, args.translations)
-        model = load_from_args(args, sources, next(iter(systems.values())))
-        results = {}
-        for path, hypotheses in systems.items():
-            files["translation"] = path
-            results[path] = model.score(sources, hypotheses, method=args.method,
-                                        aggregate=args.aggregate, progress=not args.quiet)
+    ``files`` (from :func:`warnings_to_stderr`) is pointed at the file being scored."""
+    sources, systems = read_inputs(args.sources, args.translations)
+    model = load_from_args(args, sources, next(iter(systems.values())))
+    results = {}
+    for path, hypotheses in systems.items():
+        files["translation"] = path
+        results[path] = model.score(sources, hypotheses, method=args.method,
+                                    aggregate=args.aggregate, progress=not args.quiet)
     return model, results
+
+
+# -- messages ------------------------------------------------------------------------------------
+_PROG = ["sigmoid-qe"]
 
 
 def notice(args, message: str) -> None:
     if not getattr(args, "quiet", False):
-        print(f"{_prog()}: {message}", file=sys.stderr)
+        print(f"{_PROG[0]}: {message}", file=sys.stderr)
 
 
-def _prog() -> str:
-    """The command's name for messages ("sigmoid-qe" when run as a module or from tests)."""
-    import os
-    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    return name if name.startswith("sigmoid-qe") else "sigmoid-qe"
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 @contextlib.contextmanager
-def warnings_to_stderr(files: Dict[str, str]):
+def warnings_to_stderr(files: Optional[Dict[str, Optional[str]]] = None) -> Iterator[Dict]:
     """Show each warning as one line; InputWarnings name the file ("source"/"translation" ->
     path in ``files``) and line. ``files`` may be updated while the block runs."""
-    previous = warnings.showwarning
+    files = {"source": None, "translation": None} if files is None else files
 
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
         text = str(message)
         if isinstance(message, InputWarning) and files.get(message.side):
             text = f"{files[message.side]}:{message.index + 1}: {message.message}"
-        print(f"{_prog()}: warning: {text}", file=sys.stderr)
+        print(f"{_PROG[0]}: warning: {_one_line(text)}", file=sys.stderr)
 
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.showwarning = show
-        try:
-            yield files
-        finally:
-            warnings.showwarning = previous
+        yield files
 
 
-def run_cli(body: Callable[[], int]) -> int:
-    """Run a command body; user errors become one stderr line and exit code 2."""
+def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
+            argv: Optional[Sequence[str]] = None) -> int:
+    """Parse ``argv`` and run ``body(args, files)``; every user error becomes one stderr
+    line and exit code 2, Ctrl-C exit code 130, a closed pipe a quiet exit."""
+    _PROG[0] = parser.prog
     try:
-        return body()
+        with warnings_to_stderr() as files:
+            args = parser.parse_args(argv)
+            return body(args, files)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
     except SigmoidQEError as exc:
-        print(f"{_prog()}: error: {exc}", file=sys.stderr)
+        print(f"{parser.prog}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print(f"{_prog()}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # e.g. `sigmoid-qe ... | head`
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `sigmoid-qe ... | head`: stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -1,48 +1,104 @@
 """``sigmoid-qe-compare``: are two systems' QE scores really different?
 
-Scores every ``-t`` system with one model load, then runs sacrebleu's paired bootstrap over
-the segment scores (1000 resamples, seed 12345): each system's mean with its 95% interval,
-and the p-value against the first system (the baseline).
+Scores every ``-t`` system with one model load, then runs sacrebleu's own significance test
+(``sacrebleu.significance.PairedTest``) on the :class:`~sigmoid_qe.metric.SigmoidQE` metric:
+paired bootstrap resampling (``--test bs``, 1000 resamples, the default) or paired approximate
+randomization (``--test ar``, 10000 trials); each system's score with its 95% interval, and
+the p-value against the first system (the baseline). Systems whose translations are identical
+to the baseline's are reported as such, without a p-value (sacrebleu would print p = 0.001).
 """
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 from typing import List, Optional
 
-from ..significance import DEFAULT_SAMPLES, DEFAULT_SEED, paired_bootstrap
-from .common import add_model_arguments, add_scoring_arguments, run_cli, score_systems
+from ..errors import OptionError
+from .common import (ArgumentParser, add_model_arguments, add_quiet_argument,
+                     add_scoring_arguments, check_method_arguments, load_from_args,
+                     non_negative_int, positive_int, read_inputs, run_cli)
+
+TESTS = {"bs": "paired bootstrap resampling", "ar": "paired approximate randomization"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog="sigmoid-qe-compare",
-        description="Paired bootstrap test between systems' Sigmoid-QE scores (first = baseline).")
+        description="Significance of score differences between systems (first = baseline), "
+                    "with sacrebleu's paired tests.")
     add_scoring_arguments(parser)
     add_model_arguments(parser)
-    parser.add_argument("--n-samples", type=int, default=DEFAULT_SAMPLES)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    add_quiet_argument(parser)
+    parser.add_argument("--test", choices=tuple(TESTS), default="bs",
+                        help="bs: paired bootstrap (default); ar: approximate randomization")
+    parser.add_argument("--n-samples", type=positive_int, default=None,
+                        help="resamples (bs, default 1000) or trials (ar, default 10000)")
+    parser.add_argument("--seed", type=non_negative_int, default=12345,
+                        help="random seed of the test (default 12345, sacrebleu's)")
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_cli(lambda: _compare(args))
+    return run_cli(build_parser(), _compare, argv)
 
 
-def _compare(args) -> int:
-    from ..errors import SigmoidQEError
+def _compare(args, files) -> int:
+    from sacrebleu.significance import PairedTest
+
+    from ..metric import SigmoidQE
+    check_method_arguments(args)
     if len(args.translations) < 2:
-        raise SigmoidQEError("give at least two systems with -t (the first is the baseline)")
-    model, scored = score_systems(args)
-    scores = {path: result.scores for path, result in scored.items()}
-    results = paired_bootstrap(scores, n_samples=args.n_samples, seed=args.seed)
-    print(f"system\tscore\tbootstrap mean ± 95% CI\tp-value (vs {results[0].name})")
-    for r in results:
-        p = "-" if r.p_value is None else f"{r.p_value:.4f}"
-        print(f"{r.name}\t{r.score:.4f}\t{r.mean:.4f} ± {r.ci:.4f}\t{p}")
-    print(f"# {model.signature(args.method, args.aggregate)}|bs:{args.n_samples}|rs:{args.seed}")
+        raise OptionError("give at least two systems with -t (the first is the baseline)")
+    files["source"] = args.sources
+    sources, systems = read_inputs(args.sources, args.translations)
+    names = list(systems)
+    baseline = names[0]
+    identical = [n for n in names[1:] if systems[n] == systems[baseline]]
+    model = load_from_args(args, sources, systems[baseline])
+    metric = SigmoidQE(model=model, method=args.method, aggregate=args.aggregate,
+                       progress=not args.quiet)
+    tested = [baseline] + [n for n in names[1:] if n not in identical]
+    scores = {}
+    if len(tested) > 1:
+        previous = os.environ.get("SACREBLEU_SEED")
+        os.environ["SACREBLEU_SEED"] = str(args.seed)  # how sacrebleu takes its seed
+        try:
+            files["translation"] = baseline
+            test = PairedTest([(n, systems[n]) for n in tested], {"qe": metric}, [sources],
+                              test_type=args.test, n_samples=args.n_samples or 0,
+                              n_ar_confidence=-1 if args.test == "bs" else 0)
+            signatures, results = test()
+        finally:
+            if previous is None:
+                os.environ.pop("SACREBLEU_SEED", None)
+            else:
+                os.environ["SACREBLEU_SEED"] = previous
+        key = next(k for k in results if k != "System")
+        scores = dict(zip(results["System"], results[key]))
+        signature = signatures[key]
+    else:
+        files["translation"] = baseline
+        base = metric.corpus_score(systems[baseline], sources)
+        signature = metric.get_signature()
+        scores = {baseline: base}
+    print(f"system\tscore\tmean ± 95% CI\tp-value (vs {baseline}, {TESTS[args.test]})")
+    for name in names:
+        if name in identical:
+            print(f"{name}\t{_value(scores[baseline])}\t-\tidentical to {baseline}")
+            continue
+        result = scores[name]
+        p = "-" if name == baseline or result.p_value is None else f"{result.p_value:.4f}"
+        ci = (f"{result.mean:.4f} ± {result.ci:.4f}" if getattr(result, "mean", None) is not None
+              else "-")
+        print(f"{name}\t{_value(result)}\t{ci}\t{p}")
+    if identical:
+        print(f"# {len(identical)} system(s) identical to the baseline: no test run for them")
+    print(f"# {signature}")
     return 0
+
+
+def _value(result) -> str:
+    return f"{result.score:.4f}"
 
 
 if __name__ == "__main__":

@@ -8,31 +8,27 @@ significance clusters and plots. ``--score-testset`` first scores every system o
 set with a sigmoid-qe model and writes mt-metrics-eval and WMT submission files.
 
 User mistakes print one line, ``sigmoid-qe-eval: error: ...``, and exit with status 2;
-output files are written completely or not at all.
+output files are written completely or not at all. This module parses and dispatches; the
+work is in :mod:`sigmoid_qe.metaeval` (:mod:`~sigmoid_qe.metaeval.inputs` for the paths).
 """
 from __future__ import annotations
 
-import argparse
+import importlib.util
 import sys
-import warnings
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence
+
+from ..errors import InputError, OptionError
+from ..files import check_output, write_files_atomically
+from .common import (ArgumentParser, add_method_arguments, add_model_arguments, add_quiet_argument,
+                     check_method_arguments, notice, positive_int, run_cli)
 
 PROG = "sigmoid-qe-eval"
-EXIT_USER_ERROR = 2
+MEASURES = ("pearson", "spearman", "kendall", "acc_eq", "spa", "pairwise_accuracy")
 
 
-class _UsageError(Exception):
-    """A command-line mistake, reported in one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line instead of usage + message
-        raise _UsageError(f"{message} (see {PROG} --help)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=(
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog=PROG, description=(
         "Correlation of metric scores with human judgements, computed as the WMT metrics task "
         "(mt-metrics-eval) does."))
     source = parser.add_argument_group("input (one of)")
@@ -65,9 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "(per lp, or metric-scores/LP/ inside it) or one score file; with the "
                            "other inputs, a file with one score per row or SYSTEM SCORE lines")
     what.add_argument("--level", choices=("seg", "sys", "both"), default="both")
-    what.add_argument("--measures", nargs="+", metavar="MEASURE",
-                      choices=("pearson", "spearman", "kendall", "acc_eq", "spa",
-                               "pairwise_accuracy"),
+    what.add_argument("--measures", nargs="+", metavar="MEASURE", choices=MEASURES,
                       help="only these measures (default: all)")
     what.add_argument("--seg-group", choices=("none", "item"), default="none",
                       help="segment-level Pearson/Spearman/Kendall over all segments (none, as "
@@ -80,12 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     extra = parser.add_argument_group("statistics")
     extra.add_argument("--ci", action="store_true", help="95%% bootstrap confidence intervals")
-    extra.add_argument("--ci-samples", type=int, default=1000, metavar="N")
+    extra.add_argument("--ci-samples", type=positive_int, default=1000, metavar="N")
     extra.add_argument("--significance", action="store_true",
                        help="significance clusters from paired permutation tests (PERM-BOTH; "
                             "slow with many metrics)")
-    extra.add_argument("--k", type=int, default=1000, metavar="N",
-                       help="resamples per permutation test (default 1000)")
+    extra.add_argument("--permutations", "--k", dest="permutations", type=positive_int,
+                       default=1000, metavar="N",
+                       help="resamples per permutation test (mt-metrics-eval's k; default 1000)")
     extra.add_argument("--pval", type=float, default=0.05)
 
     out = parser.add_argument_group("output")
@@ -93,87 +88,63 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--output", metavar="FILE", help="write the table here instead of stdout")
     out.add_argument("--plot", metavar="DIR",
                      help="write PNG scatter plots and bar charts here (needs matplotlib)")
-    out.add_argument("--quiet", action="store_true", help="no progress bars or notices")
+    add_quiet_argument(parser)
 
     score = parser.add_argument_group("scoring a test set (--score-testset)")
     score.add_argument("--score-testset", action="store_true",
                        help="score every system of the test set with --model, write mt-metrics-eval "
                             "and WMT submission files to --out, then evaluate them")
-    score.add_argument("--model", metavar="NAME_OR_DIR")
-    score.add_argument("--head", metavar="DIR")
     score.add_argument("--name", default="sigmoid-qe", help="metric name (default sigmoid-qe)")
     score.add_argument("--out", metavar="DIR", help="where the score files go")
-    score.add_argument("--method", default="sigmoid")
-    score.add_argument("--aggregate", default="mean")
-    score.add_argument("--batch-size", type=int, default=32)
-    score.add_argument("--device", default=None)
+    add_method_arguments(score, "do not score the end-of-sentence token")
+    add_model_arguments(parser, with_lp=False)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from ..errors import SigmoidQEError
-    try:
-        args = build_parser().parse_args(argv)
-        _check_args(args)
-        with warnings.catch_warnings():  # restores showwarning afterwards
-            warnings.simplefilter("default")
-            warnings.filterwarnings("ignore", category=FutureWarning)
-            warnings.showwarning = _show_warning
-            return _run(args)
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    except (_UsageError, SigmoidQEError) as exc:
-        _error(str(exc))
-        return EXIT_USER_ERROR
-    except ImportError as exc:
-        if "matplotlib" in str(exc):
-            _error(str(exc))
-            return EXIT_USER_ERROR
-        raise
-    except OSError as exc:  # cannot write an output file, disk full, ...
-        _error(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings (an untrained head, an empty translation) as one line each."""
-    print(f"{PROG}: warning: {' '.join(str(message).split())}", file=sys.stderr)
-
-
-def _error(message: str) -> None:
-    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
-
-
-def _notice(args, message: str) -> None:
-    if not args.quiet:
-        print(f"{PROG}: {message}", file=sys.stderr)
+    return run_cli(build_parser(), _run, argv)
 
 
 def _check_args(args) -> None:
+    """Every option mistake, before any file is read."""
     inputs = [n for n in ("mtme_root", "mlqe", "biomqm", "tsv", "wmt_da") if getattr(args, n)]
     if len(inputs) != 1:
-        raise _UsageError("give exactly one input: --mtme-root, --mlqe, --biomqm, --tsv or --wmt-da")
+        raise OptionError("give exactly one input: --mtme-root, --mlqe, --biomqm, --tsv or --wmt-da")
     if args.score_testset:
         if not args.mtme_root:
-            raise _UsageError("--score-testset needs --mtme-root")
+            raise OptionError("--score-testset needs --mtme-root")
         missing = [f"--{n}" for n in ("model", "out") if not getattr(args, n)]
         if missing:
-            raise _UsageError(f"--score-testset needs {' and '.join(missing)}")
+            raise OptionError(f"--score-testset needs {' and '.join(missing)}")
+        from ..metaeval.submission import check_metric_name
+        check_metric_name(args.name)
+    check_method_arguments(args)
     if args.mlqe_gold and not args.mlqe:
-        raise _UsageError("--mlqe-gold goes with --mlqe")
-    for value, flag in ((args.ci_samples, "--ci-samples"), (args.k, "--k"),
-                        (args.batch_size, "--batch-size")):
-        if value < 1:
-            raise _UsageError(f"{flag} must be at least 1")
+        raise OptionError("--mlqe-gold goes with --mlqe")
     if not 0 < args.pval < 1:
-        raise _UsageError("--pval must be between 0 and 1")
+        raise OptionError("--pval must be between 0 and 1")
+    from ..metaeval.inputs import parse_metric_spec
     for spec in args.add_metric:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise _UsageError(f"--add-metric {spec!r}: expected NAME=PATH")
+        parse_metric_spec(spec)
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        raise OptionError("--plot needs matplotlib: pip install 'sigmoid-qe[plot]'")
+    inputs_given = [getattr(args, n) for n in ("mtme_root", "mlqe", "mlqe_gold", "biomqm", "tsv",
+                                                "wmt_da") if getattr(args, n)]
+    if args.output:
+        check_output(args.output, [p for p in inputs_given if Path(p).is_file()], "--output")
+    for folder, flag in ((args.plot, "--plot"), (args.out, "--out")):
+        if folder:
+            _check_folder(Path(folder), flag)
+
+
+def _check_folder(folder: Path, flag: str) -> None:
+    """An output folder must be a folder, and creatable/writable (checked with a probe)."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{flag} must be a folder, not a file", folder)
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    check_output(existing / ".sigmoid-qe-write-test", what=flag)
 
 
 def _options(args):
@@ -181,39 +152,35 @@ def _options(args):
     levels = ("seg", "sys") if args.level == "both" else (args.level,)
     return Options(levels=levels, seg_group=args.seg_group,
                    measures=tuple(args.measures) if args.measures else None, ci=args.ci,
-                   ci_samples=args.ci_samples, significance=args.significance, k=args.k,
-                   pval=args.pval)
+                   ci_samples=args.ci_samples, significance=args.significance,
+                   permutations=args.permutations, pval=args.pval)
 
 
-def _run(args) -> int:
+def _run(args, files) -> int:
     from ..metaeval.evaluation import evaluate
     from ..metaeval.report import format_records
-    files: Dict[Path, object] = {}
+    _check_args(args)
+    outputs: Dict[Path, object] = {}
     if args.mtme_root:
-        lps, written = _mtme_inputs(args)
-        files.update(written)
+        lps, written = _mtme_inputs(args, files)
+        outputs.update(written)
     else:
         lps = _frame_inputs(args)
     records = evaluate(lps, _options(args))
-    if not records and not files:
-        from ..errors import InputError
+    if not records and not outputs:
         raise InputError("nothing to evaluate: no metric has scores at the requested level(s)")
     text = format_records(records, args.format) if records else ""
     if args.plot:
         from ..metaeval.report import render_plots
         for name, png in render_plots(records, lps).items():
-            files[Path(args.plot) / name] = png
+            outputs[Path(args.plot) / name] = png
     if args.output:
-        files[Path(args.output)] = text
-    if files:
-        from ..metaeval.submission import write_files_atomically
-        write_files_atomically(files)
+        outputs[Path(args.output)] = text
+    if outputs:
+        write_files_atomically(outputs)
     if not args.output:
-        try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except BrokenPipeError:  # e.g. piped into head
-            return 0
+        sys.stdout.write(text)
+        sys.stdout.flush()
     return 0
 
 
@@ -221,13 +188,13 @@ def _run(args) -> int:
 # mt-metrics-eval input
 
 
-def _mtme_inputs(args):
-    from ..errors import InputError
-    from ..metaeval.evaluation import lp_data_from_mtme
-    from ..metaeval.loaders import MtmeLp, find_test_set
+def _mtme_inputs(args, files):
+    from ..metaeval.evaluation import lp_data_from_mtme, metric_catalogue
+    from ..metaeval.inputs import add_metric_paths, default_lps
+    from ..metaeval.mtme import MtmeLp, find_test_set
     from ..metaeval.testsets import lp_info
     folder = find_test_set(args.mtme_root, args.test_set)
-    lps = args.lp or _default_lps(folder, args)
+    lps = args.lp or default_lps(folder, args.test_set, args.gold)
     if not lps:
         what = f"human scores named {args.gold!r}" if args.gold else "human scores"
         raise InputError(f"no language pair of {args.test_set} has {what} here", folder)
@@ -237,14 +204,11 @@ def _mtme_inputs(args):
         levels = ("seg", "sys")  # SPA, a system-level measure, needs the segment scores
     written: Dict[Path, str] = {}
     metrics = list(args.metrics) if args.metrics else None
-    added = _add_mtme_metrics(args, data)  # checked before any (long) scoring run
+    added = add_metric_paths(data, args.add_metric, args.test_set, args.std_ref)  # before scoring
     if metrics is not None:
         metrics += [m for m in added if m not in metrics]
     if args.score_testset:
-        written, new_files = _score_testset(args, folder, data)
-        for lp, paths in new_files.items():
-            for path in paths:
-                data[lp].add_metric_file(path, args.name)
+        written = _score_testset(args, data, files)
         if metrics is not None and args.name not in metrics:
             metrics.append(args.name)
     result = []
@@ -252,10 +216,10 @@ def _mtme_inputs(args):
         info = lp_info(args.test_set, lp)
         wanted = metrics
         if wanted is not None:
-            available = _available(data[lp], args.std_ref or info.std_ref)
+            available = list(metric_catalogue(data[lp], args.std_ref or info.std_ref))
             skipped = [m for m in wanted if m not in available]
             if skipped and len(skipped) < len(wanted):
-                _notice(args, f"{lp}: no scores for {', '.join(skipped)}")
+                notice(args, f"{lp}: no scores for {', '.join(skipped)}")
                 wanted = [m for m in wanted if m in available]
         try:
             result.append(lp_data_from_mtme(data[lp], info, args.gold, wanted, levels,
@@ -265,129 +229,39 @@ def _mtme_inputs(args):
             if not args.score_testset:
                 raise
             # the new scores are still written; only their evaluation is skipped
-            _notice(args, f"{lp} not evaluated: {exc}")
+            notice(args, f"{lp} not evaluated: {exc}")
     return result, written
 
 
-def _available(data, std_ref: str) -> List[str]:
-    from ..metaeval.evaluation import metric_catalogue
-    return list(metric_catalogue(data, std_ref))
-
-
-def _default_lps(folder: Path, args) -> List[str]:
-    from ..metaeval.testsets import TESTSETS
-    on_disk = sorted(p.name[:-4] for p in (folder / "sources").glob("*.txt"))
-    human = folder / "human-scores"
-    out = []
-    for lp in on_disk:
-        info = TESTSETS.get(args.test_set, {}).get(lp)
-        gold = args.gold or (info.std_gold.get("seg") or info.std_gold.get("sys")
-                             if info is not None else None)
-        if info is not None and not info.std_gold and not args.gold:
-            continue
-        pattern = f"{lp}.{gold}.*.score" if gold else f"{lp}.*.score"
-        if any(human.glob(pattern)):
-            out.append(lp)
-    return out
-
-
-def _add_mtme_metrics(args, data) -> List[str]:
-    """Register --add-metric files with every lp that has them; returns the names."""
-    from ..errors import InputError
-    from ..metaeval.loaders import parse_metric_filename
-    from ..metaeval.testsets import lp_info
-    names = []
-    for spec in args.add_metric:
-        name, _, path = spec.partition("=")
-        path = Path(path)
-        if not path.exists():
-            raise InputError("no such file or folder", path)
-        found_any = False
-        for lp, lp_data in data.items():
-            std_ref = args.std_ref or lp_info(args.test_set, lp).std_ref
-            for file in _metric_files_for(path, lp):
-                _, ref, level = parse_metric_filename(file)
-                if level not in ("seg", "sys"):
-                    continue
-                if ref not in ("src", std_ref):
-                    raise InputError(f"scored with reference {ref!r}, but {lp} is evaluated "
-                                     f"with {std_ref!r} or src", file)
-                lp_data.add_metric_file(file, name)
-                found_any = True
-        if not found_any:
-            raise InputError(f"--add-metric {name}: no NAME-REF.seg.score or NAME-REF.sys.score "
-                             f"files for {', '.join(data)}", path)
-        names.append(name)
-    return names
-
-
-def _metric_files_for(path: Path, lp: str) -> List[Path]:
-    if path.is_file():
-        siblings = [path]
-        stem = path.name.rsplit(".", 2)[0]
-        for level in ("seg", "sys"):
-            other = path.with_name(f"{stem}.{level}.score")
-            if other.is_file() and other not in siblings:
-                siblings.append(other)
-        return siblings
-    for folder in (path / lp, path / "metric-scores" / lp, path):
-        files = sorted(folder.glob("*-*.seg.score")) + sorted(folder.glob("*-*.sys.score"))
-        if files:
-            if folder == path and len({f.name.rsplit(".", 2)[0] for f in files}) > 1:
-                continue  # a flat folder with several metrics: ambiguous
-            return files
-    return []
-
-
-def _score_testset(args, folder: Path, data) -> Tuple[Dict[Path, str], Dict[str, List[Path]]]:
-    """Score all systems of every lp (one model load per lp); the files to write."""
+def _score_testset(args, data, files) -> Dict[Path, str]:
+    """Score all systems of every lp (one model load per lp), register the scores in memory
+    for the evaluation, and return the score files to write at the end."""
     from ..metaeval.score_testset import score_lp
-    from ..metaeval.submission import check_metric_name, mtme_files, wmt_submission_files
-    check_metric_name(args.name)
+    from ..metaeval.submission import mtme_files, wmt_submission_files
+    from .common import load_from_args
     for lp_data in data.values():  # fail on unreadable texts before loading any model
         for system in lp_data.system_names():
             lp_data.system_output(system)
-    from .. import load_model
     out = Path(args.out)
-    files: Dict[Path, str] = {}
-    new_files: Dict[str, List[Path]] = {}
+    outputs: Dict[Path, str] = {}
     scored = []
     for lp, lp_data in data.items():
-        _notice(args, f"scoring {lp}: {len(lp_data.system_names())} systems x "
-                      f"{lp_data.n_segments} segments with {args.model}")
-        qe = load_model(args.model, head=args.head, lp=lp, device=args.device,
-                        batch_size=args.batch_size)
-        scores = score_lp(qe, lp_data, method=args.method, aggregate=args.aggregate,
+        notice(args, f"scoring {lp}: {len(lp_data.system_names())} systems x "
+                     f"{lp_data.n_segments} segments with {args.model}")
+        files["source"] = str(lp_data.folder / "sources" / f"{lp}.txt")
+        qe = load_from_args(args, [], [], lp=lp)
+        method = args.method or getattr(qe, "default_method", "sigmoid")
+        aggregate = args.aggregate or getattr(qe, "default_aggregate", "mean")
+        scores = score_lp(qe, lp_data, method=method, aggregate=aggregate,
                           batch_size=args.batch_size, progress=not args.quiet,
-                          on_warning=lambda line: _notice(args, f"warning: {line}"))
-        signature = getattr(qe, "signature", None)
-        if callable(signature):
-            _notice(args, f"{lp}: {signature(args.method, args.aggregate)}")
-        lp_files = mtme_files(out, lp, args.name, scores.seg, scores.sys, "src")
-        files.update(lp_files)
-        new_files[lp] = list(lp_files)
+                          on_warning=lambda line: notice(args, f"warning: {line}"))
+        notice(args, f"{lp}: {qe.signature(method, aggregate)}")
+        outputs.update(mtme_files(out, lp, args.name, scores.seg, scores.sys, "src"))
+        lp_data.add_metric_scores(args.name, "src", "seg", scores.seg)
+        lp_data.add_metric_scores(args.name, "src", "sys", {s: [v] for s, v in scores.sys.items()})
         scored.append(scores)
-    files.update(wmt_submission_files(out, args.name, args.test_set, scored))
-    # the new files are needed for the evaluation before the final atomic write: stage them
-    staged = _stage(files)
-    return files, {lp: [staged[p] for p in paths] for lp, paths in new_files.items()}
-
-
-def _stage(files: Dict[Path, str]) -> Dict[Path, Path]:
-    """Copies of the score files in a private temporary folder, read by the evaluation
-    before the real files are written (so a later error leaves no partial output)."""
-    import atexit
-    import shutil
-    import tempfile
-    folder = Path(tempfile.mkdtemp(prefix="sigmoid-qe-eval-"))
-    atexit.register(shutil.rmtree, folder, True)
-    staged = {}
-    for k, (path, text) in enumerate(files.items()):
-        copy = folder / str(k) / path.name
-        copy.parent.mkdir()
-        copy.write_text(text, encoding="utf-8")
-        staged[path] = copy
-    return staged
+    outputs.update(wmt_submission_files(out, args.name, args.test_set, scored))
+    return outputs
 
 
 # ----------------------------------------------------------------------------------------
@@ -395,73 +269,16 @@ def _stage(files: Dict[Path, str]) -> Dict[Path, Path]:
 
 
 def _frame_inputs(args):
-    from ..errors import InputError
-    from ..metaeval import loaders
     from ..metaeval.evaluation import lp_data_from_frame
-    if args.mlqe:
-        frame = loaders.load_mlqe(args.mlqe, gold=args.mlqe_gold)
-    elif args.biomqm:
-        frame = loaders.load_biomqm(args.biomqm)
-    elif args.tsv:
-        frame = loaders.load_tsv(args.tsv)
-    else:
-        frame = loaders.load_wmt_da(args.wmt_da)
+    from ..metaeval.inputs import attach_metric, load_table, parse_metric_spec, table_metrics
+    kind, path = next((k, getattr(args, k)) for k in ("mlqe", "biomqm", "tsv", "wmt_da")
+                      if getattr(args, k))
+    frame = load_table(kind, path, args.mlqe_gold)
     if args.lp:
         frame = frame[frame["lp"].isin(args.lp)]
         if frame.empty:
             raise InputError(f"no rows for language pair(s) {', '.join(args.lp)}")
     for spec in args.add_metric:
-        name, _, path = spec.partition("=")
-        frame = attach_metric(frame, name, Path(path))
-    metrics = [m for m in loaders.metric_columns(frame)
-               if m not in ("da_mean", "da_raw", "n_ratings", "n_errors", "annotator",
-                            "error_spans")]
-    if args.metrics:
-        unknown = [m for m in args.metrics if m not in metrics]
-        if unknown:
-            raise InputError(f"no metric column(s) {', '.join(unknown)} (available: "
-                             f"{', '.join(metrics) or 'none'})")
-        metrics = list(args.metrics)
-    if not metrics:
-        raise InputError("no metric scores to evaluate: add some with --add-metric NAME=FILE")
-    return lp_data_from_frame(frame, metrics=metrics)
-
-
-def attach_metric(frame, name: str, path: Path):
-    """Add a metric column from a file with one score per table row, or with
-    ``SYSTEM SCORE`` lines (each system's segments in order)."""
-    import numpy as np
-    from ..errors import InputError
-    from ..metaeval.loaders import read_score_file, read_text_lines
-    lines = [l for l in read_text_lines(path) if l]
-    if not lines:
-        raise InputError("file is empty", path)
-    frame = frame.copy()
-    if len(lines[0].split()) == 1:
-        if len(lines) != len(frame):
-            raise InputError(f"has {len(lines)} scores but the input has {len(frame)} rows", path)
-        values = []
-        for number, line in enumerate(lines, start=1):
-            try:
-                values.append(float(line))
-            except ValueError:
-                raise InputError(f"score {line!r} is not a number", path, number) from None
-        frame[name] = values
-        return frame
-    scores = read_score_file(path, allow_none=False)
-    column = np.full(len(frame), np.nan)
-    for system, part in frame.groupby("system", sort=False):
-        if system not in scores:
-            raise InputError(f"no scores for system {system!r}", path)
-        order = np.argsort(part["seg"].to_numpy(), kind="stable")
-        values = scores[system]
-        if len(values) != len(part):
-            raise InputError(f"system {system!r} has {len(values)} scores but {len(part)} rows",
-                             path)
-        column[frame.index.get_indexer(part.index[order])] = values
-    frame[name] = column
-    return frame
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+        name, metric_path = parse_metric_spec(spec)
+        frame = attach_metric(frame, name, metric_path)
+    return lp_data_from_frame(frame, metrics=table_metrics(frame, args.metrics))

@@ -21,8 +21,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from . import stats
-from .loaders import MtmeLp, metric_columns
+from .loaders import metric_columns
+from .mtme import MtmeLp
+from .pairwise import agreement, complete_items, pairwise_accuracy, soft_pairwise_accuracies
+from .resampling import (bootstrap_ci, item_bootstrap_indices, percentile_interval, perm_both,
+                         significance_clusters, stratified_bootstrap_indices)
+from .stats import correlation, prepare_gold
+from .tie_calibrated import acc_eq, acc_eq_bootstrap_ci, acc_eq_pair_permutation
 from .testsets import LpInfo, resolve_gold, select_systems
 
 SEG_MEASURES = ("pearson", "spearman", "kendall", "acc_eq")
@@ -57,7 +62,7 @@ class Options:
     ci_samples: int = 1000
     ci_seed: int = 1234
     significance: bool = False
-    k: int = 1000
+    permutations: int = 1000  # resamples per permutation test (mt-metrics-eval: k)
     perm_seed: int = 1234
     pval: float = 0.05
     spa_permutations: int = 1000
@@ -118,12 +123,17 @@ def lp_data_from_mtme(data: MtmeLp, info: LpInfo, gold: Optional[str] = None,
                              f"{', '.join(sorted(catalogue)) or 'none'})")
     systems = data.system_names()
     references = data.reference_names()
+
+    def level_systems(level: str) -> Tuple[Dict[str, np.ndarray], List[str]]:
+        """The human scores of a level and the systems WMT evaluates at that level."""
+        gold_map = data.human(resolve_gold(info, gold, level), level)
+        scored = [s for s, v in gold_map.items() if not np.isnan(v).all()]
+        return gold_map, select_systems(systems, references, info, scored, include_outliers,
+                                        std_ref)
+
     out = LpData(data.lp)
     if "seg" in levels:
-        gold_map = data.human(resolve_gold(info, gold, "seg"), "seg")
-        scored = [s for s, v in gold_map.items() if not np.isnan(v).all()]
-        out.seg_systems = select_systems(systems, references, info, scored, include_outliers,
-                                         std_ref)
+        gold_map, out.seg_systems = level_systems("seg")
         g = _matrix(gold_map, out.seg_systems, f"the {data.lp} human scores")
         keep = ~np.isnan(g).all(axis=0)  # segments nobody scored change nothing
         out.seg_gold = g[:, keep]
@@ -134,10 +144,7 @@ def lp_data_from_mtme(data: MtmeLp, info: LpInfo, gold: Optional[str] = None,
                 out.seg_metrics[name] = _matrix(data.metric(*key, "seg"), out.seg_systems,
                                                 where)[:, keep]
     if "sys" in levels:
-        gold_map = data.human(resolve_gold(info, gold, "sys"), "sys")
-        scored = [s for s, v in gold_map.items() if not np.isnan(v).all()]
-        out.sys_systems = select_systems(systems, references, info, scored, include_outliers,
-                                         std_ref)
+        gold_map, out.sys_systems = level_systems("sys")
         out.sys_gold = _matrix(gold_map, out.sys_systems, f"the {data.lp} human scores")[:, 0]
         for name in wanted:
             levels_here = catalogue[name]
@@ -204,14 +211,14 @@ def _record(lp: str, level: str, measure: str, metric: str, value: float, **extr
 
 def _seg_statistic(measure: str, group: str) -> Callable[[np.ndarray, np.ndarray], float]:
     if measure == "acc_eq":
-        return lambda g, m: stats.acc_eq(g, m, "item").value
-    return lambda g, m: stats.correlation(g, m, measure, group)
+        return lambda g, m: acc_eq(g, m, "item").value
+    return lambda g, m: correlation(g, m, measure, group)
 
 
 def _sys_statistic(measure: str) -> Callable[[np.ndarray, np.ndarray], float]:
     if measure == "pairwise_accuracy":
-        return lambda g, m: stats.pairwise_accuracy([stats.prepare_gold(g).values], [m])
-    return lambda g, m: stats.correlation(g, m, measure, "none")
+        return lambda g, m: pairwise_accuracy([prepare_gold(g).values], [m])
+    return lambda g, m: correlation(g, m, measure, "none")
 
 
 def evaluate(lps: Sequence[LpData], options: Optional[Options] = None) -> List[dict]:
@@ -230,9 +237,9 @@ def evaluate(lps: Sequence[LpData], options: Optional[Options] = None) -> List[d
 
 def _seg_records(data: LpData, options: Options) -> List[dict]:
     records = []
-    gold = stats.prepare_gold(data.seg_gold)  # ranks and pairs computed once for all metrics
+    gold = prepare_gold(data.seg_gold)  # ranks and pairs computed once for all metrics
     n_items = gold.shape[1]
-    indices = (stats.bootstrap_indices(n_items, options.ci_samples, options.ci_seed)
+    indices = (item_bootstrap_indices(n_items, options.ci_samples, options.ci_seed)
                if options.ci else None)
     for measure in SEG_MEASURES:
         if not options.wants("seg", measure):
@@ -244,32 +251,32 @@ def _seg_records(data: LpData, options: Options) -> List[dict]:
             extra = {"n_systems": len(data.seg_systems),
                      "n_segments": int((~np.isnan(data.seg_gold)).any(axis=0).sum())}
             if measure == "acc_eq":
-                result = stats.acc_eq(gold, metric, "item")
+                result = acc_eq(gold, metric, "item")
                 values[name], epsilons[name] = result.value, result.epsilon
                 extra["epsilon"] = result.epsilon
             else:
-                values[name] = stats.correlation(gold, metric, measure, group)
+                values[name] = correlation(gold, metric, measure, group)
                 extra["group"] = group
             if options.ci:
                 if measure == "acc_eq":
-                    low, high = stats.acc_eq_bootstrap_ci(gold, metric, indices=indices)
+                    low, high = acc_eq_bootstrap_ci(gold, metric, indices=indices)
                 else:
-                    low, high = stats.bootstrap_ci(_seg_statistic(measure, group),
+                    low, high = bootstrap_ci(_seg_statistic(measure, group),
                                                    data.seg_gold, metric, indices=indices)
                 extra.update(ci_low=low, ci_high=high)
             records.append(_record(data.lp, "seg", measure, name, values[name], **extra))
         if options.significance and len(values) > 1:
             if measure == "acc_eq":
                 def compare(better, worse, _e=epsilons):
-                    return stats.acc_eq_pair_permutation(
+                    return acc_eq_pair_permutation(
                         gold, data.seg_metrics[worse], data.seg_metrics[better], _e[worse],
-                        _e[better], options.k, options.perm_seed).p_value
+                        _e[better], options.permutations, options.perm_seed).p_value
             else:
                 statistic = _seg_statistic(measure, group)
 
                 def compare(better, worse, _s=statistic):
-                    return stats.perm_both(_s, gold, data.seg_metrics[worse],
-                                           data.seg_metrics[better], options.k,
+                    return perm_both(_s, gold, data.seg_metrics[worse],
+                                           data.seg_metrics[better], options.permutations,
                                            options.perm_seed).p_value
             _add_ranks(records, data.lp, "seg", measure, values, compare, options.pval)
     return records
@@ -279,9 +286,9 @@ def _sys_records(data: LpData, options: Options) -> List[dict]:
     records = []
     gold = data.sys_gold
     n = len(data.sys_systems)
-    indices = stats.bootstrap_indices(n, options.ci_samples, options.ci_seed) if options.ci else None
-    for measure in ("pearson", "spearman", "kendall", "pairwise_accuracy"):
-        if not options.wants("sys", measure):
+    indices = item_bootstrap_indices(n, options.ci_samples, options.ci_seed) if options.ci else None
+    for measure in SYS_MEASURES:
+        if measure == "spa" or not options.wants("sys", measure):  # SPA: from segment scores
             continue
         statistic = _sys_statistic(measure)
         values: Dict[str, float] = {}
@@ -289,13 +296,13 @@ def _sys_records(data: LpData, options: Options) -> List[dict]:
             values[name] = statistic(gold, metric)
             extra = {"n_systems": n}
             if options.ci:
-                low, high = stats.bootstrap_ci(statistic, gold, metric, indices=indices)
+                low, high = bootstrap_ci(statistic, gold, metric, indices=indices)
                 extra.update(ci_low=low, ci_high=high)
             records.append(_record(data.lp, "sys", measure, name, values[name], **extra))
         if options.significance and len(values) > 1:
             def compare(better, worse, _s=statistic):
-                return stats.perm_both(_s, gold, data.sys_metrics[worse],
-                                       data.sys_metrics[better], options.k,
+                return perm_both(_s, gold, data.sys_metrics[worse],
+                                       data.sys_metrics[better], options.permutations,
                                        options.perm_seed).p_value
             _add_ranks(records, data.lp, "sys", measure, values, compare, options.pval)
     if options.wants("sys", "spa") and data.seg_gold is not None and data.seg_metrics:
@@ -304,8 +311,8 @@ def _sys_records(data: LpData, options: Options) -> List[dict]:
 
 
 def _spa_records(data: LpData, options: Options) -> List[dict]:
-    keep = stats.complete_items(data.seg_gold)
-    values = stats.soft_pairwise_accuracies(data.seg_gold, data.seg_metrics,
+    keep = complete_items(data.seg_gold)
+    values = soft_pairwise_accuracies(data.seg_gold, data.seg_metrics,
                                             options.spa_permutations, options.spa_seed)
     return [_record(data.lp, "sys", "spa", name, value, n_systems=len(data.seg_systems),
                     n_segments=int(keep.sum()))
@@ -319,35 +326,34 @@ def _pooled_accuracy(lps: Sequence[LpData], options: Options) -> List[dict]:
         return []
     names = sorted(set.intersection(*(set(d.sys_metrics) for d in usable)))
     golds = [d.sys_gold for d in usable]
-    values = {n: stats.pairwise_accuracy(golds, [d.sys_metrics[n] for d in usable])
+    values = {n: pairwise_accuracy(golds, [d.sys_metrics[n] for d in usable])
               for n in names}
     lp_names = ",".join(d.lp for d in usable)
     records = [_record("all", "sys", "pairwise_accuracy", n, v, lps=lp_names,
-                       n_pairs=sum(stats.agreement(g, g)[1] for g in golds))
+                       n_pairs=sum(agreement(g, g)[1] for g in golds))
                for n, v in values.items()]
     if options.ci:
-        rng = np.random.default_rng(options.ci_seed)
-        draws = [rng.integers(0, len(g), size=(options.ci_samples, len(g))) for g in golds]
+        draws = stratified_bootstrap_indices([len(g) for g in golds], options.ci_samples,
+                                             options.ci_seed)
         for record in records:
             metrics = [d.sys_metrics[record["metric"]] for d in usable]
-            samples = np.array([stats.pairwise_accuracy(
-                [g[idx[b]] for g, idx in zip(golds, draws)],
-                [m[idx[b]] for m, idx in zip(metrics, draws)]) for b in range(options.ci_samples)])
-            record["ci_low"] = float(np.quantile(samples, 0.025))
-            record["ci_high"] = float(np.quantile(samples, 0.975))
+            samples = [pairwise_accuracy([g[idx[b]] for g, idx in zip(golds, draws)],
+                                         [m[idx[b]] for m, idx in zip(metrics, draws)])
+                       for b in range(options.ci_samples)]
+            record["ci_low"], record["ci_high"] = percentile_interval(samples)
     if options.significance and len(values) > 1:
         sizes = np.cumsum([0] + [len(g) for g in golds])
         gold_all = np.concatenate(golds)
 
         def pooled(g, m):
-            g = stats.prepare_gold(g).values
-            return stats.pairwise_accuracy([g[a:b] for a, b in zip(sizes[:-1], sizes[1:])],
+            g = prepare_gold(g).values
+            return pairwise_accuracy([g[a:b] for a, b in zip(sizes[:-1], sizes[1:])],
                                            [m[a:b] for a, b in zip(sizes[:-1], sizes[1:])])
 
         def compare(better, worse):
             m_better = np.concatenate([d.sys_metrics[better] for d in usable])
             m_worse = np.concatenate([d.sys_metrics[worse] for d in usable])
-            return stats.perm_both(pooled, gold_all, m_worse, m_better, options.k,
+            return perm_both(pooled, gold_all, m_worse, m_better, options.permutations,
                                    options.perm_seed).p_value
         _add_ranks(records, "all", "sys", "pairwise_accuracy", values, compare, options.pval)
     return records
@@ -356,7 +362,7 @@ def _pooled_accuracy(lps: Sequence[LpData], options: Options) -> List[dict]:
 def _add_ranks(records: List[dict], lp: str, level: str, measure: str,
                values: Dict[str, float], compare, pval: float) -> None:
     finite = {k: v for k, v in values.items() if not np.isnan(v)}
-    ranked, _ = stats.significance_clusters(finite, compare, pval)
+    ranked, _ = significance_clusters(finite, compare, pval)
     for record in records:
         if (record["lp"], record["level"], record["measure"]) == (lp, level, measure):
             if record["metric"] in ranked:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from typing import Callable, Dict, List, Optional, Protocol, Sequence
 
-from .loaders import MtmeLp
+from .mtme import MtmeLp
 from .submission import LpScores, domain_means
 
 

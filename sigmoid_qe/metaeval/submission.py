@@ -9,15 +9,12 @@ only when all are complete: an error never leaves a partial file behind.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Sequence, Union
+from typing import Dict, List, Mapping, Sequence
 
 from ..errors import InputError
-
-PathLike = Union[str, os.PathLike]
+from ..files import PathLike, write_files_atomically
 
 
 def format_score(value: float) -> str:
@@ -25,33 +22,6 @@ def format_score(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "None"
     return repr(float(value))
-
-
-def write_files_atomically(files: Mapping[PathLike, Union[str, bytes]]) -> List[Path]:
-    """Write every file to a temporary name beside it, then rename them all.
-
-    If anything fails before the renames, the temporary files are removed and no target is
-    touched. Returns the written paths.
-    """
-    staged: List[tuple] = []
-    try:
-        for target, content in files.items():
-            target = Path(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                            dir=target.parent)
-            staged.append((temp, target))
-            data = content.encode("utf-8") if isinstance(content, str) else content
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-        for temp, target in staged:
-            os.replace(temp, target)
-    except BaseException:
-        for temp, _ in staged:
-            if os.path.exists(temp):
-                os.unlink(temp)
-        raise
-    return [target for _, target in staged]
 
 
 # ----------------------------------------------------------------------------------------

@@ -23,11 +23,10 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ..textio import write_atomically
+from ..files import readable_file, write_output
 
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
-KEEP_LAST = 2
 
 
 @dataclass
@@ -47,16 +46,35 @@ class TrainState:
     train_loss: Optional[float] = None
 
 
-def readable(path: Path) -> None:
-    """safetensors creates files as 0600; give them the usual umask-based mode (0644), so that
-    heads copied into a package or a shared folder can be read by other users."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
 def checkpoint_root(output_dir: Path) -> Path:
     return Path(output_dir) / CHECKPOINTS
+
+
+def check_output_dir(output_dir: Path, resume: bool) -> None:
+    """Make sure a run can write its results before it does any work.
+
+    Creates ``output_dir`` if needed and proves it writable (a read-only folder would
+    otherwise fail at the final save, after the whole run); refuses to overwrite an earlier
+    run unless ``resume``; removes the half-written checkpoint folder a killed run leaves.
+    """
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise InputError("exists and is not a directory", output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write the output folder ({exc.strerror or exc})",
+                         output_dir) from None
+    if not resume and latest_checkpoint(output_dir) is not None:
+        raise InputError("holds checkpoints of an earlier run: pass --resume to continue it, "
+                         "or choose another --output-dir", output_dir)
+    root = checkpoint_root(output_dir)
+    if root.is_dir():
+        for stale in root.glob(".step-*.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def latest_checkpoint(output_dir: Path) -> Optional[Path]:
@@ -92,8 +110,9 @@ def _set_rng_state(state: Dict[str, Any]) -> None:
 
 def save_checkpoint(output_dir: Path, state: TrainState, weight: torch.Tensor,
                     best_weight: Optional[torch.Tensor], optimizer: torch.optim.Optimizer,
-                    scheduler, fixed: Dict[str, Any]) -> Path:
-    """Write ``checkpoints/step-N`` atomically and point ``latest`` at it; keep the last two."""
+                    scheduler, fixed: Dict[str, Any], keep: int = 2) -> Path:
+    """Write ``checkpoints/step-N`` atomically and point ``latest`` at it; keep the last
+    ``keep`` (each holds the head, the best head and Adam's two moments: ~4x the float32 head)."""
     from safetensors.torch import save_file
     root = checkpoint_root(output_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -107,7 +126,7 @@ def save_checkpoint(output_dir: Path, state: TrainState, weight: torch.Tensor,
     if best_weight is not None:
         tensors["best"] = best_weight.detach().to("cpu", torch.float32).contiguous()
     save_file(tensors, str(tmp / "head.safetensors"))
-    readable(tmp / "head.safetensors")
+    readable_file(tmp / "head.safetensors")
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
     torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
     torch.save(_rng_state(), tmp / "rng.pt")
@@ -116,9 +135,9 @@ def save_checkpoint(output_dir: Path, state: TrainState, weight: torch.Tensor,
     if final.exists():  # a rerun of the same step (after a resume): replace it
         shutil.rmtree(final)
     os.replace(tmp, final)
-    write_atomically(root / LATEST, name + "\n")
+    write_output(root / LATEST, name + "\n")
     steps = sorted(p for p in root.glob("step-*") if p.is_dir())
-    for old in steps[:-KEEP_LAST]:
+    for old in steps[:-max(1, keep)]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 

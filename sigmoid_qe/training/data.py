@@ -6,7 +6,9 @@ column costs a second, not a model load. Errors are :class:`InputError`s that na
 and line, which the CLI prints as one line (exit code 2).
 
 TSV files are split on tabs only: no quoting, no escaping (a field starting with ``"`` is
-taken literally), the way ``../shared/data/parallel`` is written.
+taken literally), the way parallel corpora are usually written (:func:`sigmoid_qe.files.read_table`).
+Every pair keeps where it came from (file and line), so that a warning about it (an
+over-long pair, say) names the line an editor shows.
 """
 from __future__ import annotations
 
@@ -19,10 +21,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 from ..errors import InputError, SigmoidQEWarning
+from ..files import PathLike, parse_table, read_lines
 from ..languages import split_lp
-from ..textio import read_segments
-
-PathLike = Union[str, os.PathLike]
 _LANG_SUFFIX = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]+)?$")
 
 
@@ -77,8 +77,10 @@ class ParallelTable:
             warnings.warn(SigmoidQEWarning(
                 f"{', '.join(self.files)}: {len(dropped)} pair(s) with an empty side skipped "
                 f"(the first at line {self.line_numbers[dropped[0]]})"), stacklevel=2)
+        numbers = self.line_numbers or list(range(1, len(sources) + 1))
         return ParallelData(sources=[sources[i] for i in keep], targets=[targets[i] for i in keep],
-                            files=list(self.files), lp=f"{src_col}-{tgt_col}" if lp is None else lp)
+                            files=list(self.files), lp=f"{src_col}-{tgt_col}" if lp is None else lp,
+                            line_numbers=[numbers[i] for i in keep])
 
 
 @dataclass
@@ -89,13 +91,18 @@ class ParallelData:
     targets: List[str]
     files: List[str]
     lp: Optional[str] = None
+    #: 1-based line of each pair in its file(s) (TSV: the header is line 1).
+    line_numbers: List[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.sources)
 
-    def subset(self, indices: Sequence[int]) -> "ParallelData":
-        return ParallelData([self.sources[i] for i in indices], [self.targets[i] for i in indices],
-                            self.files, self.lp)
+    def location(self, side: str, index: int) -> str:
+        """"train.tsv:57" for pair ``index``: its line in the file holding that ``side``
+        ("source" or "translation"/"target")."""
+        path = self.files[-1] if side != "source" and len(self.files) > 1 else self.files[0]
+        line = self.line_numbers[index] if index < len(self.line_numbers) else index + 1
+        return f"{path}:{line}"
 
     def file_records(self) -> List[Dict[str, Optional[str]]]:
         """Path and sha256 of every file read, for the head's config.json (sha256 None for a
@@ -138,35 +145,26 @@ def load_parallel(paths: Union[PathLike, Sequence[PathLike]], lp: Optional[str])
 
 
 def _read_tsv(path: str) -> ParallelTable:
-    lines = read_segments(path)  # missing / empty / non-UTF-8 files fail here, with the line
+    lines = read_lines(path)  # missing / empty / non-UTF-8 files fail here, with the line
     header = [name.strip() for name in lines[0].split("\t")]
     if len(header) < 2 or any(not name for name in header):
         raise InputError("the first line must be a header naming the columns, tab-separated "
                          "(e.g. 'en<TAB>pt')", path, 1)
-    if len(set(header)) != len(header):
-        raise InputError(f"duplicate column names in the header: {header}", path, 1)
     if len(lines) < 2:
         raise InputError("no data rows after the header", path)
-    columns: Dict[str, List[str]] = {name: [] for name in header}
-    numbers: List[int] = []
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue  # a blank line (e.g. at the end) is not a pair
-        fields = line.split("\t")
-        if len(fields) != len(header):
-            raise InputError(f"{len(fields)} tab-separated fields, the header has {len(header)}",
-                             path, number)
-        for name, value in zip(header, fields):
-            columns[name].append(value)
-        numbers.append(number)
-    if not numbers:
+    table = parse_table(lines, path)
+    if not table.rows:
         raise InputError("no data rows after the header", path)
-    return ParallelTable(columns, [path], numbers, is_tsv=True)
+    columns: Dict[str, List[str]] = {name: [] for name in table.header}
+    for _, fields in table.rows:
+        for name, value in zip(table.header, fields):
+            columns[name].append(value)
+    return ParallelTable(columns, [path], [number for number, _ in table.rows], is_tsv=True)
 
 
 def _read_two_files(source_path: str, target_path: str) -> ParallelTable:
-    sources = read_segments(source_path)
-    targets = read_segments(target_path)
+    sources = read_lines(source_path)
+    targets = read_lines(target_path)
     if len(sources) != len(targets):
         raise InputError(f"has {len(targets)} lines but {source_path} has {len(sources)}: the "
                          f"two files must be line-aligned", target_path)

@@ -14,8 +14,8 @@ from typing import List, Sequence, Tuple
 import torch
 
 from ..backends.base import Backend, EncodedPair
-from ..scoring import length_sorted_batches
-from .distributed import DistContext
+from ..frozen import length_sorted_batches
+from ..distributed import DistContext
 from .features import SentenceFeatures, extract_features
 from .loss import bce_sum
 from .sampler import DEV_EPOCH, UNIGRAM_STREAM, NegativeSampler, sentence_generator
@@ -47,7 +47,7 @@ def prepare_dev(backend: Backend, pairs: Sequence[EncodedPair], sampler: Negativ
     """Run the frozen model over this rank's share of the dev pairs and fix their negatives."""
     mine = [k for k in range(len(pairs)) if k % ctx.world_size == ctx.rank]
     parts: List[Tuple[SentenceFeatures, Tuple[torch.Tensor, torch.Tensor]]] = []
-    for batch in length_sorted_batches([pairs[k] for k in mine], batch_size):
+    for batch in length_sorted_batches([pairs[k].cost for k in mine], batch_size):
         indices = [mine[b] for b in batch]
         feats = extract_features(backend, [pairs[k] for k in indices], indices, sampler, seed,
                                  [DEV_EPOCH], device)

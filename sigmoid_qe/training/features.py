@@ -13,8 +13,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 
 from ..backends.base import Backend, EncodedPair
-from ..scoring import LOGITS_CHUNK_ELEMENTS
-from .sampler import SOFTMAX_STREAM, NegativeSampler, dominant_sets, sentence_generator
+from ..frozen import logit_chunks, scored_positions
+from ..dominant import dominant_sets
+from .sampler import SOFTMAX_STREAM, NegativeSampler, sentence_generator
 
 
 @dataclass
@@ -49,36 +50,26 @@ def extract_features(backend: Backend, pairs: Sequence[EncodedPair], indices: Se
     ``indices`` are the sentences' numbers in the training set, which seed their draws.
     """
     device = device or backend.device
+    positions = scored_positions(backend, pairs)
+    hidden, targets = positions.hidden, positions.ids
+    bounds = positions.bounds()
+    result: List[SentenceFeatures] = []
+    k = 0
     with torch.no_grad():
-        out = backend.forward(list(pairs))
-        mask = out.scored_mask.to(out.hidden.device)
-        hidden = out.hidden[mask].float()
-        targets = out.target_ids.to(out.hidden.device)[mask].long()
-        counts = mask.sum(1).tolist()
-        starts = [0]
-        for c in counts:
-            starts.append(starts[-1] + c)
-        result: List[SentenceFeatures] = []
-        rows_per_chunk = max(1, LOGITS_CHUNK_ELEMENTS // max(1, backend.vocab_size))
-        sentence = 0
-        while sentence < len(pairs):
-            # whole sentences per chunk, so each sentence's draws use its own generator
-            last = sentence + 1
-            while last < len(pairs) and starts[last + 1] - starts[sentence] <= rows_per_chunk:
-                last += 1
-            lo, hi = starts[sentence], starts[last]
-            probs = torch.softmax(backend.output_logits(hidden[lo:hi]).float(), dim=-1)
+        for lo, hi, logits in logit_chunks(backend, hidden, positions.counts):
+            probs = torch.softmax(logits, dim=-1)
             dom_ids, _ = dominant_sets(probs, sampler.options.exclude_dominant)
-            for k in range(sentence, last):
-                a, b = starts[k] - lo, starts[k + 1] - lo
-                feats = SentenceFeatures(hidden[lo + a:lo + b].to(device), targets[lo + a:lo + b].to(device),
+            while k < len(pairs) and bounds[k][1] <= hi:  # the whole sentences of this chunk
+                start, end = bounds[k]
+                a, b = start - lo, end - lo
+                feats = SentenceFeatures(hidden[start:end].to(device), targets[start:end].to(device),
                                          dom_ids[a:b].to(device))
                 for epoch in epochs:
                     generator = sentence_generator(seed, epoch, int(indices[k]), SOFTMAX_STREAM,
                                                    probs.device)
-                    ids, valid = sampler.softmax_negatives(probs[a:b], targets[lo + a:lo + b],
+                    ids, valid = sampler.softmax_negatives(probs[a:b], targets[start:end],
                                                            dom_ids[a:b], generator)
                     feats.softmax[epoch] = (ids.to(device), valid.to(device))
                 result.append(feats)
-            sentence = last
+                k += 1
     return result

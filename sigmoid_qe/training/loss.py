@@ -1,13 +1,19 @@
-"""The training objective: binary cross-entropy with logits over (positive, negatives).
+"""The training objective: binary cross-entropy with logits over (positives, negatives), plus
+an optional margin ranking term.
 
 Only the rows of the head that a batch mentions are read, through
 ``F.embedding(..., sparse=True)``: the gradient is a sparse tensor with one row per gathered
 token, never a dense [vocab, hidden] matrix (32k x 256 floats for Bergamot, 128k x 4096 for
 an LLM), and ``torch.optim.SparseAdam`` updates just those rows.
+
+Positives are the reference token at each position and, with several references, the other
+references' tokens aligned to it (``extra``); negatives are the sampled tokens. The ranking
+term ``max(0, margin - (z_ref - z_neg))`` over every (reference, negative) pair pushes the
+reference's logit above each negative's by a margin, which BCE alone does not ask for.
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -19,29 +25,40 @@ def pair_logits(weight: torch.Tensor, hidden: torch.Tensor, token_ids: torch.Ten
     return torch.einsum("nch,nh->nc", rows, hidden.to(rows.dtype))
 
 
-def bce_sum(weight: torch.Tensor, hidden: torch.Tensor, positives: torch.Tensor,
-            negatives: torch.Tensor, negative_valid: torch.Tensor) -> Tuple[torch.Tensor, int]:
-    """Summed BCE-with-logits over all sampled pairs, and the number of pairs.
+def objective_sum(weight: torch.Tensor, hidden: torch.Tensor, positives: torch.Tensor,
+                  negatives: torch.Tensor, negative_valid: torch.Tensor,
+                  extra: Optional[torch.Tensor] = None, extra_valid: Optional[torch.Tensor] = None,
+                  rank_weight: float = 0.0, rank_margin: float = 1.0) -> Tuple[torch.Tensor, int]:
+    """Summed loss over all sampled pairs, and the number of (BCE) pairs.
 
-    The positive (label 1) is the reference token at each of the n positions; ``negatives``
-    [n, k] (label 0) count where ``negative_valid`` is True. Returning a sum and a count lets
-    gradient accumulation and data-parallel ranks form the exact mean over *all* pairs of a
-    step (sum everywhere, divide once), whatever the split of positions between them.
+    The reference (label 1) at each of the n positions, ``extra`` [n, a] positives (label 1)
+    where ``extra_valid``, ``negatives`` [n, k] (label 0) where ``negative_valid``. Returning a
+    sum and a count lets gradient accumulation and data-parallel ranks form the exact mean
+    over *all* pairs of a step (sum everywhere, divide once), whatever the split of positions.
     """
-    candidates = torch.cat([positives.unsqueeze(1), negatives], 1)
-    candidates = torch.where(torch.cat([torch.ones_like(positives, dtype=torch.bool).unsqueeze(1),
-                                        negative_valid], 1), candidates, positives.unsqueeze(1))
+    n = positives.shape[0]
+    if extra is None:
+        extra = positives.new_zeros((n, 0))
+        extra_valid = torch.zeros((n, 0), dtype=torch.bool, device=positives.device)
+    valid = torch.cat([torch.ones((n, 1), dtype=torch.bool, device=positives.device),
+                       extra_valid, negative_valid], 1)
+    candidates = torch.cat([positives.unsqueeze(1), extra, negatives], 1)
+    candidates = torch.where(valid, candidates, positives.unsqueeze(1))  # padding -> a real row
     logits = pair_logits(weight, hidden, candidates)
     labels = torch.zeros_like(logits)
-    labels[:, 0] = 1.0
-    weights = torch.cat([torch.ones_like(logits[:, :1]), negative_valid.to(logits.dtype)], 1)
+    labels[:, :1 + extra.shape[1]] = 1.0
+    weights = valid.to(logits.dtype)
     losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-    count = int(positives.shape[0] + int(negative_valid.sum()))
-    return (losses * weights).sum(), count
+    total = (losses * weights).sum()
+    if rank_weight > 0:
+        negative_logits = logits[:, 1 + extra.shape[1]:]
+        hinge = torch.relu(rank_margin - (logits[:, :1] - negative_logits))
+        total = total + rank_weight * (hinge * negative_valid.to(logits.dtype)).sum()
+    return total, int(valid.sum())
 
 
-def bce_mean(weight: torch.Tensor, hidden: torch.Tensor, positives: torch.Tensor,
-             negatives: torch.Tensor, negative_valid: torch.Tensor) -> torch.Tensor:
-    """Mean BCE over all sampled pairs (the paper's loss)."""
-    total, count = bce_sum(weight, hidden, positives, negatives, negative_valid)
-    return total / max(1, count)
+def bce_sum(weight: torch.Tensor, hidden: torch.Tensor, positives: torch.Tensor,
+            negatives: torch.Tensor, negative_valid: torch.Tensor) -> Tuple[torch.Tensor, int]:
+    """The paper's loss: summed BCE over the reference and the sampled negatives (the dev loss,
+    comparable across recipes whatever their extra terms)."""
+    return objective_sum(weight, hidden, positives, negatives, negative_valid)

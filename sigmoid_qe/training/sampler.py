@@ -6,13 +6,16 @@ replacement from two sources:
 * the unigram frequency distribution of the training targets (special tokens excluded):
   frequent tokens that are wrong *here*;
 * the frozen model's softmax at temperature T (weights p^(1/T), T=2 by default): tokens the
-  model itself finds plausible, the hard negatives.
+  model itself finds plausible, the hard negatives;
+* optionally (``n_source``), tokens of the *source* sentence spelled in the target vocabulary,
+  drawn uniformly: what an untranslated span would write. Tokens that also occur in the
+  reference (names, numbers, punctuation) are never source negatives: copying them is right.
 
-Both give probability 0 to the reference and to the softmax's dominant set at that position
+All give probability 0 to the reference and to the softmax's dominant set at that position
 (:mod:`sigmoid_qe.dominant`), because dominant tokens are likely *valid alternatives*: training
 them as wrong would teach the head the softmax's own confusion. Softmax draws that repeat a
-unigram draw are dropped, so a position has at most ``n_unigram + n_softmax`` negatives;
-``valid`` masks say which slots are real.
+unigram draw are dropped, and source draws never repeat either, so a position has at most
+``n_unigram + n_softmax + n_source`` negatives; ``valid`` masks say which slots are real.
 
 Randomness is drawn from a generator seeded by (seed, epoch, sentence, stream), not from a
 global stream. That makes a sentence's negatives independent of batching, of the number of
@@ -23,39 +26,45 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, Set, Tuple
+from typing import Iterable, Optional, Sequence, Tuple
 
 import torch
 
-from ..dominant import ABSOLUTE_JUMP, dominant_topk
+from ..dominant import dominant_sets
+from ..errors import OptionError
 
 UNIGRAM_STREAM = 1
 SOFTMAX_STREAM = 2
+SOURCE_STREAM = 3
 #: Epoch number used for the fixed negatives of the dev set.
 DEV_EPOCH = -1
-#: Any jump of the dominant-set rule needs p(i) > 0.005, so it lies in the top 200: the top 256
-#: give exactly the result of the routine's default 1024 (see :func:`dominant_sets`).
-DOMINANT_TOP_K = 256
-FIRST_TOP_K = 32
 #: Draws with replacement per wanted negative in the rejection pool (see :func:`_first_distinct`).
 POOL_FACTOR = 8
 POOL_EXTRA = 16
 
 
-@dataclass
+@dataclass(frozen=True)
 class SamplerOptions:
-    """How many negatives, from where; the paper's defaults."""
+    """How many negatives, from where; the paper's defaults (no source negatives)."""
 
     n_unigram: int = 5
     n_softmax: int = 5
     temperature: float = 2.0
     exclude_dominant: bool = True
+    n_source: int = 0
 
     def __post_init__(self) -> None:
-        if self.n_unigram < 0 or self.n_softmax < 0 or self.n_unigram + self.n_softmax == 0:
-            raise ValueError("need at least one negative per position")
+        counts = (self.n_unigram, self.n_softmax, self.n_source)
+        if min(counts) < 0 or sum(counts) == 0:
+            raise OptionError("need at least one negative per position (n_unigram, n_softmax, "
+                              "n_source >= 0)")
         if not self.temperature > 0:
-            raise ValueError("temperature must be > 0")
+            raise OptionError("temperature must be > 0")
+
+    @property
+    def width(self) -> int:
+        """Negative slots per position."""
+        return self.n_unigram + self.n_softmax + self.n_source
 
 
 def sentence_generator(seed: int, epoch: int, index: int, stream: int,
@@ -66,27 +75,6 @@ def sentence_generator(seed: int, epoch: int, index: int, stream: int,
     generator = torch.Generator(device=device)
     generator.manual_seed(value)
     return generator
-
-
-def special_token_ids(backend) -> Set[int]:
-    """Token ids that are never unigram negatives: pad, EOS, BOS, unknown, language codes.
-
-    Read from the backend's ``special_token_ids`` when it has one, else from a Hugging Face
-    tokenizer or the target SentencePiece model (Bergamot).
-    """
-    explicit = getattr(backend, "special_token_ids", None)
-    if explicit is not None:
-        return {int(i) for i in explicit}
-    tokenizer = getattr(backend, "tokenizer", None)
-    if tokenizer is not None and hasattr(tokenizer, "all_special_ids"):
-        ids = set(int(i) for i in tokenizer.all_special_ids)
-        if getattr(tokenizer, "pad_token_id", None) is not None:
-            ids.add(int(tokenizer.pad_token_id))
-        return ids
-    sp = getattr(backend, "tgt_sp", None)
-    if sp is not None:
-        return {i for i in range(sp.get_piece_size()) if sp.is_control(i) or sp.is_unknown(i)}
-    return set()
 
 
 def unigram_distribution(target_ids: Iterable[Sequence[int]], vocab_size: int,
@@ -103,38 +91,6 @@ def unigram_distribution(target_ids: Iterable[Sequence[int]], vocab_size: int,
     if total <= 0:
         raise ValueError("the training targets contain no ordinary token to sample negatives from")
     return (counts / total).float()
-
-
-def dominant_sets(probs: torch.Tensor, enabled: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Dominant tokens of each row of probabilities [n, vocab], by the shared routine.
-
-    Returns (ids [n, D] padded with -1, count [n]); D is the largest set in the rows (>= 1).
-    With ``enabled=False`` every set is empty (the ablation without exclusion).
-    """
-    n = probs.shape[0]
-    if not enabled or n == 0:
-        return (torch.full((n, 1), -1, dtype=torch.long, device=probs.device),
-                torch.zeros(n, dtype=torch.long, device=probs.device))
-    # The last jump sits at a rank i with p(i) > 0.005 (the drop must exceed 0.005). Sorting
-    # the top 32 is exact for every row whose 32nd probability is <= 0.005; the few others get
-    # the top 256, exact for all rows since p(256) <= 1/256 < 0.005.
-    k = min(FIRST_TOP_K, probs.shape[-1])
-    top_p, top_ids, count = dominant_topk(probs, top_k=k)
-    wide = (top_p[:, -1] > ABSOLUTE_JUMP).nonzero().flatten() if k < probs.shape[-1] else top_p.new_zeros(0).long()
-    if wide.numel():
-        _, wide_ids, wide_count = dominant_topk(probs[wide], top_k=min(DOMINANT_TOP_K, probs.shape[-1]))
-        count = count.clone()
-        count[wide] = wide_count
-        width = max(1, int(count.max().item()))
-        ids = torch.full((n, width), -1, dtype=torch.long, device=probs.device)
-        ids[:, :min(width, k)] = top_ids[:, :width]
-        ids[wide, :width] = wide_ids[:, :width]
-        ids[torch.arange(width, device=probs.device) >= count.unsqueeze(-1)] = -1
-        return ids, count
-    width = max(1, int(count.max().item()))
-    ids = top_ids[:, :width].clone()
-    ids[torch.arange(width, device=probs.device) >= count.unsqueeze(-1)] = -1
-    return ids, count
 
 
 def gumbel_topk(log_weights: torch.Tensor, k: int,
@@ -246,6 +202,28 @@ class NegativeSampler:
         return ids, valid
 
     # -- both -------------------------------------------------------------------------------
+    # -- the source draw --------------------------------------------------------------------
+    def source_negatives(self, targets: torch.Tensor, dominant_ids: torch.Tensor,
+                         candidates: torch.Tensor, taken: torch.Tensor, taken_valid: torch.Tensor,
+                         generator: Optional[torch.Generator]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``n_source`` distinct draws per row, uniform over ``candidates`` (the sentence's source
+        tokens, already without specials and reference tokens), never the row's reference,
+        dominant tokens or a token already ``taken`` by the other draws."""
+        k, n = self.options.n_source, targets.shape[0]
+        if k == 0 or n == 0 or candidates.numel() == 0:
+            return _empty(n, k, targets.device)
+        cand = candidates.to(targets.device).unsqueeze(0)  # [1, m]
+        blocked = (cand == targets.unsqueeze(1)) | (cand.unsqueeze(2) == dominant_ids.unsqueeze(1)).any(-1)
+        blocked |= ((cand.unsqueeze(2) == taken.unsqueeze(1)) & taken_valid.unsqueeze(1)).any(-1)
+        keys = torch.rand((n, cand.shape[1]), generator=generator, device=targets.device)
+        keys = keys.masked_fill(blocked, -1.0)
+        top, order = keys.topk(min(k, cand.shape[1]), dim=-1)
+        ids, valid = cand.expand(n, -1).gather(1, order), top >= 0
+        if ids.shape[1] < k:  # fewer candidates than slots
+            pad = _empty(n, k - ids.shape[1], targets.device)
+            ids, valid = torch.cat([ids, pad[0]], 1), torch.cat([valid, pad[1]], 1)
+        return ids, valid
+
     @staticmethod
     def combine(unigram_ids: torch.Tensor, unigram_valid: torch.Tensor, softmax_ids: torch.Tensor,
                 softmax_valid: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

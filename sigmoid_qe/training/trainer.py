@@ -2,89 +2,46 @@
 
 One optimizer step = ``batch_size`` sentences x ``grad_accum`` x processes. For each sentence
 the frozen model gives hidden states and softmax negatives (:mod:`.features`, or the cache),
-the sampler adds unigram negatives, and the summed BCE of every (position, candidate) pair
-is back-propagated into the gathered rows of the head only. The step's gradient is divided
-by the number of pairs of the *whole* step (all micro-batches, all processes), so the update
-is the gradient of the mean over all sampled pairs whatever the split. SparseAdam with a
-cosine-decayed learning rate updates the touched rows.
+the sampler adds unigram (and source-copy) negatives, and the summed loss of every
+(position, candidate) pair is back-propagated into the gathered rows of the head only. The
+step's gradient is divided by the number of pairs of the *whole* step (all micro-batches, all
+processes), so the update is the gradient of the mean over all sampled pairs whatever the
+split. SparseAdam with a cosine-decayed learning rate updates the touched rows.
 
-Every ``eval_every`` steps the dev loss (same objective, negatives fixed once) decides early
+Every ``eval_every`` steps the dev loss (the paper's BCE, negatives fixed once) decides early
 stopping (``patience`` evaluations without improvement) and which head is kept: the best.
+
+What is fixed for the run lives in a :class:`~.setup.RunPlan`; :class:`TrainingRun` holds only
+what changes: the weight, the optimizer and scheduler, the :class:`~.checkpoint.TrainState`.
 """
 from __future__ import annotations
 
-import math
 import random
+import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from ..backends.base import Backend, EncodedPair
-from ..errors import InputError
+from ..backends.base import Backend
 from ..head import SigmoidHead, SigmoidHeadConfig
 from ..version import __version__
-from .batching import CosineSchedule, epoch_batches, epoch_steps, steps_per_epoch
+from .batching import CosineSchedule, epoch_batches, epoch_steps
 from .cache import FeatureCache
-from .checkpoint import TrainState, latest_checkpoint, load_checkpoint, readable, save_checkpoint
+from .checkpoint import (TrainState, check_output_dir, latest_checkpoint, load_checkpoint,
+                         save_checkpoint)
 from .data import ParallelData
-from .distributed import DistContext, current_context
 from .devset import DevSet, dev_loss, prepare_dev, sentence_negatives
-from .features import SentenceFeatures, extract_features, scored_targets
-from .loss import bce_sum
-from .sampler import NegativeSampler, SamplerOptions, special_token_ids, unigram_distribution
-
-@dataclass
-class TrainOptions:
-    """Training recipe; the defaults are the paper's (lr 1e-4, 5 + 5 negatives, T = 2)."""
-
-    batch_size: int = 16
-    grad_accum: int = 1
-    lr: float = 1e-4
-    warmup_steps: int = 0
-    epochs: int = 1
-    max_steps: Optional[int] = None
-    eval_every: Optional[int] = 500
-    save_every: Optional[int] = None
-    patience: int = 3
-    seed: int = 0
-    n_unigram: int = 5
-    n_softmax: int = 5
-    temperature: float = 2.0
-    exclude_dominant: bool = True
-    include_eos: bool = True
-    cache_features: bool = False
-    cache_dtype: str = "float16"
-    cache_dir: Optional[str] = None
-    keep_cache: bool = False
-    save_dtype: str = "float32"
-    resume: bool = False
-
-    def check(self) -> None:
-        for name in ("batch_size", "grad_accum", "epochs", "patience"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} must be >= 1")
-        for name in ("max_steps", "eval_every", "save_every"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise InputError(f"--{name.replace('_', '-')} must be >= 1")
-        if not self.lr > 0:
-            raise InputError("--lr must be > 0")
-        if self.warmup_steps < 0:
-            raise InputError("--warmup-steps must be >= 0")
-        try:
-            self.sampler_options()
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
-        if self.cache_dtype not in ("float16", "float32"):
-            raise InputError("--cache-dtype must be float16 or float32")
-
-    def sampler_options(self) -> SamplerOptions:
-        return SamplerOptions(self.n_unigram, self.n_softmax, self.temperature, self.exclude_dominant)
+from ..distributed import DistContext, current_context
+from .features import SentenceFeatures, extract_features
+from .loss import objective_sum
+from .options import TrainOptions
+from .sampler import SOURCE_STREAM, sentence_generator
+from .setup import RunPlan, encode_data, plan_run
 
 
 @dataclass
@@ -99,7 +56,6 @@ class TrainResult:
     stopped: str
     seconds: float
     tokens: int
-    tokens_per_second: float
     record: Dict = field(default_factory=dict)
 
 
@@ -116,20 +72,41 @@ def train_head(backend: Backend, train: ParallelData, output_dir, dev: Optional[
     """
     options = options or TrainOptions()
     options.check()
-    return _Run(backend, train, dev, Path(output_dir), options, head, progress, on_step,
-                context or current_context()).run()
+    ctx = context or current_context()
+    output_dir = Path(output_dir)
+    if ctx.is_main:
+        check_output_dir(output_dir, options.resume)
+    ctx.barrier()
+    torch.manual_seed(options.seed)
+    np.random.seed(options.seed)
+    random.seed(options.seed)
+    plan = plan_run(backend, train, dev, options, ctx)
+    return TrainingRun(backend, plan, train, dev, output_dir, head, progress and ctx.is_main,
+                       on_step, ctx).run()
 
 
-class _Run:
-    """One training run; the methods are the stages of :func:`train_head`."""
+class TrainingRun:
+    """The mutable part of one run: weight, optimizer, schedule, state, cache and dev set."""
 
-    def __init__(self, backend, train, dev, output_dir, options, head, progress, on_step, ctx):
-        self.backend, self.train_data, self.dev_data = backend, train, dev
-        self.output_dir, self.opts, self.ctx = output_dir, options, ctx
-        self.progress, self.on_step = progress and ctx.is_main, on_step
+    def __init__(self, backend: Backend, plan: RunPlan, train: ParallelData,
+                 dev: Optional[ParallelData], output_dir: Path, head: Optional[SigmoidHead],
+                 progress: bool, on_step, ctx: DistContext):
+        self.backend, self.plan, self.opts = backend, plan, plan.options
+        self.train_data, self.dev_data, self.output_dir = train, dev, output_dir
+        self.progress, self.on_step, self.ctx = progress, on_step, ctx
         self.device = backend.device
-        self.init_head = head
+        start = head or SigmoidHead.from_output_embedding(backend.output_embedding(), backend.name,
+                                                          backend.revision)
+        start.check_compatible(backend.vocab_size, backend.hidden_size, backend.name,
+                               backend.revision)
+        self.weight = torch.nn.Parameter(start.weight.detach().to(self.device, torch.float32).clone())
+        self.optimizer = torch.optim.SparseAdam([self.weight], lr=self.opts.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, CosineSchedule(plan.total_steps, self.opts.warmup_steps))
+        self.state = TrainState()
+        self.best_weight: Optional[torch.Tensor] = None
         self.cache: Optional[FeatureCache] = None
+        self.session_tokens, self.session_start = 0, time.perf_counter()
 
     # -- setup ----------------------------------------------------------------------------------
     def _notice(self, message: str) -> None:
@@ -137,81 +114,27 @@ class _Run:
             from tqdm.auto import tqdm
             tqdm.write(f"sigmoid-qe-train: {message}", file=sys.stderr)
 
-    def _check_output_dir(self) -> None:
-        if self.output_dir.exists() and not self.output_dir.is_dir():
-            raise InputError("exists and is not a directory", self.output_dir)
-        if not self.opts.resume and latest_checkpoint(self.output_dir) is not None:
-            raise InputError("holds checkpoints of an earlier run: pass --resume to continue it, "
-                             "or choose another --output-dir", self.output_dir)
-
-    def _encode(self, data: ParallelData) -> Tuple[List[EncodedPair], List[int]]:
-        pairs = self.backend.encode(data.sources, data.targets, include_eos=self.opts.include_eos)
-        keep = [i for i, p in enumerate(pairs) if any(p.scored)]
-        return [pairs[i] for i in keep], keep
-
-    def _setup(self) -> None:
-        opts, backend = self.opts, self.backend
-        torch.manual_seed(opts.seed)
-        np.random.seed(opts.seed)
-        random.seed(opts.seed)
-        self.pairs, _ = self._encode(self.train_data)
-        if not self.pairs:
-            raise InputError("no training pair has a token to train on", ", ".join(self.train_data.files))
-        self.targets = [torch.as_tensor(scored_targets(p), dtype=torch.long) for p in self.pairs]
-        self.positions = [int(t.numel()) for t in self.targets]
-        specials = special_token_ids(backend)
-        unigram = unigram_distribution([t.tolist() for t in self.targets], backend.vocab_size, specials)
-        self.sampler = NegativeSampler(unigram, opts.sampler_options()).to(self.device)
-        self.group = self.ctx.world_size * opts.grad_accum
-        self.steps_per_epoch = steps_per_epoch(len(self.pairs), opts.batch_size, self.group)
-        # as in Hugging Face's Trainer, --max-steps (when given) overrides --epochs
-        self.total_steps = opts.max_steps or opts.epochs * self.steps_per_epoch
-        self.n_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
-        head = self.init_head or SigmoidHead.from_output_embedding(
-            backend.output_embedding(), backend.name, backend.revision)
-        head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name)
-        self.weight = torch.nn.Parameter(head.weight.detach().to(self.device, torch.float32).clone())
-        self.optimizer = torch.optim.SparseAdam([self.weight], lr=opts.lr)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, CosineSchedule(self.total_steps, opts.warmup_steps))
-        self.train_files = self.train_data.file_records()
-        self.dev_files = self.dev_data.file_records() if self.dev_data is not None else []
-        self.fixed = {
-            "base_model": backend.name, "lp": self.train_data.lp,
-            "train_pairs_sha256": self.train_data.content_sha256(),
-            "dev_pairs_sha256": self.dev_data.content_sha256() if self.dev_data is not None else None,
-            "batch_size": opts.batch_size, "sentences_per_step": opts.batch_size * self.group,
-            "lr": opts.lr, "warmup_steps": opts.warmup_steps, "epochs": opts.epochs,
-            "max_steps": opts.max_steps, "eval_every": opts.eval_every, "patience": opts.patience,
-            "seed": opts.seed, "n_unigram": opts.n_unigram, "n_softmax": opts.n_softmax,
-            "temperature": opts.temperature, "exclude_dominant": opts.exclude_dominant,
-            "include_eos": opts.include_eos, "vocab_size": backend.vocab_size,
-            "hidden_size": backend.hidden_size}
-        self.state = TrainState()
-        self.best_weight: Optional[torch.Tensor] = None
-        self.special_count = len(specials)
-
     def _resume(self) -> None:
         path = latest_checkpoint(self.output_dir) if self.opts.resume else None
         if path is None:
             if self.opts.resume:
                 self._notice(f"no checkpoint in {self.output_dir}: starting from scratch")
             return
-        self.state, best = load_checkpoint(path, self.weight, self.optimizer, self.scheduler, self.fixed)
-        self.best_weight = best
+        self.state, self.best_weight = load_checkpoint(path, self.weight, self.optimizer,
+                                                       self.scheduler, self.plan.resume_fingerprint)
         self._notice(f"resumed from {path} (step {self.state.step})")
 
     def _open_cache(self) -> None:
         if not self.opts.cache_features:
             return
         directory = Path(self.opts.cache_dir) if self.opts.cache_dir else self.output_dir / "feature-cache"
-        fingerprint = {k: self.fixed[k] for k in ("base_model", "lp", "train_pairs_sha256", "seed",
-                                                  "n_softmax", "temperature", "exclude_dominant",
-                                                  "include_eos")}
-        fingerprint.update(revision=self.backend.revision, epochs=self.n_epochs,
+        keys = ("base_model", "lp", "train_pairs_sha256", "seed", "n_softmax", "temperature",
+                "exclude_dominant", "include_eos")
+        fingerprint = {k: self.plan.resume_fingerprint[k] for k in keys}
+        fingerprint.update(revision=self.backend.revision, epochs=self.plan.n_epochs,
                            cache_dtype=self.opts.cache_dtype)
-        args = (directory, self.positions, self.backend.hidden_size, self.opts.n_softmax,
-                self.n_epochs, self.opts.cache_dtype, fingerprint)
+        args = (directory, self.plan.positions, self.backend.hidden_size,
+                self.opts.sampler.n_softmax, self.plan.n_epochs, self.opts.cache_dtype, fingerprint)
         if self.ctx.local_rank == 0:
             self.cache = FeatureCache(*args, create=True)
         self.ctx.barrier()
@@ -223,35 +146,69 @@ class _Run:
     # -- features -------------------------------------------------------------------------------
     def _features(self, indices: Sequence[int], epoch: int) -> List[SentenceFeatures]:
         """Features of a micro-batch: from the cache where present, else from the model."""
+        plan = self.plan
         found: Dict[int, SentenceFeatures] = {}
         if self.cache is not None:
             for i in indices:
                 if self.cache.has(i):
-                    found[i] = self.cache.read(i, epoch, self.targets[i], self.device)
+                    found[i] = self.cache.read(i, epoch, plan.targets[i], self.device)
         missing = [i for i in indices if i not in found]
         if missing:
-            epochs = list(range(self.n_epochs)) if self.cache is not None else [epoch]
-            computed = extract_features(self.backend, [self.pairs[i] for i in missing], missing,
-                                        self.sampler, self.opts.seed, epochs, self.device)
+            epochs = list(range(plan.n_epochs)) if self.cache is not None else [epoch]
+            computed = extract_features(self.backend, [plan.pairs[i] for i in missing], missing,
+                                        plan.sampler, self.opts.seed, epochs, self.device)
             for i, feats in zip(missing, computed):
                 if self.cache is not None:
                     self.cache.write(i, feats)
                 found[i] = feats
         return [found[i] for i in indices]
 
+    def _negatives(self, feats: SentenceFeatures, index: int, epoch: int
+                   ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(negatives, valid, extra positives, extra valid) of one sentence in one epoch."""
+        plan, sampler = self.plan, self.plan.sampler
+        extra = plan.extra_positives[index]
+        n = feats.positions
+        if extra is None:
+            extra = torch.full((n, 1), -1, dtype=torch.long)
+        extra = extra.to(self.device)
+        exclude = torch.cat([feats.dominant_ids, extra], 1)
+        excluded = SentenceFeatures(feats.hidden, feats.targets, exclude, feats.softmax)
+        ids, valid = sentence_negatives(sampler, excluded, index, epoch, self.opts.seed)
+        valid = valid & ~(ids.unsqueeze(2) == extra.unsqueeze(1)).any(-1)  # cached softmax draws
+        candidates = plan.source_candidates[index]
+        if sampler.options.n_source:
+            generator = sentence_generator(self.opts.seed, epoch, index, SOURCE_STREAM,
+                                           feats.targets.device)
+            src_ids, src_valid = sampler.source_negatives(
+                feats.targets, exclude,
+                candidates if candidates is not None else torch.zeros(0, dtype=torch.long),
+                ids, valid, generator)
+            ids, valid = torch.cat([ids, src_ids], 1), torch.cat([valid, src_valid], 1)
+        return ids, valid, extra.clamp(min=0), extra >= 0
+
     def _batch_tensors(self, indices: Sequence[int], epoch: int):
-        feats = self._features(indices, epoch)
-        negs = [sentence_negatives(self.sampler, f, i, epoch, self.opts.seed) for f, i in zip(feats, indices)]
-        return (torch.cat([f.hidden for f in feats]), torch.cat([f.targets for f in feats]),
-                torch.cat([n[0] for n in negs]), torch.cat([n[1] for n in negs]))
+        parts = []
+        for feats, index in zip(self._features(indices, epoch), indices):
+            ids, valid, extra, extra_valid = self._negatives(feats, index, epoch)
+            keep = slice(None)
+            if self.opts.unk_targets == "skip" and self.plan.unk_id is not None:
+                keep = feats.targets != self.plan.unk_id
+            parts.append((feats.hidden[keep], feats.targets[keep], ids[keep], valid[keep],
+                          extra[keep], extra_valid[keep]))
+        width = max(p[4].shape[1] for p in parts)
+        pad = lambda t, fill: torch.nn.functional.pad(t, (0, width - t.shape[1]), value=fill)  # noqa: E731
+        return (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]),
+                torch.cat([p[2] for p in parts]), torch.cat([p[3] for p in parts]),
+                torch.cat([pad(p[4], 0) for p in parts]), torch.cat([pad(p[5], False) for p in parts]))
 
     # -- dev ------------------------------------------------------------------------------------
     def _prepare_dev(self) -> Optional[DevSet]:
         if self.dev_data is None:
             return None
-        pairs, _ = self._encode(self.dev_data)
-        return prepare_dev(self.backend, pairs, self.sampler, self.opts.seed, self.opts.batch_size,
-                           self.ctx, self.device)
+        pairs, _ = encode_data(self.backend, self.dev_data, self.opts.include_eos)
+        return prepare_dev(self.backend, pairs, self.plan.sampler, self.opts.seed,
+                           self.opts.batch_size, self.ctx, self.device)
 
     def _evaluate(self, dev: DevSet) -> bool:
         """Record the dev loss; True when early stopping says stop."""
@@ -272,8 +229,9 @@ class _Run:
         """One optimizer step over this rank's micro-batches; returns (mean loss, positions)."""
         loss_sum, pairs, positions = 0.0, 0, 0
         for indices in micro_batches:
-            hidden, targets, negatives, valid = self._batch_tensors(indices, epoch)
-            loss, count = bce_sum(self.weight, hidden, targets, negatives, valid)
+            hidden, targets, negatives, valid, extra, extra_valid = self._batch_tensors(indices, epoch)
+            loss, count = objective_sum(self.weight, hidden, targets, negatives, valid, extra,
+                                        extra_valid, self.opts.rank_weight, self.opts.rank_margin)
             loss.backward()
             loss_sum += float(loss.detach())
             pairs += count
@@ -291,20 +249,20 @@ class _Run:
             self.cache.flush()
         if self.ctx.is_main:
             save_checkpoint(self.output_dir, self.state, self.weight, self.best_weight,
-                            self.optimizer, self.scheduler, self.fixed)
+                            self.optimizer, self.scheduler, self.plan.resume_fingerprint,
+                            keep=self.opts.keep_checkpoints)
         self.ctx.barrier()
 
     def _loop(self, dev: Optional[DevSet]) -> None:
-        opts, state = self.opts, self.state
+        opts, state, plan = self.opts, self.state, self.plan
         from tqdm.auto import tqdm
-        bar = tqdm(total=self.total_steps, initial=state.step, disable=not self.progress,
+        bar = tqdm(total=plan.total_steps, initial=state.step, disable=not self.progress,
                    desc="Training", unit="step", file=sys.stderr, dynamic_ncols=True)
-        self.session_tokens, self.session_start = 0, time.perf_counter()
         try:
-            while state.stopped is None and state.epoch < self.n_epochs:
-                steps = epoch_steps(epoch_batches(self.positions, opts.batch_size, opts.seed,
-                                                  state.epoch), self.group)
-                while state.step_in_epoch < len(steps) and state.step < self.total_steps:
+            while state.stopped is None and state.epoch < plan.n_epochs:
+                steps = epoch_steps(epoch_batches(plan.positions, opts.batch_size, opts.seed,
+                                                  state.epoch), plan.micro_batches_per_step)
+                while state.step_in_epoch < len(steps) and state.step < plan.total_steps:
                     group = steps[state.step_in_epoch]
                     r, a = self.ctx.rank, opts.grad_accum
                     loss, tokens = self._step(group[r * a:(r + 1) * a], state.epoch)
@@ -320,7 +278,7 @@ class _Run:
                     if dev is not None and opts.eval_every and state.step % opts.eval_every == 0:
                         if self._evaluate(dev):
                             state.stopped = "early stopping"
-                    if state.stopped is None and state.step >= self.total_steps:
+                    if state.stopped is None and state.step >= plan.total_steps:
                         state.stopped = "max steps" if opts.max_steps else "epochs"
                     if opts.save_every and state.step % opts.save_every == 0:
                         self._save()
@@ -341,28 +299,30 @@ class _Run:
 
     # -- output ---------------------------------------------------------------------------------
     def _record(self, seconds: float) -> Dict:
-        state, opts = self.state, self.opts
-        options = {k: v for k, v in asdict(opts).items() if k not in ("resume", "cache_dir", "keep_cache")}
+        state, plan = self.state, self.plan
+        fingerprint = plan.resume_fingerprint
         record = {
             "package_version": __version__, "base_model": self.backend.name,
             "base_revision": self.backend.revision, "lp": self.train_data.lp,
-            "data": {"train": self.train_files, "dev": self.dev_files,
-                     "train_pairs_sha256": self.fixed["train_pairs_sha256"],
-                     "dev_pairs_sha256": self.fixed["dev_pairs_sha256"]},
-            "train_pairs": len(self.pairs), "train_positions": int(sum(self.positions)),
-            "steps": state.step, "steps_per_epoch": self.steps_per_epoch,
-            "epochs_completed": round(state.step / self.steps_per_epoch, 3),
+            "data": {"train": self.train_data.file_records(),
+                     "dev": self.dev_data.file_records() if self.dev_data is not None else [],
+                     "train_pairs_sha256": fingerprint["train_pairs_sha256"],
+                     "dev_pairs_sha256": fingerprint["dev_pairs_sha256"]},
+            "train_pairs": len(plan.pairs), "train_positions": int(sum(plan.positions)),
+            "steps": state.step, "steps_per_epoch": plan.steps_per_epoch,
+            "epochs_completed": round(state.step / plan.steps_per_epoch, 3),
             "stopped": state.stopped, "dev_loss": state.best_loss, "selected_step": state.best_step
             if state.best_loss is not None else state.step,
             "dev_loss_initial": state.history[0][1] if state.history else None,
             "dev_history": state.history, "train_loss_last_step": state.train_loss,
-            "options": options, "world_size": self.ctx.world_size,
-            "sentences_per_step": opts.batch_size * self.group,
-            "unigram_excluded_special_tokens": self.special_count,
+            "options": self.opts.record(), "world_size": self.ctx.world_size,
+            "sentences_per_step": fingerprint["sentences_per_step"],
+            "unigram_excluded_special_tokens": plan.special_count,
+            "pairs_with_other_references": sum(e is not None for e in plan.extra_positives),
             "seconds_last_session": round(seconds, 1),
         }
         if self.cache is not None:
-            record["feature_cache"] = {"hidden_dtype": opts.cache_dtype,
+            record["feature_cache"] = {"hidden_dtype": self.opts.cache_dtype,
                                        "positions_with_truncated_dominant_set": self.cache.truncated_dominant}
         return record
 
@@ -377,31 +337,27 @@ class _Run:
             head.weight.copy_(kept.to(torch.float32))
         if self.ctx.is_main:
             head.save_pretrained(self.output_dir, dtype=self.opts.save_dtype)
-            readable(self.output_dir / "head.safetensors")
             if self.cache is not None and not self.opts.keep_cache:
-                import shutil
                 directory = self.cache.directory
                 self.cache.close()
                 shutil.rmtree(directory, ignore_errors=True)
         self.ctx.barrier()
-        rate = self.session_tokens / max(1e-9, seconds)
         return TrainResult(head, self.output_dir, self.state.step, self.state.best_loss,
                            self.state.history, self.state.stopped or "epochs", seconds,
-                           self.state.tokens, rate, record)
+                           self.state.tokens, record)
 
     def run(self) -> TrainResult:
-        self._check_output_dir()
-        self._setup()
+        plan = self.plan
         self._resume()
-        self._notice(f"{len(self.pairs)} training pairs ({sum(self.positions)} target tokens), "
-                     f"{self.steps_per_epoch} steps per epoch of {self.opts.batch_size * self.group} "
-                     f"sentences, {self.total_steps} steps, {self.ctx.world_size} process(es)")
+        self._notice(f"{len(plan.pairs)} training pairs ({sum(plan.positions)} target tokens), "
+                     f"{plan.steps_per_epoch} steps per epoch of "
+                     f"{plan.resume_fingerprint['sentences_per_step']} sentences, "
+                     f"{plan.total_steps} steps, {self.ctx.world_size} process(es)")
         self._open_cache()
         dev = self._prepare_dev()
-        start = time.perf_counter()
+        start = self.session_start = time.perf_counter()
         if dev is not None and not self.state.history:
             self._evaluate(dev)  # step 0: the initial head, the baseline to beat
-        self.session_tokens, self.session_start = 0, start
         if self.state.stopped is None:
             self._loop(dev)
         if dev is not None and self.state.history[-1][0] != self.state.step:

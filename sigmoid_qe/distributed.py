@@ -1,4 +1,4 @@
-"""Data-parallel training over ``torch.distributed`` (gloo on CPU, NCCL on GPUs).
+"""Data-parallel runs (training, scoring) over ``torch.distributed`` (gloo on CPU, NCCL on GPUs).
 
 ``accelerate launch`` and ``torchrun`` start one process per device and export RANK,
 WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT; ``mpirun`` exports its own names, which
@@ -19,6 +19,8 @@ from typing import Any, List, Optional, Sequence
 
 import torch
 import torch.distributed as dist
+
+from .backends.base import resolve_device
 
 _MPI_ENV = {"RANK": ("OMPI_COMM_WORLD_RANK", "PMI_RANK"),
             "WORLD_SIZE": ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"),
@@ -51,9 +53,6 @@ class DistContext:
         if self.active:
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
         return tensor.tolist()
-
-    def any_true(self, flag: bool, device: torch.device) -> bool:
-        return self.sum_floats([1.0 if flag else 0.0], device)[0] > 0
 
     def sum_sparse(self, grad: Optional[torch.Tensor], shape: Sequence[int],
                    device: torch.device) -> torch.Tensor:
@@ -90,34 +89,6 @@ class DistContext:
         return out
 
 
-def score_sharded(model, sources: Sequence[str], hypotheses: Sequence[str],
-                  context: Optional[DistContext] = None, **score_kwargs):
-    """Multi-process scoring of a large file, the training path's way: shard, score, gather.
-
-    Each rank scores rows ``rank, rank + world, ...`` with its own copy of ``model`` (a
-    :class:`~sigmoid_qe.model.QEModel` on its own device); rank 0 gets the
-    :class:`~sigmoid_qe.results.QEResult` of every row *in input order*, the other ranks get
-    None. Without a process group it is simply ``model.score``.
-    """
-    from ..results import QEResult
-    ctx = context or current_context()
-    if len(sources) != len(hypotheses):
-        from ..errors import InputError
-        raise InputError(f"{len(sources)} sources but {len(hypotheses)} translations")
-    if not ctx.active:
-        return model.score(sources, hypotheses, **score_kwargs)
-    mine = list(range(ctx.rank, len(sources), ctx.world_size))
-    part = model.score([sources[i] for i in mine], [hypotheses[i] for i in mine], **score_kwargs)
-    gathered = ctx.gather_objects((mine, part.segments))
-    if not ctx.is_main:
-        return None
-    segments: List[Any] = [None] * len(sources)
-    for rows, segs in gathered:
-        for i, seg in zip(rows, segs):
-            segments[i] = seg
-    return QEResult(segments, part.method, part.aggregate, part.signature)
-
-
 def current_context() -> DistContext:
     """The context of an already-initialised process group (rank 0 of 1 when there is none)."""
     if dist.is_available() and dist.is_initialized():
@@ -143,11 +114,11 @@ def init_distributed(device: Optional[str] = None) -> tuple:
     rank = _env_int("RANK") or 0
     local = _env_int("LOCAL_RANK")
     local = rank if local is None else local
-    want_cuda = device == "cuda" or (device in (None, "auto") and torch.cuda.is_available()
-                                     and os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("true", "1"))
-    if want_cuda and not torch.cuda.is_available():
-        from ..errors import SigmoidQEError
-        raise SigmoidQEError("--device cuda: no CUDA device is available")
+    if device not in (None, "auto"):
+        resolve_device(device)  # an unknown name or a missing CUDA device: one clear error
+    want_cuda = (device is not None and str(device).startswith("cuda")) or (
+        device in (None, "auto") and torch.cuda.is_available()
+        and os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("true", "1"))
     chosen = torch.device(f"cuda:{local % max(1, torch.cuda.device_count())}") if want_cuda else torch.device("cpu")
     if want_cuda:
         torch.cuda.set_device(chosen)

@@ -8,16 +8,19 @@ is never computed unless a softmax-based score asks for it.
 """
 from __future__ import annotations
 
-import warnings
-from typing import List, Optional, Sequence, Tuple
+import os
+import socket
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
 
-from ..errors import InputWarning, ModelLoadError
+from ..errors import ModelLoadError, OptionError, first_line
+from ..languages import language_name, split_lp
 from ..offsets import align_pieces
 from .base import Backend
 
-_PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+#: Where model names that are not local directories are looked up.
+HUB_HOST = "huggingface.co"
 
 
 class _Captured(Exception):
@@ -28,48 +31,43 @@ class _Captured(Exception):
         self.hidden = hidden
 
 
-def resolve_device(device: Optional[str]) -> torch.device:
-    """"auto"/None -> CUDA when available, else CPU."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
-    """Half precision only on CUDA; CPU stays float32 (half matmuls are slow and less exact there)."""
-    if precision not in _PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(_PRECISIONS)}")
-    if device.type != "cuda" and precision != "fp32":
-        warnings.warn(f"precision {precision} is only used on CUDA; scoring on {device} in fp32",
-                      stacklevel=3)
-        return torch.float32
-    return _PRECISIONS[precision]
+def hub_offline() -> bool:
+    """True when models must come from the local cache: ``HF_HUB_OFFLINE`` (or
+    ``TRANSFORMERS_OFFLINE``) is set, or the hub cannot be reached in a few seconds (instead of
+    transformers' half a minute of retries)."""
+    if any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on")
+           for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")):
+        return True
+    try:
+        socket.create_connection((HUB_HOST, 443), timeout=3).close()
+        return False
+    except OSError:
+        return True
 
 
 def load_hf(name_or_dir: str, auto_class, trust_remote_code: bool, revision: Optional[str],
-            dtype: torch.dtype):
+            dtype: torch.dtype, local_files_only: bool = False):
     """Tokenizer + model, with load failures turned into one-line ModelLoadErrors."""
     from transformers import AutoTokenizer
+    options = dict(trust_remote_code=trust_remote_code, revision=revision,
+                   local_files_only=local_files_only)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_dir, trust_remote_code=trust_remote_code,
-                                                  revision=revision)
-        model = auto_class.from_pretrained(name_or_dir, trust_remote_code=trust_remote_code,
-                                           revision=revision, dtype=dtype)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_dir, **options)
+        model = auto_class.from_pretrained(name_or_dir, dtype=dtype, **options)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise ModelLoadError(f"{name_or_dir}: cannot load as a Hugging Face model ({first})") from None
+        raise ModelLoadError(f"{name_or_dir}: cannot load as a Hugging Face model "
+                             f"({first_line(exc)})") from None
     model.eval()
     model.requires_grad_(False)
     return tokenizer, model
 
 
-class HFBackendMixin(Backend):
-    """Shared parts of the seq2seq and causal Hugging Face backends."""
+class HFBackend(Backend):
+    """What the seq2seq and causal Hugging Face backends share: the model, its tokenizer,
+    the hidden-state capture, exact logits and the hypothesis' token offsets."""
 
-    model = None
-    tokenizer = None
-
-    def _init_common(self, name: str, model, tokenizer, device: torch.device, lp: Optional[str]):
+    def __init__(self, name: str, model, tokenizer, device: torch.device, lp: Optional[str] = None,
+                 prompt_template: Optional[str] = None):
         self.name = name
         self.model = model.to(device)
         self.tokenizer = tokenizer
@@ -81,7 +79,33 @@ class HFBackendMixin(Backend):
             raise ModelLoadError(f"{name}: the model has no output embedding (lm_head)")
         special = set(tokenizer.all_special_ids)
         special.discard(tokenizer.unk_token_id)
-        self._special_ids = special
+        self._special_ids = special  # not hypothesis text: never scored
+        src, tgt = split_lp(lp)
+        #: The fields a prompt template may use, filled for every source.
+        self.src_lang, self.tgt_lang = language_name(src), language_name(tgt)
+        self.prompt_template = prompt_template
+        if prompt_template is not None:
+            check_prompt_template(prompt_template)
+        pad = tokenizer.pad_token_id
+        if pad is None:
+            pad = getattr(model.config, "pad_token_id", None)
+        if pad is None:
+            pad = tokenizer.eos_token_id
+        self.pad_token_id = int(pad or 0)
+
+    def prompt_fields(self, source: str) -> Dict[str, str]:
+        return {"src_lang": self.src_lang or "the source language",
+                "tgt_lang": self.tgt_lang or "the target language", "source": source}
+
+    @property
+    def unk_token_id(self) -> Optional[int]:
+        return self.tokenizer.unk_token_id
+
+    def special_token_ids(self) -> Set[int]:
+        ids = {int(i) for i in self.tokenizer.all_special_ids}
+        if self.tokenizer.pad_token_id is not None:
+            ids.add(int(self.tokenizer.pad_token_id))
+        return ids
 
     # -- sizes --------------------------------------------------------------------------
     @property
@@ -191,7 +215,19 @@ class HFBackendMixin(Backend):
         return list(enc["input_ids"]), (list(enc["offset_mapping"]) if fast else None)
 
 
-def warn_truncated(side: str, index: int, limit: int) -> None:
-    """One warning per truncated input, naming side and line (the CLI adds the file)."""
-    warnings.warn(InputWarning(f"longer than the model's limit of {limit} tokens; truncated",
-                               side, index), stacklevel=3)
+#: What a ``--prompt-template`` may name.
+PROMPT_FIELDS = ("src_lang", "tgt_lang", "source")
+
+
+def check_prompt_template(template: str) -> None:
+    """Refuse, before any model work, a template with a field no backend fills."""
+    import string
+    try:
+        names = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as exc:
+        raise OptionError(f"--prompt-template {template!r}: {exc}") from None
+    unknown = sorted({n for n in names if n.split(".")[0].split("[")[0] not in PROMPT_FIELDS})
+    if unknown or any(n == "" or n.isdigit() for n in names):
+        bad = ", ".join("{" + n + "}" for n in unknown) or "a positional {}"
+        raise OptionError(f"--prompt-template uses {bad}; the fields are "
+                          f"{', '.join('{' + f + '}' for f in PROMPT_FIELDS)}")

@@ -1,0 +1,79 @@
+"""Token statistics, their orientation, and token scores -> sentence score.
+
+One table owns what each ``--method`` is: the token statistic it reads, its sign (every method
+is oriented "higher = better": probabilities as they are, entropy negated, since a confident
+model has low entropy) and whether its token scores are probabilities (only those can be
+multiplied). ``prod`` is reported as the sum of log token scores, the usual way to keep a
+product of probabilities in float range.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Dict, Sequence
+
+from .errors import OptionError
+
+
+@dataclass(frozen=True)
+class Method:
+    """A sentence-scoring method: which token statistic, which way round."""
+
+    name: str
+    #: The token statistic computed by scoring (a field of ``TokenScore``).
+    statistic: str
+    #: +1 when higher statistic = better translation, -1 when lower is better.
+    sign: int
+    #: Token scores are probabilities in [0, 1] (so ``prod`` is meaningful).
+    is_probability: bool
+    #: Needs the full-vocabulary softmax (otherwise only the head's gathered rows).
+    needs_softmax: bool
+    description: str
+
+
+METHOD_TABLE: Dict[str, Method] = {m.name: m for m in (
+    Method("sigmoid", "sigmoid", +1, True, False, "the Sigmoid Head's sigma(h . w_y)"),
+    Method("softmax", "softmax", +1, True, True, "the model's probability of the token"),
+    Method("entropy", "entropy", -1, False, True, "negated entropy of the model's softmax"),
+    Method("boosted", "boosted", +1, True, True,
+           "BoostedProb: the dominant set's mass when the token is in it, else its probability"),
+)}
+METHODS = tuple(METHOD_TABLE)
+#: Token statistics that need the full-vocabulary softmax.
+SOFTMAX_STATS = tuple(m.statistic for m in METHOD_TABLE.values() if m.needs_softmax)
+AGGREGATES = ("mean", "prod", "min")
+#: Methods whose token scores are probabilities (the only ones a product makes sense for).
+PROBABILITY_METHODS = tuple(m.name for m in METHOD_TABLE.values() if m.is_probability)
+_TINY = 1e-45
+
+
+def check_method(method: str, aggregate: str) -> Method:
+    """The method's table entry; unknown or meaningless combinations raise OptionError."""
+    if method not in METHOD_TABLE:
+        raise OptionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if aggregate not in AGGREGATES:
+        raise OptionError(f"unknown aggregate {aggregate!r}; choose one of {', '.join(AGGREGATES)}")
+    entry = METHOD_TABLE[method]
+    if aggregate == "prod" and not entry.is_probability:
+        raise OptionError(f"aggregate 'prod' needs a probability method "
+                          f"({', '.join(PROBABILITY_METHODS)}), not {method!r}")
+    return entry
+
+
+def orient(method: str, values: Sequence[float]) -> list:
+    """Token statistics of ``method`` as token scores, higher = better."""
+    sign = METHOD_TABLE[method].sign
+    return list(values) if sign > 0 else [-v for v in values]
+
+
+def aggregate_scores(values: Sequence[float], aggregate: str) -> float:
+    """Sentence score from token scores: mean, prod (as sum of logs) or min."""
+    if not values:
+        return float("nan")
+    if aggregate == "mean":
+        return math.fsum(values) / len(values)
+    if aggregate == "prod":
+        return math.fsum(math.log(max(v, _TINY)) for v in values)
+    if aggregate == "min":
+        return min(values)
+    raise OptionError(f"unknown aggregate {aggregate!r}")
