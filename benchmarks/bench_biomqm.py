@@ -31,10 +31,19 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from flat_acc_eq import acc_eq_flat_bootstrap_ci  # noqa: E402
-from qe_bench_common import (BIOMQM, MODELS, Method, describe_heads, load_heads,  # noqa: E402
-                             markdown_table, methods_for, parse_extra_heads, score_all_heads,
-                             sentence_scores)
+from flat_acc_eq import acc_eq_flat_bootstrap_ci
+from qe_bench_common import (
+    BIOMQM,
+    MODELS,
+    Method,
+    describe_heads,
+    load_heads,
+    markdown_table,
+    methods_for,
+    parse_extra_heads,
+    score_all_heads,
+    sentence_scores,
+)
 
 TABLES = (("pt-en MT systems (round 1)", "pt-en.round1.tsv", "pt-en"),
           ("pt-en linguist references", "pt-en.round1-refs.tsv", "pt-en"),
@@ -81,7 +90,7 @@ def fmt(value: float, low: float, high: float) -> str:
 
 def report_table(title: str, frame, scores: Dict[str, np.ndarray], methods: List[Method],
                  samples: int, seed: int) -> str:
-    from sigmoid_qe.metaeval import resampling, stats, tie_calibrated
+    from sigmoid_qe.metaeval import resampling, tie_calibrated
     gold = as_matrix(frame, frame["human"])
     indices = resampling.item_bootstrap_indices(gold.shape[1], samples, seed)
     rows = []

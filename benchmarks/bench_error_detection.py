@@ -8,7 +8,7 @@ does it keep preferring a *second* valid translation? The paper's thesis as a co
 
 1. **Error detection** (FLORES-200 devtest rows of ``parallel/en-pt/dev.tsv``, 1012 per
    direction): each human translation gets one copy per error kind of
-   :mod:`sigmoid_qe.perturb` (content-word deletion, number change, negation added/removed,
+   :mod:`sigmoid_qe.challenge.perturb` (content-word deletion, number change, negation added/removed,
    content-word swap, replacement by a random word of the FLORES target side, a span left
    untranslated); accuracy = share of (original, copy) pairs where the original scores
    strictly higher (a tie is a miss).
@@ -34,16 +34,26 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from qe_bench_common import (MODELS, PARALLEL, Method, describe_heads, load_heads,  # noqa: E402
-                             markdown_table, methods_for, parse_extra_heads, read_parallel,
-                             score_all_heads, sentence_scores)
+from sigmoid_qe.challenge.perturb import KINDS, Perturber, build_vocabulary
 
-from sigmoid_qe.perturb import KINDS, Perturber, build_vocabulary  # noqa: E402
+from qe_bench_common import (
+    MODELS,
+    PARALLEL,
+    Method,
+    describe_heads,
+    load_heads,
+    markdown_table,
+    methods_for,
+    parse_extra_heads,
+    read_parallel,
+    score_all_heads,
+    sentence_scores,
+)
 
 
 def mine_alternatives(rows: Sequence[Dict[str, str]], src: str, tgt: str) -> List[Tuple[str, str, str]]:
     """(source, A, B) for every Tatoeba source with 2+ distinct translations, in corpus order."""
-    groups: "OrderedDict[str, List[str]]" = OrderedDict()
+    groups: OrderedDict[str, List[str]] = OrderedDict()
     for row in rows:
         if row["origin"] != "tatoeba":
             continue

@@ -75,9 +75,9 @@ def main(argv=None) -> int:
         print(f"skipped: {DATA} is absent")
         return 0
 
+    from sigmoid_qe.metaeval import tie_calibrated
     from sigmoid_qe.metaeval.evaluation import evaluate, lp_data_from_mtme
     from sigmoid_qe.metaeval.mtme import MtmeLp
-    from sigmoid_qe.metaeval import tie_calibrated
     from sigmoid_qe.metaeval.testsets import lp_info
 
     wall, cpu = time.perf_counter(), time.process_time()

@@ -47,7 +47,7 @@ def load_backend_for(args):
         warnings.simplefilter("ignore")
         try:
             return load_backend(args.model, lp=args.lp, device=args.device)
-        except Exception as exc:  # noqa: BLE001 - any failure: fall back so the script still runs
+        except Exception as exc:
             if args.model != "bergamot-en-pt":
                 raise
             print(f"bergamot-en-pt does not load ({exc}); using a tiny random Marian model", file=sys.stderr)
@@ -99,7 +99,8 @@ def main() -> None:
     plain_rate = sum(plain) / len(plain)
     read_rate = sum(cached[1:]) / len(cached[1:])
     print(f"model {backend.name} | {len(sources)} pairs, {positions} target tokens per epoch | "
-          f"batch {args.batch_size} | {args.epochs} epochs | {torch.get_num_threads()} threads | {args.device}")
+          f"batch {args.batch_size} | {args.epochs} epochs | {torch.get_num_threads()} threads | "
+          f"{args.device}")
     print(f"without cache:            {plain_rate:8.0f} tokens/s  (epochs: "
           f"{', '.join(f'{r:.0f}' for r in plain)})")
     print(f"with cache, epoch 1 fill: {cached[0]:8.0f} tokens/s")

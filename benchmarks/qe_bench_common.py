@@ -100,7 +100,8 @@ def code_fingerprint() -> str:
     import sigmoid_qe
     package = Path(sigmoid_qe.__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(package.glob("backends/*.py")) + [package / "scoring.py", package / "dominant.py"]:
+    for path in sorted(package.glob("backends/*.py")) + [package / name for name in (
+            "scoring.py", "dominant.py", "frozen.py")]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -110,15 +111,15 @@ def score_pairs(qe, pairs: Sequence[Pair], stats: Sequence[str], batch_size: int
     """Token statistics ({stat: array over scored tokens}) of every pair, from one
     ``qe.score`` call on the distinct pairs not in the cache.
 
-    ``stats`` always includes "sigmoid" (the scoring method); the others come from the same
-    forward pass. Entropy is raw (not negated) here.
+    All ``stats`` come from the same forward pass. Entropy is raw (not negated) here.
     """
-    stats = list(dict.fromkeys(["sigmoid", *stats]))
+    stats = list(dict.fromkeys(stats))
+    method = "sigmoid" if "sigmoid" in stats else stats[0]
     cache: Dict[Pair, TokenStats] = {}
     cache_file = None
     if cache_dir is not None:
-        key = (f"{qe.name}|{qe.head_fingerprint()}|{'+'.join(stats)}|eos={qe.include_eos}|"
-               f"{code_fingerprint()}")
+        key = (f"{qe.name}|{qe.head_fingerprint() if 'sigmoid' in stats else '-'}|"
+               f"{'+'.join(stats)}|eos={qe.include_eos}|{code_fingerprint()}")
         cache_file = Path(cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
         if cache_file.is_file():  # JSON, not pickle: a cache folder may be shared
             records = json.loads(cache_file.read_text(encoding="utf-8"))
@@ -128,9 +129,9 @@ def score_pairs(qe, pairs: Sequence[Pair], stats: Sequence[str], batch_size: int
     todo = list(dict.fromkeys(p for p in pairs if p not in cache))
     if todo:
         start = time.time()
-        result = qe.score([s for s, _ in todo], [h for _, h in todo], method="sigmoid",
-                          extra_stats=[s for s in stats if s != "sigmoid"], batch_size=batch_size,
-                          progress=progress)
+        result = qe.score([s for s, _ in todo], [h for _, h in todo], method=method,
+                          aggregate="mean", extra_stats=[s for s in stats if s != method],
+                          batch_size=batch_size, progress=progress)
         for pair, segment in zip(todo, result.segments):
             cache[pair] = {name: np.array([getattr(t, name) for t in segment.tokens], dtype=np.float64)
                            for name in stats}
@@ -156,7 +157,7 @@ def score_all_heads(models, pairs: Sequence[Pair], batch_size: int = 32,
     out: Dict[str, List[np.ndarray]] = {}
     for k, (name, qe) in enumerate(models.items()):
         stats = SOFTMAX_STATS if k == 0 else ()
-        per_pair = score_pairs(qe, pairs, stats, batch_size, cache_dir, progress)
+        per_pair = score_pairs(qe, pairs, ("sigmoid", *stats), batch_size, cache_dir, progress)
         out[f"sigmoid:{name}"] = [p["sigmoid"] for p in per_pair]
         for stat in stats:
             out[stat] = [p[stat] for p in per_pair]

@@ -119,7 +119,8 @@ def init_distributed(device: Optional[str] = None) -> tuple:
     want_cuda = (device is not None and str(device).startswith("cuda")) or (
         device in (None, "auto") and torch.cuda.is_available()
         and os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("true", "1"))
-    chosen = torch.device(f"cuda:{local % max(1, torch.cuda.device_count())}") if want_cuda else torch.device("cpu")
+    chosen = (torch.device(f"cuda:{local % max(1, torch.cuda.device_count())}") if want_cuda
+              else torch.device("cpu"))
     if want_cuda:
         torch.cuda.set_device(chosen)
     if world > 1 and not dist.is_initialized():

@@ -73,7 +73,7 @@ class SigmoidHeadConfig:
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 
     @classmethod
-    def from_dict(cls, data: Dict[str, Any], where: str = "head config.json") -> "SigmoidHeadConfig":
+    def from_dict(cls, data: Dict[str, Any], where: str = "head config.json") -> SigmoidHeadConfig:
         if not isinstance(data, dict) or "vocab_size" not in data or "hidden_size" not in data:
             raise ModelLoadError(f"{where}: lacks vocab_size/hidden_size")
         for key in ("vocab_size", "hidden_size"):
@@ -116,7 +116,7 @@ class SigmoidHead(nn.Module):
     # -- construction -------------------------------------------------------------------
     @classmethod
     def from_output_embedding(cls, embedding: torch.Tensor, base_model: Optional[str] = None,
-                              base_revision: Optional[str] = None) -> "SigmoidHead":
+                              base_revision: Optional[str] = None) -> SigmoidHead:
         """The paper's initialisation: a copy of the LM's output embedding (bias not copied)."""
         vocab, hidden = embedding.shape
         head = cls(SigmoidHeadConfig(vocab_size=int(vocab), hidden_size=int(hidden),
@@ -128,7 +128,7 @@ class SigmoidHead(nn.Module):
 
     @classmethod
     def from_state_dict(cls, path: Union[str, os.PathLike], key: Optional[str] = None,
-                        base_model: Optional[str] = None) -> "SigmoidHead":
+                        base_model: Optional[str] = None) -> SigmoidHead:
         """Import a head matrix saved by other code (e.g. the heads released with the paper).
 
         Reads a ``.safetensors`` file, or a PyTorch file with ``weights_only=True`` (no
@@ -143,7 +143,7 @@ class SigmoidHead(nn.Module):
                 state = load_file(str(path))
             else:
                 state = torch.load(str(path), map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
+        except Exception as exc:
             raise ModelLoadError(f"{path}: cannot read head weights ({exc.__class__.__name__}: "
                                  f"{first_line(exc)})") from None
         if isinstance(state, torch.Tensor):
@@ -165,7 +165,7 @@ class SigmoidHead(nn.Module):
         return head
 
     @classmethod
-    def from_pretrained(cls, directory: Union[str, os.PathLike]) -> "SigmoidHead":
+    def from_pretrained(cls, directory: Union[str, os.PathLike]) -> SigmoidHead:
         """Load a head directory written by :meth:`save_pretrained`."""
         directory = Path(directory)
         weights, config_file = directory / HEAD_WEIGHTS, directory / HEAD_CONFIG
@@ -197,7 +197,7 @@ class SigmoidHead(nn.Module):
         return head
 
     @classmethod
-    def load(cls, spec: Union[str, os.PathLike], key: Optional[str] = None) -> "SigmoidHead":
+    def load(cls, spec: Union[str, os.PathLike], key: Optional[str] = None) -> SigmoidHead:
         """A head from a head directory or from a state-dict file (``key`` picks the tensor):
         the one way every command reads ``--head``."""
         path = Path(spec)

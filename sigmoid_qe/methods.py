@@ -4,7 +4,8 @@ One table owns what each ``--method`` is: the token statistic it reads, its sign
 is oriented "higher = better": probabilities as they are, entropy negated, since a confident
 model has low entropy) and whether its token scores are probabilities (only those can be
 multiplied). ``prod`` is reported as the sum of log token scores, the usual way to keep a
-product of probabilities in float range.
+product of probabilities in float range; ``mean-log`` is their mean (the log of the geometric
+mean: a product that does not grow with length).
 """
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ METHOD_TABLE: Dict[str, Method] = {m.name: m for m in (
 METHODS = tuple(METHOD_TABLE)
 #: Token statistics that need the full-vocabulary softmax.
 SOFTMAX_STATS = tuple(m.statistic for m in METHOD_TABLE.values() if m.needs_softmax)
-AGGREGATES = ("mean", "prod", "min")
+AGGREGATES = ("mean", "prod", "mean-log", "min")
+#: Aggregates that take logs, so need probabilities.
+LOG_AGGREGATES = ("prod", "mean-log")
 #: Methods whose token scores are probabilities (the only ones a product makes sense for).
 PROBABILITY_METHODS = tuple(m.name for m in METHOD_TABLE.values() if m.is_probability)
 _TINY = 1e-45
@@ -54,8 +57,8 @@ def check_method(method: str, aggregate: str) -> Method:
     if aggregate not in AGGREGATES:
         raise OptionError(f"unknown aggregate {aggregate!r}; choose one of {', '.join(AGGREGATES)}")
     entry = METHOD_TABLE[method]
-    if aggregate == "prod" and not entry.is_probability:
-        raise OptionError(f"aggregate 'prod' needs a probability method "
+    if aggregate in LOG_AGGREGATES and not entry.is_probability:
+        raise OptionError(f"aggregate {aggregate!r} needs a probability method "
                           f"({', '.join(PROBABILITY_METHODS)}), not {method!r}")
     return entry
 
@@ -67,13 +70,15 @@ def orient(method: str, values: Sequence[float]) -> list:
 
 
 def aggregate_scores(values: Sequence[float], aggregate: str) -> float:
-    """Sentence score from token scores: mean, prod (as sum of logs) or min."""
+    """Sentence score from token scores: mean, prod (as sum of logs), mean-log or min."""
     if not values:
         return float("nan")
     if aggregate == "mean":
         return math.fsum(values) / len(values)
     if aggregate == "prod":
         return math.fsum(math.log(max(v, _TINY)) for v in values)
+    if aggregate == "mean-log":
+        return math.fsum(math.log(max(v, _TINY)) for v in values) / len(values)
     if aggregate == "min":
         return min(values)
     raise OptionError(f"unknown aggregate {aggregate!r}")

@@ -16,9 +16,9 @@ from .default_model import direction_warning, resolve_model_name
 from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .head import SigmoidHead
 from .methods import check_method, orient
-from .signature import QESignature
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
+from .signature import QESignature
 
 HeadSpec = Union[None, str, Path, SigmoidHead]
 #: ``--head untrained``: the copy of the output embedding, for baselines and ablations.

@@ -25,6 +25,17 @@ def tiny_llama_dir(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def marian_qe(tiny_marian_dir):
+    """The tiny Marian model with its untrained head, loaded once."""
+    import warnings
+
+    from sigmoid_qe import load_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_model(tiny_marian_dir, device="cpu")
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent")

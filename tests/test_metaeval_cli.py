@@ -8,10 +8,11 @@ import pytest
 
 import sigmoid_qe
 import sigmoid_qe.model
-from metaeval_data import SYSTEMS, make_tiny_mtme
 from sigmoid_qe.cli.eval import main
 from sigmoid_qe.errors import InputError
 from sigmoid_qe.metaeval import loaders, mtme
+
+from metaeval_data import SYSTEMS, make_tiny_mtme
 
 
 def run(capsys, *argv):

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metaeval_data import HUMAN_SEG, SOURCES, make_tiny_mtme
 from sigmoid_qe.errors import InputError
 from sigmoid_qe.metaeval import loaders, mtme, stats
 from sigmoid_qe.metaeval.mtme import BASE_COLUMNS
+
+from metaeval_data import HUMAN_SEG, SOURCES, make_tiny_mtme
 
 
 def _error(func, *args, **kwargs) -> str:

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from metaeval_reference import acc_eq_brute, acc_eq_sweep, agreement, spa_reference
 from sigmoid_qe.metaeval import pairwise, resampling, stats, tie_calibrated
+
+from metaeval_reference import acc_eq_brute, acc_eq_sweep, agreement, spa_reference
 
 NAN = float("nan")
 

@@ -6,11 +6,12 @@ import os
 import numpy as np
 import pytest
 
-from metaeval_data import make_tiny_mtme
-from sigmoid_qe.errors import InputError
 from sigmoid_qe import files
+from sigmoid_qe.errors import InputError
 from sigmoid_qe.metaeval import loaders, mtme, submission
 from sigmoid_qe.metaeval.submission import LpScores
+
+from metaeval_data import make_tiny_mtme
 
 # awkward floats on purpose: shortest repr, negative zero, tiny and huge magnitudes
 SEG = {"sysB": [0.1, 1 / 3, -0.0, 1e-300], "sysA": [2.5e17, -7.25, 0.30000000000000004, 42.0]}

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from metaeval_reference import acc_eq_sweep, agreement, spa_reference
 from sigmoid_qe.metaeval import tie_calibrated
 from sigmoid_qe.metaeval.evaluation import Options, evaluate, lp_data_from_mtme
 from sigmoid_qe.metaeval.mtme import MtmeLp
-from sigmoid_qe.metaeval.testsets import WMT23_MQM_SYSTEMS, lp_info
+from sigmoid_qe.metaeval.testsets import lp_info
+
+from metaeval_data import WMT23_MQM_SYSTEMS
+from metaeval_reference import acc_eq_sweep, agreement, spa_reference
 
 LPS = ("en-de", "he-en", "zh-en")
 # the lists: the systems WMT23 evaluates with gold MQM

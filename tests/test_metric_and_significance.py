@@ -14,7 +14,7 @@ class FixedScores(QEModel):
     """A QEModel whose 'scores' are looked up by hypothesis: exercises the Metric plumbing
     (statistics, aggregation, PairedTest) without a model."""
 
-    def __init__(self, table):  # noqa: D107 - no backend, no head
+    def __init__(self, table):
         self.table = table
         self.include_eos = True
 

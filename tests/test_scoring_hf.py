@@ -16,10 +16,8 @@ HYPOTHESES = ["o gato sentou no tapete", "um cao", "a casa vermelho grande peque
 
 
 @pytest.fixture(scope="module")
-def marian(tiny_marian_dir):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load_model(tiny_marian_dir, device="cpu")
+def marian(marian_qe):
+    return marian_qe
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +201,7 @@ def test_multilingual_language_codes_are_forced_not_scored(tmp_path):
     """M2M100: --lp sets the tokenizer's languages; the target-language BOS is teacher-forced
     but not scored; the score equals the model's own forward with labels."""
     from sigmoid_qe import SigmoidQEError
+
     from tiny_models import make_tiny_m2m100
     model_dir = make_tiny_m2m100(tmp_path / "m2m")
     with warnings.catch_warnings():

@@ -1,4 +1,6 @@
 """Training data: the two formats, direction, and clear errors before any model is loaded."""
+import argparse
+
 import pytest
 
 from sigmoid_qe.cli import train as train_cli
@@ -91,5 +93,5 @@ def test_negatives_option():
     assert train_cli.parse_negatives("10") == (5, 5)
     assert train_cli.parse_negatives("3,7") == (3, 7)
     assert train_cli.parse_negatives("1") == (0, 1)
-    with pytest.raises(Exception):
+    with pytest.raises(argparse.ArgumentTypeError):
         train_cli.parse_negatives("0")

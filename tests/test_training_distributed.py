@@ -15,8 +15,9 @@ import sys
 import numpy as np
 import pytest
 
-from sigmoid_qe.head import SigmoidHead
 from sigmoid_qe.cli import train as train_cli
+from sigmoid_qe.head import SigmoidHead
+
 from training_helpers import single_thread, toy_files
 
 
@@ -75,6 +76,7 @@ def test_sharded_scoring_gathers_in_input_order(tiny_marian_dir, tmp_path, monke
     import torch.multiprocessing as mp
 
     from sigmoid_qe import load_model
+
     from training_helpers import sharded_scoring_worker, toy_pairs
     out = tmp_path / "scores.json"
     monkeypatch.setenv("OMP_NUM_THREADS", "1")

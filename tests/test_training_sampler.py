@@ -5,8 +5,13 @@ import torch
 from scipy.stats import chisquare
 
 from sigmoid_qe.dominant import dominant_mask, dominant_sets
-from sigmoid_qe.training.sampler import (NegativeSampler, SamplerOptions,
-                                         sentence_generator, unigram_distribution)
+from sigmoid_qe.training.sampler import (
+    NegativeSampler,
+    SamplerOptions,
+    sentence_generator,
+    unigram_distribution,
+)
+
 from training_helpers import single_thread
 
 

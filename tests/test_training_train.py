@@ -1,16 +1,15 @@
 """train_head on tiny random models: it learns, it resumes exactly, the cache is faithful."""
 import json
-import warnings
 
 import pytest
 import torch
 
-from sigmoid_qe.backends import load_backend
 from sigmoid_qe.cli import train as train_cli
 from sigmoid_qe.errors import InputError
 from sigmoid_qe.head import SigmoidHead
 from sigmoid_qe.training import TrainOptions, load_parallel, train_head
 from sigmoid_qe.training.loss import bce_sum
+
 from training_helpers import single_thread, toy_files
 
 
@@ -20,10 +19,8 @@ def _one_thread():
 
 
 @pytest.fixture(scope="module")
-def marian(tiny_marian_dir):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load_backend(tiny_marian_dir, device="cpu")
+def marian(marian_qe):
+    return marian_qe.backend
 
 
 @pytest.fixture(scope="module")

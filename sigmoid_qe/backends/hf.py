@@ -183,7 +183,8 @@ class HFBackend(Backend):
         return [include_eos if i == eos else i not in self._special_ids for i in ids]
 
     def _token_offsets(self, text: str, ids: Sequence[int], scored: Sequence[bool],
-                       offsets: Optional[Sequence[Tuple[int, int]]]) -> Tuple[List[str], List[Tuple[int, int]]]:
+                       offsets: Optional[Sequence[Tuple[int, int]]]
+                       ) -> Tuple[List[str], List[Tuple[int, int]]]:
         """Token strings and character spans of the scored positions."""
         pieces = self.tokenizer.convert_ids_to_tokens(list(ids))
         eos = self.tokenizer.eos_token_id

@@ -7,7 +7,7 @@ hypothesis tokens (plus EOS) are scored.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import torch
 

@@ -23,6 +23,7 @@ followed by one float32 multiplier (value = int8 / multiplier); they are stored 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import struct
 from dataclasses import dataclass, field
@@ -129,28 +130,18 @@ def _yml_scalar(value: str) -> object:
     return value
 
 
-def read_marian_model(path: str) -> MarianModelFile:
-    """Read a Marian ``.bin`` model into float32 numpy arrays, validating the whole layout.
-
-    Raises :class:`ModelLoadError` for a missing, truncated or non-Marian file, or one that
-    uses a tensor type this reader does not know.
-    """
-    path = os.fspath(path)
+def _read_blob(path: str, what: str) -> bytes:
+    """The whole file, or a one-line ModelLoadError naming it."""
     try:
         with open(path, "rb") as handle:
-            blob = handle.read()
+            return handle.read()
     except OSError as exc:
-        raise ModelLoadError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
-    if path.endswith(".npz") or blob[:2] == b"PK":
-        raise _fail(path, "this is a .npz model; only Marian's binary .bin format is supported")
+        raise ModelLoadError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+
+
+def _parse_headers(blob: bytes, path: str, count: int):
+    """(names, shapes, [count, 4] headers, offset of the first data block), all checked."""
     size = len(blob)
-    if size < 16:
-        raise _fail(path, f"file is only {size} bytes")
-    version, count = struct.unpack_from("<QQ", blob, 0)
-    if version != 1:
-        raise _fail(path, f"unknown format version {version}")
-    if count == 0 or count > MAX_TENSORS:
-        raise _fail(path, f"implausible tensor count {count}")
     offset = 16
     if offset + 32 * count > size:
         raise _fail(path, "file ends inside the tensor headers (truncated?)")
@@ -184,12 +175,34 @@ def read_marian_model(path: str) -> MarianModelFile:
         raise _fail(path, "file ends before the data section (truncated?)")
     (pad,) = struct.unpack_from("<Q", blob, offset)
     offset += 8 + pad
-    data_total = int(headers[:, 3].sum())
+    data_total = sum(headers[:, 3].tolist())  # Python ints: no uint64 wrap-around
     if offset + data_total > size:
         raise _fail(
             path, f"data section needs {offset + data_total} bytes, file has {size} (truncated?)"
         )
+    return names, shapes, headers, offset
 
+
+def read_marian_model(path: str) -> MarianModelFile:
+    """Read a Marian ``.bin`` model into float32 numpy arrays, validating the whole layout.
+
+    Raises :class:`ModelLoadError` for a missing, truncated or non-Marian file, or one that
+    uses a tensor type this reader does not know.
+    """
+    path = os.fspath(path)
+    blob = _read_blob(path, "model file")
+    if path.endswith(".npz") or blob[:2] == b"PK":
+        raise _fail(path, "this is a .npz model; only Marian's binary .bin format is supported")
+    size = len(blob)
+    if size < 16:
+        raise _fail(path, f"file is only {size} bytes")
+    version, count = struct.unpack_from("<QQ", blob, 0)
+    if version != 1:
+        raise _fail(path, f"unknown format version {version}")
+    if count == 0 or count > MAX_TENSORS:
+        raise _fail(path, f"implausible tensor count {count}")
+    offset = 16
+    names, shapes, headers, offset = _parse_headers(blob, path, count)
     tensors: Dict[str, np.ndarray] = {}
     types: Dict[str, int] = {}
     config: Dict[str, object] = {}
@@ -212,7 +225,7 @@ def read_marian_model(path: str) -> MarianModelFile:
 def _decode_tensor(
     path: str, name: str, type_code: int, shape: Tuple[int, ...], block: memoryview
 ) -> np.ndarray:
-    elements = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    elements = math.prod(shape) if shape else 1
     if type_code in _PLAIN_DTYPES:
         dtype = _PLAIN_DTYPES[type_code]
         if elements * dtype.itemsize > len(block):
@@ -269,11 +282,7 @@ class Shortlist:
 def read_shortlist(path: str) -> Shortlist:
     """Read Marian's binary lexical shortlist (``lex.*.s2t.bin``), validating its layout."""
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as handle:
-            blob = handle.read()
-    except OSError as exc:
-        raise ModelLoadError(f"{path}: cannot read shortlist ({exc.strerror or exc})") from None
+    blob = _read_blob(path, "shortlist")
     size = len(blob)
     if size < 48:
         raise ModelLoadError(f"{path}: not a binary lexical shortlist (only {size} bytes)")

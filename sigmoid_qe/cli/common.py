@@ -15,7 +15,7 @@ import sys
 import warnings
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
-from ..backends.base import DEVICES, PRECISIONS
+from ..devices import DEVICES, PRECISION_NAMES
 from ..errors import InputError, InputWarning, SigmoidQEError
 from ..files import read_lines
 from ..methods import AGGREGATES, METHODS, check_method
@@ -88,7 +88,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, training: bool = Fal
                                " (direction: source-target columns; default: the model's pair)"
                                if training else ""))
     group.add_argument("--device", type=device_name, default="auto", metavar="{cpu,cuda,auto}")
-    group.add_argument("--precision", choices=tuple(PRECISIONS), default="fp32",
+    group.add_argument("--precision", choices=PRECISION_NAMES, default="fp32",
                        help="the frozen model's precision; half precision is used on CUDA only")
     group.add_argument("--prompt-template", default=None,
                        help="prompt for causal LMs (and seq2seq inputs), with {src_lang}, "
@@ -198,7 +198,7 @@ def warnings_to_stderr(files: Optional[Dict[str, Optional[str]]] = None) -> Iter
     path in ``files``) and line. ``files`` may be updated while the block runs."""
     files = {"source": None, "translation": None} if files is None else files
 
-    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+    def show(message, category, filename, lineno, file=None, line=None):
         text = str(message)
         if isinstance(message, InputWarning) and files.get(message.side):
             text = f"{files[message.side]}:{message.index + 1}: {message.message}"

@@ -14,9 +14,18 @@ import sys
 from typing import List, Optional
 
 from ..errors import OptionError
-from .common import (ArgumentParser, add_model_arguments, add_quiet_argument,
-                     add_scoring_arguments, check_method_arguments, load_from_args,
-                     non_negative_int, positive_int, read_inputs, run_cli)
+from .common import (
+    ArgumentParser,
+    add_model_arguments,
+    add_quiet_argument,
+    add_scoring_arguments,
+    check_method_arguments,
+    load_from_args,
+    non_negative_int,
+    positive_int,
+    read_inputs,
+    run_cli,
+)
 
 TESTS = {"bs": "paired bootstrap resampling", "ar": "paired approximate randomization"}
 

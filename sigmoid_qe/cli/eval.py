@@ -20,8 +20,16 @@ from typing import Dict, Optional, Sequence
 
 from ..errors import InputError, OptionError
 from ..files import check_output, write_files_atomically
-from .common import (ArgumentParser, add_method_arguments, add_model_arguments, add_quiet_argument,
-                     check_method_arguments, notice, positive_int, run_cli)
+from .common import (
+    ArgumentParser,
+    add_method_arguments,
+    add_model_arguments,
+    add_quiet_argument,
+    check_method_arguments,
+    notice,
+    positive_int,
+    run_cli,
+)
 
 PROG = "sigmoid-qe-eval"
 MEASURES = ("pearson", "spearman", "kendall", "acc_eq", "spa", "pairwise_accuracy")

@@ -11,8 +11,15 @@ from typing import List, Optional
 
 from ..files import check_output, write_output
 from ..version import __version__
-from .common import (ArgumentParser, add_model_arguments, add_quiet_argument,
-                     add_scoring_arguments, check_method_arguments, run_cli, score_systems)
+from .common import (
+    ArgumentParser,
+    add_model_arguments,
+    add_quiet_argument,
+    add_scoring_arguments,
+    check_method_arguments,
+    run_cli,
+    score_systems,
+)
 
 
 def build_parser() -> ArgumentParser:

@@ -19,8 +19,16 @@ from typing import List, Optional, Tuple
 
 from ..errors import InputError
 from ..version import __version__
-from .common import (ArgumentParser, add_model_arguments, add_quiet_argument, non_negative_int,
-                     notice, positive_int, run_cli, silence_libraries)
+from .common import (
+    ArgumentParser,
+    add_model_arguments,
+    add_quiet_argument,
+    non_negative_int,
+    notice,
+    positive_int,
+    run_cli,
+    silence_libraries,
+)
 
 
 def parse_negatives(text: str) -> Tuple[int, int]:

@@ -24,11 +24,17 @@ from ..errors import InputError
 from .loaders import metric_columns
 from .mtme import MtmeLp
 from .pairwise import agreement, complete_items, pairwise_accuracy, soft_pairwise_accuracies
-from .resampling import (bootstrap_ci, item_bootstrap_indices, percentile_interval, perm_both,
-                         significance_clusters, stratified_bootstrap_indices)
+from .resampling import (
+    bootstrap_ci,
+    item_bootstrap_indices,
+    percentile_interval,
+    perm_both,
+    significance_clusters,
+    stratified_bootstrap_indices,
+)
 from .stats import correlation, prepare_gold
-from .tie_calibrated import acc_eq, acc_eq_bootstrap_ci, acc_eq_pair_permutation
 from .testsets import LpInfo, resolve_gold, select_systems
+from .tie_calibrated import acc_eq, acc_eq_bootstrap_ci, acc_eq_pair_permutation
 
 SEG_MEASURES = ("pearson", "spearman", "kendall", "acc_eq")
 SYS_MEASURES = ("pearson", "spearman", "kendall", "spa", "pairwise_accuracy")
@@ -177,9 +183,10 @@ def lp_data_from_frame(frame: pd.DataFrame, lp: Optional[str] = None,
         segs = np.sort(part["seg"].unique())
         rows = pd.Index(data.seg_systems).get_indexer(part["system"])
         cols = np.searchsorted(segs, part["seg"].to_numpy())
+        shape = (len(data.seg_systems), len(segs))
 
-        def matrix(values) -> np.ndarray:
-            out = np.full((len(data.seg_systems), len(segs)), np.nan)
+        def matrix(values, shape=shape, rows=rows, cols=cols) -> np.ndarray:
+            out = np.full(shape, np.nan)
             out[rows, cols] = np.asarray(values, dtype=np.float64)
             return out
 

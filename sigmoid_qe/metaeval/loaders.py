@@ -15,17 +15,31 @@ import re
 import tarfile
 import zlib
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..files import PathLike, decode_text, parse_table, read_lines, read_table, read_text, split_lines
+from ..files import (
+    PathLike,
+    decode_text,
+    parse_table,
+    read_lines,
+    read_table,
+    read_text,
+    split_lines,
+)
 from .mtme import BASE_COLUMNS, parse_float
 
-__all__ = ["metric_columns", "load_mlqe", "load_biomqm", "load_wmt_da", "load_tsv",
-           "load_wmt_submission"]
+__all__ = [
+    "load_biomqm",
+    "load_mlqe",
+    "load_tsv",
+    "load_wmt_da",
+    "load_wmt_submission",
+    "metric_columns",
+]
 
 
 def metric_columns(frame: pd.DataFrame) -> List[str]:

@@ -148,7 +148,8 @@ def read_domain_score_file(path: PathLike, domains: Sequence[str],
     out: Dict[str, np.ndarray] = {}
     for number, (domain, system, score) in enumerate(zip(domain_col, systems, scores), start=1):
         if domain not in index:
-            raise InputError(f"unknown domain {domain!r} (known: {', '.join(domains)})", path)
+            raise InputError(f"unknown domain {domain!r} (known: {', '.join(domains)})", path,
+                             number)
         out.setdefault(system, np.full(len(domains), np.nan))[index[domain]] = score
     return out
 

@@ -9,6 +9,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+
 def agreement(gold, metric) -> Tuple[int, int]:
     """(agreeing pairs, pairs): ``sign`` of the human and the metric difference is the same.
 

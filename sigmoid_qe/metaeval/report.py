@@ -1,6 +1,6 @@
 """Presenting meta-evaluation records: JSON, TSV, text and LaTeX tables, and plots.
 
-Records are the plain dicts of :func:`sigmoid_qe.metaeval.evaluate.evaluate`. JSON and TSV
+Records are the plain dicts of :func:`sigmoid_qe.metaeval.evaluation.evaluate`. JSON and TSV
 keep every field at full precision (for scripts); text and LaTeX are ranked tables for
 people, one per level and measure, metrics as rows and language pairs as columns, with
 significance clusters and confidence intervals when they were computed. Plots need
@@ -90,7 +90,7 @@ def _tables(records: Sequence[dict]) -> List[Tuple[Tuple[str, str], List[str], L
             columns = ["all"] + [c for c in columns if c != "all"]
         metrics = sorted({m for m, _ in cells})
 
-        def score(metric: str) -> float:
+        def score(metric: str, cells=cells, columns=columns) -> float:
             values = [cells[(metric, lp)]["value"] for lp in columns
                       if (metric, lp) in cells and cells[(metric, lp)]["value"] is not None]
             return float(np.mean(values)) if values else -math.inf

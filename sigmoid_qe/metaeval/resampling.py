@@ -14,6 +14,7 @@ import numpy as np
 
 from .stats import prepare_gold
 
+
 def item_bootstrap_indices(n_items: int, n_samples: int = 1000, seed: int = 1234) -> np.ndarray:
     """``[n_samples, n_items]`` resampled item indices, the same for every metric."""
     return np.random.default_rng(seed).integers(0, n_items, size=(n_samples, n_items))

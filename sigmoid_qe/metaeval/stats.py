@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 
@@ -38,18 +37,6 @@ _MAX_PAIRS = 30_000_000
 
 # ----------------------------------------------------------------------------------------
 # grouping and the reusable part of the human scores
-
-
-def as_groups(gold, metric, group: str = "none") -> Tuple[np.ndarray, np.ndarray]:
-    """Turn score vectors or ``[n_systems, n_items]`` matrices into ``[n_groups, n]`` rows.
-
-    1-D input is one group whatever ``group`` says (system-level scores).
-    """
-    g = np.asarray(gold, dtype=np.float64)
-    m = np.asarray(metric, dtype=np.float64)
-    if g.shape != m.shape:
-        raise ValueError(f"gold and metric shapes differ: {g.shape} vs {m.shape}")
-    return _rows(g, group), _rows(m, group)
 
 
 def _rows(x: np.ndarray, group: str) -> np.ndarray:
@@ -98,10 +85,10 @@ class PreparedGold:
             return ranks, (int(ranks.max()) + 1 if len(ranks) else 0)
         return self._cached(("dense",), make)
 
-    def pairs(self, group: str) -> "_PairIndex":
+    def pairs(self, group: str) -> _PairIndex:
         return self._cached(("pairs", group), lambda: _PairIndex.build(self.values, group))
 
-    def with_missing(self, metric: np.ndarray) -> "PreparedGold":
+    def with_missing(self, metric: np.ndarray) -> PreparedGold:
         """This, or a fresh one that also drops the entries where the metric has no score."""
         holes = np.isnan(metric) & ~np.isnan(self.values)
         if not holes.any():
@@ -494,7 +481,7 @@ class _PairIndex:
     n_rows: int
 
     @staticmethod
-    def build(gold: np.ndarray, group: str) -> "_PairIndex":
+    def build(gold: np.ndarray, group: str) -> _PairIndex:
         rows_of = _rows(gold, group)
         position = _rows(np.arange(gold.size).reshape(gold.shape), group)
         n_rows, length = rows_of.shape

@@ -128,8 +128,8 @@ def wmt_submission_texts(name: str, test_set: str, lps: Sequence[LpScores],
             for system, value in scores.items():
                 sys_lines.append("\t".join([name, entry.lp, test_set, domain, reference, system,
                                             format_score(value)]))
-    return {"seg": "".join(l + "\n" for l in seg_lines),
-            "sys": "".join(l + "\n" for l in sys_lines)}
+    return {"seg": "".join(line + "\n" for line in seg_lines),
+            "sys": "".join(line + "\n" for line in sys_lines)}
 
 
 def wmt_submission_files(directory: PathLike, name: str, test_set: str, lps: Sequence[LpScores],

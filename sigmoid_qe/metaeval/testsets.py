@@ -86,21 +86,6 @@ TESTSETS: Dict[str, Dict[str, LpInfo]] = {
     },
 }
 
-# The WMT23 table: the language pairs with MQM, and the systems that count there with gold
-# MQM (what select_systems derives from the data: the tests check that it does).
-WMT23_MQM_LPS = ("en-de", "he-en", "zh-en")
-WMT23_MQM_SYSTEMS = {
-    "en-de": ("AIRC", "GPT4-5shot", "Lan-BridgeMT", "NLLB_Greedy", "NLLB_MBR_BLEU", "ONLINE-A",
-              "ONLINE-B", "ONLINE-G", "ONLINE-M", "ONLINE-W", "ONLINE-Y", "ZengHuiMT"),
-    "he-en": ("GPT4-5shot", "GTCOM_Peter", "Lan-BridgeMT", "NLLB_Greedy", "NLLB_MBR_BLEU",
-              "ONLINE-A", "ONLINE-B", "ONLINE-G", "ONLINE-Y", "Samsung_Research_Philippines",
-              "UvA-LTL", "ZengHuiMT", "refA"),
-    "zh-en": ("ANVITA", "GPT4-5shot", "HW-TSC", "IOL_Research", "Lan-BridgeMT", "NLLB_Greedy",
-              "NLLB_MBR_BLEU", "ONLINE-A", "ONLINE-B", "ONLINE-G", "ONLINE-M", "ONLINE-W",
-              "ONLINE-Y", "Yishu", "ZengHuiMT"),
-}
-
-
 def register(test_set: str, lp: str, info: LpInfo) -> None:
     """Add or replace the conventions of one lp (for test sets this table lacks)."""
     TESTSETS.setdefault(test_set, {})[lp] = info
@@ -116,11 +101,6 @@ def lp_info(test_set: str, lp: str) -> LpInfo:
     if lp in known:
         return known[lp]
     return LpInfo("refA", _MQM)
-
-
-def lps_with_gold(test_set: str) -> List[str]:
-    """The language pairs of a known test set that have standard human scores."""
-    return sorted(lp for lp, info in TESTSETS.get(test_set, {}).items() if info.std_gold)
 
 
 def select_systems(systems: Iterable[str], references: Iterable[str], info: LpInfo,

@@ -16,6 +16,7 @@ import numpy as np
 from .resampling import PermResult, item_bootstrap_indices, percentile_interval
 from .stats import _inputs, _PairIndex, prepare_gold
 
+
 @dataclass(frozen=True)
 class AccEq:
     """Result of :func:`acc_eq`: the value, its tie threshold and, on request, the curve."""
@@ -38,7 +39,7 @@ def _lcm_scale(n_pairs: np.ndarray, n_groups: int) -> Optional[int]:
 
 
 def _acc_eq_equal_groups(diff: np.ndarray, before: np.ndarray, change: np.ndarray,
-                         size: int, groups: int, variant: str) -> "AccEq":
+                         size: int, groups: int, variant: str) -> AccEq:
     """acc_eq when every group has the same number of pairs (every system scored every
     segment): the curve is ``base + #gains - #losses`` up to the threshold, and only a
     threshold where some pair gains can start a new maximum. Two plain sorts suffice."""

@@ -6,5 +6,14 @@ from .options import TrainOptions
 from .sampler import NegativeSampler, SamplerOptions
 from .trainer import TrainResult, train_head
 
-__all__ = ["train_head", "TrainOptions", "TrainResult", "ParallelData", "ParallelTable",
-           "load_parallel", "read_parallel", "NegativeSampler", "SamplerOptions"]
+__all__ = [
+           "NegativeSampler",
+           "ParallelData",
+           "ParallelTable",
+           "SamplerOptions",
+           "TrainOptions",
+           "TrainResult",
+           "load_parallel",
+           "read_parallel",
+           "train_head",
+]

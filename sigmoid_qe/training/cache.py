@@ -107,7 +107,8 @@ class FeatureCache:
         self.hidden[lo:hi] = feats.hidden.detach().cpu().numpy().astype(self.hidden.dtype)
         dom = feats.dominant_ids.detach().cpu()
         width = min(DOMINANT_WIDTH, dom.shape[1])
-        self.truncated_dominant += int((dom[:, DOMINANT_WIDTH:] >= 0).any(1).sum()) if dom.shape[1] > DOMINANT_WIDTH else 0
+        if dom.shape[1] > DOMINANT_WIDTH:
+            self.truncated_dominant += int((dom[:, DOMINANT_WIDTH:] >= 0).any(1).sum())
         block = np.full((hi - lo, DOMINANT_WIDTH), -1, dtype=np.int32)
         block[:, :width] = dom[:, :width].numpy()
         self.dominant[lo:hi] = block
@@ -122,7 +123,8 @@ class FeatureCache:
         lo, hi = int(self.offsets[index]), int(self.offsets[index + 1])
         hidden = torch.from_numpy(np.asarray(self.hidden[lo:hi], dtype=np.float32)).to(device)
         dominant = torch.from_numpy(np.asarray(self.dominant[lo:hi], dtype=np.int64)).to(device)
-        drawn = torch.from_numpy(np.asarray(self.softmax[epoch % self.epochs, lo:hi], dtype=np.int64)).to(device)
+        drawn = torch.from_numpy(np.asarray(self.softmax[epoch % self.epochs, lo:hi],
+                                            dtype=np.int64)).to(device)
         valid = drawn >= 0
         feats = SentenceFeatures(hidden, targets.to(device), dominant)
         feats.softmax[epoch] = (drawn.clamp(min=0), valid)

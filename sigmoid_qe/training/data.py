@@ -23,6 +23,7 @@ from typing import Dict, List, Optional, Sequence, Union
 from ..errors import InputError, SigmoidQEWarning
 from ..files import PathLike, parse_table, read_lines
 from ..languages import split_lp
+
 _LANG_SUFFIX = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]+)?$")
 
 
@@ -40,7 +41,7 @@ class ParallelTable:
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
 
-    def select(self, lp: Optional[str]) -> "ParallelData":
+    def select(self, lp: Optional[str]) -> ParallelData:
         """Source and target sides for the language pair ``lp`` ("en-pt": en is the source).
 
         Without ``lp``: a TSV needs exactly two columns other than metadata, two plain files

@@ -68,11 +68,11 @@ class SamplerOptions:
 
 
 def sentence_generator(seed: int, epoch: int, index: int, stream: int,
-                       device: torch.device = torch.device("cpu")) -> torch.Generator:
+                       device: Optional[torch.device] = None) -> torch.Generator:
     """A generator private to one sentence's draws in one epoch (see the module docstring)."""
     key = f"{seed}/{epoch}/{index}/{stream}".encode()
     value = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little") >> 1
-    generator = torch.Generator(device=device)
+    generator = torch.Generator(device=device if device is not None else "cpu")
     generator.manual_seed(value)
     return generator
 
@@ -83,7 +83,8 @@ def unigram_distribution(target_ids: Iterable[Sequence[int]], vocab_size: int,
     counts = torch.zeros(vocab_size, dtype=torch.float64)
     for ids in target_ids:
         if len(ids):
-            counts += torch.bincount(torch.as_tensor(ids, dtype=torch.long), minlength=vocab_size)[:vocab_size].double()
+            ids = torch.as_tensor(ids, dtype=torch.long)
+            counts += torch.bincount(ids, minlength=vocab_size)[:vocab_size].double()
     special = [i for i in special_ids if 0 <= i < vocab_size]
     if special:
         counts[special] = 0
@@ -130,7 +131,7 @@ class NegativeSampler:
         self.vocab_size = int(unigram.shape[0])
         self._log_unigram = torch.log(self.unigram)  # -inf where the count is 0
 
-    def to(self, device: torch.device) -> "NegativeSampler":
+    def to(self, device: torch.device) -> NegativeSampler:
         self.unigram = self.unigram.to(device)
         self._log_unigram = self._log_unigram.to(device)
         return self

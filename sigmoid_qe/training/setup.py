@@ -15,10 +15,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from ..backends.base import Backend, EncodedPair
+from ..distributed import DistContext
 from ..errors import InputError, InputWarning, OptionError, SigmoidQEWarning
 from .batching import steps_per_epoch
 from .data import ParallelData
-from ..distributed import DistContext
 from .features import scored_targets
 from .options import TrainOptions
 from .references import extra_positives

@@ -28,15 +28,20 @@ import numpy as np
 import torch
 
 from ..backends.base import Backend
+from ..distributed import DistContext, current_context
 from ..head import SigmoidHead, SigmoidHeadConfig
 from ..version import __version__
 from .batching import CosineSchedule, epoch_batches, epoch_steps
 from .cache import FeatureCache
-from .checkpoint import (TrainState, check_output_dir, latest_checkpoint, load_checkpoint,
-                         save_checkpoint)
+from .checkpoint import (
+    TrainState,
+    check_output_dir,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .data import ParallelData
 from .devset import DevSet, dev_loss, prepare_dev, sentence_negatives
-from ..distributed import DistContext, current_context
 from .features import SentenceFeatures, extract_features
 from .loss import objective_sum
 from .options import TrainOptions

@@ -1,4 +1,4 @@
-"""Language knowledge for :mod:`sigmoid_qe.perturb`: word lists and negation rules per language.
+"""Language knowledge for :mod:`sigmoid_qe.challenge.perturb`: word lists and negation rules per language.
 
 A perturbation must hit a *content* word (deleting "the" barely changes the meaning), change a
 *number*, or flip a *negation*; each of these needs a little knowledge of the language. It is
@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 #: A word token: letters, with inner apostrophes or hyphens ("don't", "contactá-lo").
 WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
@@ -331,7 +331,3 @@ def generic_profile(code: str) -> LanguageProfile:
 def get_profile(code: str) -> LanguageProfile:
     """The registered profile of ``code`` ("pt-BR" -> "pt"), else the generic one."""
     return _PROFILES.get(_base_code(code)) or generic_profile(code)
-
-
-def known_languages() -> Sequence[str]:
-    return sorted(_PROFILES)

@@ -20,6 +20,12 @@ Kinds (:data:`KINDS`):
 Everything is deterministic: the random choices of one call depend only on the seed, the kind
 and the texts, never on call order, so a challenge set can be rebuilt exactly.
 
+Each perturbation also says *where* it changed the text: ``spans``, character spans of the
+perturbed text (``text[start:end]``) that hold the error, found by a word-level diff of the two
+texts; a removed word (a deletion, a removed negation) leaves a zero-length span where it was,
+as an omission. These are the synthetic error spans that error-span thresholds are
+calibrated on.
+
 >>> p = Perturber("pt", source_lang="en", seed=0)
 >>> p.perturb("O gato comeu dois peixes.", "number").text
 'O gato comeu ... peixes.'  # doctest: +SKIP
@@ -31,13 +37,29 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence
+from difflib import SequenceMatcher
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .perturb_languages import (LanguageProfile, delete_span, get_profile, match_case,
-                                register_language, words)
+from .languages import (
+    LanguageProfile,
+    delete_span,
+    get_profile,
+    match_case,
+    register_language,
+    words,
+)
 
-__all__ = ["KINDS", "Perturbation", "Perturber", "build_vocabulary", "challenge_set", "perturb",
-           "LanguageProfile", "register_language", "get_profile"]
+__all__ = [
+    "KINDS",
+    "LanguageProfile",
+    "Perturbation",
+    "Perturber",
+    "build_vocabulary",
+    "challenge_set",
+    "get_profile",
+    "perturb",
+    "register_language",
+]
 
 KINDS = ("deletion", "number", "negation", "swap", "replacement", "untranslated")
 
@@ -47,13 +69,35 @@ NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 SPAN_TOKEN_RE = re.compile(r"\w+(?:['’\-.,]\w+)*")
 
 
+Span = Tuple[int, int]
+_TOKEN = re.compile(r"\S+")
+
+
 @dataclass(frozen=True)
 class Perturbation:
-    """A perturbed translation: the new ``text``, its ``kind`` and a readable ``detail``."""
+    """A perturbed translation: the new ``text``, its ``kind``, a readable ``detail`` and the
+    character ``spans`` of ``text`` that carry the error (zero-length: something removed)."""
 
     text: str
     kind: str
     detail: str = ""
+    spans: Tuple[Span, ...] = ()
+
+
+def changed_spans(original: str, perturbed: str) -> Tuple[Span, ...]:
+    """Where ``perturbed`` differs from ``original``: character spans of ``perturbed``, from a
+    diff of their whitespace-separated tokens (a token changed in part counts whole)."""
+    a = list(_TOKEN.finditer(original))
+    b = list(_TOKEN.finditer(perturbed))
+    matcher = SequenceMatcher(None, [m.group() for m in a], [m.group() for m in b], autojunk=False)
+    spans: List[Span] = []
+    for tag, _, _, j1, j2 in matcher.get_opcodes():
+        if tag in ("replace", "insert"):
+            spans.append((b[j1].start(), b[j2 - 1].end()))
+        elif tag == "delete":
+            at = b[j1].start() if j1 < len(b) else len(perturbed)
+            spans.append((at, at))
+    return tuple(spans)
 
 
 def build_vocabulary(texts: Iterable[str], lang: str, min_count: int = 1) -> List[str]:
@@ -91,13 +135,17 @@ class Perturber:
         if kind not in KINDS:
             raise ValueError(f"unknown perturbation {kind!r}; choose one of {', '.join(KINDS)}")
         rng = self._rng(kind, text, source)
-        result = getattr(self, f"_{kind}")(text, rng, source)
+        rules = {"deletion": self._deletion, "number": self._number, "negation": self._negation,
+                 "swap": self._swap, "replacement": self._replacement,
+                 "untranslated": self._untranslated}
+        result = rules[kind](text, rng, source)
         if result is None:
             return None
-        new, detail = result
+        new, detail = result[0], result[1]
         if new == text or not new.strip():
             return None
-        return Perturbation(new, kind, detail)
+        spans = result[2] if len(result) > 2 else changed_spans(text, new)
+        return Perturbation(new, kind, detail, spans)
 
     def perturb_all(self, text: str, source: Optional[str] = None,
                     kinds: Sequence[str] = KINDS) -> Dict[str, Perturbation]:
@@ -161,7 +209,9 @@ class Perturber:
         a, b = rng.choice(pairs)
         new = (text[:a.start()] + b.group() + text[a.end():b.start()] + a.group()
                + text[b.end():])
-        return new, f"swapped {a.group()!r} and {b.group()!r}"
+        moved = a.start() + len(b.group()) + (b.start() - a.end())  # where a's word lands
+        spans = ((a.start(), a.start() + len(b.group())), (moved, moved + len(a.group())))
+        return new, f"swapped {a.group()!r} and {b.group()!r}", spans
 
     def _replacement(self, text, rng, source):
         candidates = self._content(text)
@@ -225,9 +275,9 @@ def challenge_set(sources: Sequence[str], translations: Sequence[str], lang: str
                   source_lang: Optional[str] = None, vocabulary: Optional[Iterable[str]] = None,
                   seed: int = 0, kinds: Sequence[str] = KINDS) -> List[Dict[str, object]]:
     """Every applicable single-error copy of every translation, as records
-    ``{"index", "kind", "source", "original", "perturbed", "detail"}`` (translation order, then
-    kind order). The replacement vocabulary defaults to the content words that occur at least
-    twice in ``translations``."""
+    ``{"index", "kind", "source", "original", "perturbed", "detail", "spans"}`` (translation
+    order, then kind order). The replacement vocabulary defaults to the content words that
+    occur at least twice in ``translations``."""
     if len(sources) != len(translations):
         raise ValueError(f"{len(sources)} sources but {len(translations)} translations")
     if vocabulary is None:
@@ -237,5 +287,6 @@ def challenge_set(sources: Sequence[str], translations: Sequence[str], lang: str
     for index, (source, translation) in enumerate(zip(sources, translations)):
         for kind, p in perturber.perturb_all(translation, source, kinds).items():
             records.append({"index": index, "kind": kind, "source": source,
-                            "original": translation, "perturbed": p.text, "detail": p.detail})
+                            "original": translation, "perturbed": p.text, "detail": p.detail,
+                            "spans": [list(span) for span in p.spans]})
     return records
