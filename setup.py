@@ -28,6 +28,7 @@ setup(
         "tokenizers>=0.19",
         "safetensors>=0.4",
         "sentencepiece>=0.1.99",
+        "protobuf>=3.20",  # SentencePiece's offsets into the text (out_type="proto")
         "sacrebleu>=2.3",
         "pandas>=2.0",
         "scipy>=1.10",

@@ -1,15 +1,44 @@
-"""Character offsets of subword tokens in the text they came from.
+"""Character offsets of subword tokens in the text they came from, and spelling repairs.
 
-Fast Hugging Face tokenizers report offsets themselves; SentencePiece (Marian, Bergamot)
-and other slow tokenizers do not, so their pieces are aligned to the text here. Offsets
-are what word-level error spans are later built on, so every scored token gets one.
+Every scored token of a hypothesis gets a character span ``(start, end)`` such that the spans
+of its content tokens, in order, *partition* the text: they are contiguous, never overlap, and
+every character belongs to exactly one of them (:func:`partition`). ``text[start:end]`` is
+then what the token stands for, ``<unk>`` tokens included (they cover the characters the
+tokenizer could not spell), and whitespace belongs to the token after it, as SentencePiece's
+``▁`` says. EOS gets the empty span at the end. Error spans are built on this.
+
+Where the offsets come from:
+
+* SentencePiece (Marian, Bergamot): its own byte offsets into the input, which track its
+  normalisation (NFKC compatibility forms, NFD accents, zero-width characters) exactly;
+* fast Hugging Face tokenizers: their offset mapping;
+* slow tokenizers: :func:`align_pieces`, a greedy search of each piece's text.
+
+:class:`Respeller` repairs what a tokenizer's own normalisation misses: a character the model
+cannot spell (it would become ``<unk>``) is replaced, for the model only, by an equivalent the
+model knows, found by Unicode normalisation (NFKC; NFKD without combining marks) or a small
+table of typographic equivalents (curly quotes, dashes, ellipsis, non-breaking spaces). The
+offsets still point into the user's text.
 """
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+import unicodedata
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+Span = Tuple[int, int]
 
 #: Word-boundary markers that tokenizers put in piece strings but not in the text.
 _MARKERS = ("\u2581", "\u0120", "\u010a")  # SentencePiece '▁', GPT-2 'Ġ' (space), 'Ċ' (newline)
+
+#: Typographic characters and their plain equivalents (what a model's vocabulary usually has).
+TYPOGRAPHIC = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u00ab": '"', "\u00bb": '"', "\u2039": "'", "\u203a": "'",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u2212": "-", "\u00ad": "",
+    "\u2026": "...", "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2009": " ", "\u200a": " ",
+}
 
 
 def piece_surface(piece: str) -> str:
@@ -22,14 +51,14 @@ def piece_surface(piece: str) -> str:
     return surface.strip()
 
 
-def align_pieces(text: str, pieces: Sequence[str]) -> List[Tuple[int, int]]:
-    """Greedy left-to-right alignment of ``pieces`` to ``text``.
+def align_pieces(text: str, pieces: Sequence[str]) -> List[Span]:
+    """Greedy left-to-right alignment of ``pieces`` to ``text`` (for slow tokenizers).
 
     Each piece is searched from the end of the previous one; a piece that cannot be found
-    (byte fallback, normalised characters, <unk>) gets an empty span at the cursor, so the
-    result always has one span per piece and spans never go backwards.
+    (byte fallback, normalised characters, <unk>) gets an empty span at the cursor, which
+    :func:`partition` then widens over the characters nobody claimed.
     """
-    spans: List[Tuple[int, int]] = []
+    spans: List[Span] = []
     cursor = 0
     lost = False  # the previous piece was not found: the next one may skip its characters
     for piece in pieces:
@@ -49,3 +78,85 @@ def align_pieces(text: str, pieces: Sequence[str]) -> List[Tuple[int, int]]:
         cursor = end
         lost = False
     return spans
+
+
+def partition(text: str, spans: Sequence[Span]) -> List[Span]:
+    """Spans that partition ``text``, in token order, from raw token spans.
+
+    Each token starts where its raw span starts (made monotone) and ends where the next one
+    starts; whitespace between two tokens goes to the one after it (as SentencePiece's "▁"
+    does), the first token also takes what comes before it and the last what comes after. A
+    token :func:`align_pieces` could not place sits at the end of the previous one, so it takes
+    the characters nobody claimed. No spans for an empty list.
+    """
+    if not spans:
+        return []
+    length = len(text)
+    starts: List[int] = []
+    floor = 0
+    for k, (start, _) in enumerate(spans):
+        start = min(max(start, floor), length)
+        if k:
+            before = min(max(spans[k - 1][1], starts[-1]), start)
+            if text[before:start].isspace():
+                start = before
+        starts.append(start)
+        floor = start
+    starts[0] = 0
+    return list(zip(starts, starts[1:] + [length]))
+
+
+def byte_to_char(text: str) -> List[int]:
+    """``index[b]`` = the character that byte ``b`` of ``text.encode()`` belongs to
+    (``index[len(bytes)]`` = ``len(text)``)."""
+    index: List[int] = []
+    for k, ch in enumerate(text):
+        index.extend([k] * len(ch.encode("utf-8")))
+    index.append(len(text))
+    return index
+
+
+class Respeller:
+    """Replaces characters a model cannot spell by equivalents it can (see the module
+    docstring); ``known(text)`` says whether the model spells ``text`` without ``<unk>``."""
+
+    def __init__(self, known: Callable[[str], bool]):
+        self.known = known
+        self._cache: Dict[str, Optional[str]] = {}
+
+    def _replacement(self, ch: str) -> Optional[str]:
+        if ch in self._cache:
+            return self._cache[ch]
+        found: Optional[str] = None
+        if not (ch.isspace() or self.known(ch)):
+            candidates = [unicodedata.normalize("NFKC", ch), TYPOGRAPHIC.get(ch),
+                          "".join(c for c in unicodedata.normalize("NFKD", ch)
+                                  if not unicodedata.combining(c))]
+            for candidate in candidates:
+                if candidate is not None and candidate != ch and (candidate == "" or
+                                                                  self.known(candidate)):
+                    found = candidate
+                    break
+        self._cache[ch] = found
+        return found
+
+    def respell(self, text: str) -> Tuple[str, List[int]]:
+        """(text for the model, ``origin[i]`` = the user's character behind model char i,
+        with ``origin[len]`` = ``len(text)``)."""
+        if text.isascii():
+            return text, list(range(len(text) + 1))
+        out: List[str] = []
+        origin: List[int] = []
+        for k, ch in enumerate(text):
+            new = self._replacement(ch)
+            new = ch if new is None else new
+            out.append(new)
+            origin.extend([k] * len(new))
+        origin.append(len(text))
+        return "".join(out), origin
+
+
+def map_spans(spans: Sequence[Span], origin: Sequence[int]) -> List[Span]:
+    """Spans over a respelled text -> spans over the user's text."""
+    return [(origin[start], origin[end - 1] + 1 if end > start else origin[start])
+            for start, end in spans]

@@ -48,7 +48,9 @@ def test_encode_conventions(backend):
     assert all(first.scored) and len(first.tokens) == len(first.target_ids) == len(first.offsets)
     assert first.tokens[-1] == "</s>" and first.offsets[-1] == (len(HYPOTHESES[0]),) * 2
     text = HYPOTHESES[0]
-    assert text[slice(*first.offsets[0])] == "A" and text[slice(*first.offsets[1])] == "reunião"
+    # token spans partition the text: a word's leading space belongs to its token (the "▁")
+    assert text[slice(*first.offsets[0])] == "A" and text[slice(*first.offsets[1])] == " reunião"
+    assert "".join(text[slice(*span)] for span in first.offsets) == text
     assert empty.target_ids == [0] and empty.offsets == [(0, 0)] and empty.index == 1
     no_eos = backend.encode(SOURCES[:1], HYPOTHESES[:1], include_eos=False)[0]
     assert no_eos.target_ids == first.target_ids[:-1] and no_eos.tokens[-1] != "</s>"

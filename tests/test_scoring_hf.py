@@ -110,7 +110,8 @@ def test_token_offsets_point_into_the_hypothesis(which, request):
     for hyp, seg in zip(HYPOTHESES, result.segments):
         words = hyp.split()
         spans = [hyp[t.start:t.end] for t in seg.tokens]
-        assert spans == words + [""]
+        # spans partition the text; a word's leading space belongs to its token
+        assert "".join(spans) == hyp and [s.strip() for s in spans] == words + [""]
         assert seg.tokens[-1].token == "</s>"
 
 
@@ -221,4 +222,4 @@ def test_multilingual_language_codes_are_forced_not_scored(tmp_path):
         logits = model(**enc, labels=labels).logits[0]
     own = logits.gather(1, labels[0][:, None]).squeeze(1)[1:]  # drop the language code
     assert result.scores[0] == pytest.approx(torch.sigmoid(own).mean().item(), abs=1e-5)
-    assert [hyp[t.start:t.end] for hyp in ["o gato sentou"] for t in tokens] == ["o", "gato", "sentou", ""]
+    assert [hyp[t.start:t.end] for hyp in ["o gato sentou"] for t in tokens] == ["o", " gato", " sentou", ""]

@@ -22,7 +22,7 @@ import torch
 
 from ..errors import ModelLoadError
 from ..frozen import length_sorted_batches
-from ..offsets import align_pieces
+from ..offsets import Respeller, byte_to_char, map_spans, partition
 from .base import (
     Backend,
     EncodedPair,
@@ -202,6 +202,8 @@ class BergamotBackend(Backend):
                     f"{path}: vocabulary of {sp.get_piece_size()} pieces does not fit the "
                     f"model's {self.net.cfg.vocab_size}"
                 )
+        tgt = self.tgt_sp
+        self._respeller = Respeller(lambda text: tgt.unk_id() not in tgt.encode(text))
         self.shortlist: Optional[Shortlist] = (
             read_shortlist(str(shortlist_path)) if shortlist_path is not None else None
         )
@@ -244,7 +246,19 @@ class BergamotBackend(Backend):
         return {i for i in range(sp.get_piece_size()) if sp.is_control(i) or sp.is_unknown(i)}
 
     def target_token_ids(self, text: str) -> List[int]:
-        return list(self.tgt_sp.encode(text))
+        return self._spell(text)[0]
+
+    def _spell(self, text: str) -> Tuple[List[int], List[str], List[Tuple[int, int]]]:
+        """ids, pieces and character spans (partitioning ``text``) of a hypothesis, respelled
+        where the model cannot write a character (see :mod:`sigmoid_qe.offsets`). Sources are
+        not respelled: the model reads them as the native engine does."""
+        respelled, origin = self._respeller.respell(text)
+        proto = self.tgt_sp.encode(respelled, out_type="proto")
+        chars = byte_to_char(respelled)
+        raw = [(chars[p.begin], chars[p.end]) for p in proto.pieces]
+        spans = partition(text, map_spans(raw, origin))
+        ids = [p.id for p in proto.pieces]
+        return ids, [self.tgt_sp.id_to_piece(i) for i in ids], spans
 
     def output_embedding(self) -> torch.Tensor:
         """``Wemb`` [vocab, dim]: the output layer of these tied-embedding models."""
@@ -265,14 +279,12 @@ class BergamotBackend(Backend):
         pairs = []
         for index, (source, hypothesis) in enumerate(zip(sources, hypotheses)):
             context, truncated = self._source_ids(source, index)
-            ids = self.tgt_sp.encode(hypothesis)
+            ids, pieces, offsets = self._spell(hypothesis)
             room = MAX_TOKENS - (1 if include_eos else 0)
             if len(ids) > room:
-                ids = ids[:room]
+                ids, pieces, offsets = ids[:room], pieces[:room], offsets[:room]
                 warn_truncated("translation", index, MAX_TOKENS)
                 truncated = True
-            pieces = [self.tgt_sp.id_to_piece(i) for i in ids]
-            offsets = align_pieces(hypothesis, pieces)
             targets = list(ids)
             if include_eos or not targets:
                 targets.append(EOS_ID)

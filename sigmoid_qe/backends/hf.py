@@ -10,14 +10,24 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
 
 from ..errors import ModelLoadError, OptionError, first_line
 from ..languages import language_name, split_lp
-from ..offsets import align_pieces
+from ..offsets import Respeller, align_pieces, map_spans, partition
 from .base import Backend
+
+@dataclass
+class Hypothesis:
+    """A hypothesis as the user wrote it, as the model reads it, and how the two align."""
+
+    text: str
+    respelled: str
+    origin: List[int]
+
 
 #: Where model names that are not local directories are looked up.
 HUB_HOST = "huggingface.co"
@@ -77,6 +87,7 @@ class HFBackend(Backend):
         self._output_layer = model.get_output_embeddings()
         if self._output_layer is None:
             raise ModelLoadError(f"{name}: the model has no output embedding (lm_head)")
+        self._respeller = Respeller(self._can_spell)
         special = set(tokenizer.all_special_ids)
         special.discard(tokenizer.unk_token_id)
         self._special_ids = special  # not hypothesis text: never scored
@@ -182,38 +193,45 @@ class HFBackend(Backend):
                     return scored
         return [include_eos if i == eos else i not in self._special_ids for i in ids]
 
-    def _token_offsets(self, text: str, ids: Sequence[int], scored: Sequence[bool],
+    def _token_offsets(self, hypothesis: "Hypothesis", ids: Sequence[int], scored: Sequence[bool],
                        offsets: Optional[Sequence[Tuple[int, int]]]
                        ) -> Tuple[List[str], List[Tuple[int, int]]]:
-        """Token strings and character spans of the scored positions."""
+        """Token strings and character spans (partitioning the user's text, see
+        :mod:`sigmoid_qe.offsets`) of the scored positions; EOS gets the empty end span."""
         pieces = self.tokenizer.convert_ids_to_tokens(list(ids))
         eos = self.tokenizer.eos_token_id
-        if offsets is None:
-            content = [p for p, i, s in zip(pieces, ids, scored) if s and i != eos]
-            aligned = iter(align_pieces(text, content))
-        tokens, spans = [], []
-        for k, (piece, token_id, is_scored) in enumerate(zip(pieces, ids, scored)):
-            if not is_scored:
-                continue
-            tokens.append(piece)
-            if token_id == eos:
-                spans.append((len(text), len(text)))
-            elif offsets is not None:
-                spans.append((int(offsets[k][0]), int(offsets[k][1])))
-            else:
-                spans.append(next(aligned))
-        return tokens, spans
+        content = [k for k, (i, s) in enumerate(zip(ids, scored)) if s and i != eos]
+        if offsets is not None:
+            raw = [(int(offsets[k][0]), int(offsets[k][1])) for k in content]
+        else:
+            raw = align_pieces(hypothesis.respelled, [pieces[k] for k in content])
+        spans = dict(zip(content, partition(hypothesis.text,
+                                            map_spans(raw, hypothesis.origin))))
+        end = (len(hypothesis.text), len(hypothesis.text))
+        tokens = [pieces[k] for k, s in enumerate(scored) if s]
+        return tokens, [spans.get(k, end) for k, s in enumerate(scored) if s]
 
-    def _tokenize_hypothesis(self, text: str, as_target: bool, add_special_tokens: bool = True):
-        """ids (and offsets when the tokenizer is fast) of one hypothesis."""
+    def _tokenize_hypothesis(self, text: str, as_target: bool, add_special_tokens: bool = True
+                             ) -> Tuple[List[int], Optional[List[Tuple[int, int]]], "Hypothesis"]:
+        """ids, offsets into the respelled text (fast tokenizers only) and the respelling of
+        one hypothesis."""
+        respelled, origin = self._respeller.respell(text)
         fast = getattr(self.tokenizer, "is_fast", False)
         kwargs = {"return_offsets_mapping": True} if fast else {}
         if as_target:
-            enc = self.tokenizer(text_target=text, add_special_tokens=add_special_tokens,
+            enc = self.tokenizer(text_target=respelled, add_special_tokens=add_special_tokens,
                                  verbose=False, **kwargs)
         else:
-            enc = self.tokenizer(text, add_special_tokens=add_special_tokens, verbose=False, **kwargs)
-        return list(enc["input_ids"]), (list(enc["offset_mapping"]) if fast else None)
+            enc = self.tokenizer(respelled, add_special_tokens=add_special_tokens, verbose=False,
+                                 **kwargs)
+        offsets = list(enc["offset_mapping"]) if fast else None
+        return list(enc["input_ids"]), offsets, Hypothesis(text, respelled, origin)
+
+    def _can_spell(self, text: str) -> bool:
+        unk = self.tokenizer.unk_token_id
+        if unk is None:
+            return True
+        return unk not in self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
 
 
 #: What a ``--prompt-template`` may name.

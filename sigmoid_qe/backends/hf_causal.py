@@ -36,7 +36,7 @@ class HFCausalBackend(HFBackend):
         return list(self.tokenizer(DEFAULT_PROMPT.format(**fields))["input_ids"])
 
     def target_token_ids(self, text: str) -> List[int]:
-        return list(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+        return self._tokenize_hypothesis(text, as_target=False, add_special_tokens=False)[0]
 
     def encode(self, sources: Sequence[str], hypotheses: Sequence[str],
                include_eos: bool = True) -> List[EncodedPair]:
@@ -47,8 +47,8 @@ class HFCausalBackend(HFBackend):
             context = self.build_prompt(source)
             if not context:  # the first hypothesis token needs something to be predicted from
                 context = [self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else eos]
-            targets, offsets = self._tokenize_hypothesis(hypothesis, as_target=False,
-                                                         add_special_tokens=False)
+            targets, offsets, spelled = self._tokenize_hypothesis(hypothesis, as_target=False,
+                                                                  add_special_tokens=False)
             score_eos = include_eos or not targets  # an empty line is scored on its EOS
             if score_eos and eos is not None:
                 targets.append(eos)
@@ -67,7 +67,7 @@ class HFCausalBackend(HFBackend):
                     offsets = offsets[:room] if offsets is not None else None
                     warn_truncated("translation", index, limit)
             scored = self._scored_positions(targets, score_eos)
-            tokens, spans = self._token_offsets(hypothesis, targets, scored, offsets)
+            tokens, spans = self._token_offsets(spelled, targets, scored, offsets)
             pairs.append(EncodedPair(index, context, targets, scored, tokens, spans, truncated))
         return pairs
 

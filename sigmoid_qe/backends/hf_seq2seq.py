@@ -61,8 +61,7 @@ class HFSeq2SeqBackend(HFBackend):
         raise SigmoidQEError(f"{self.name}: language code {code!r} is unknown to the tokenizer")
 
     def target_token_ids(self, text: str) -> List[int]:
-        return list(self.tokenizer(text_target=text, add_special_tokens=False,
-                                   verbose=False)["input_ids"])
+        return self._tokenize_hypothesis(text, as_target=True, add_special_tokens=False)[0]
 
     def encode(self, sources: Sequence[str], hypotheses: Sequence[str],
                include_eos: bool = True) -> List[EncodedPair]:
@@ -72,8 +71,8 @@ class HFSeq2SeqBackend(HFBackend):
             text = (self.prompt_template.format(**self.prompt_fields(source))
                     if self.prompt_template else source)
             context = list(self.tokenizer(text, verbose=False)["input_ids"])
-            targets, offsets = self._tokenize_hypothesis(hypothesis, as_target=True)
-            content = self.tokenizer(text_target=hypothesis, add_special_tokens=False,
+            targets, offsets, spelled = self._tokenize_hypothesis(hypothesis, as_target=True)
+            content = self.tokenizer(text_target=spelled.respelled, add_special_tokens=False,
                                      verbose=False)["input_ids"]
             scored = self._scored_positions(targets, include_eos, content)
             if not any(scored):  # nothing to score (an empty line without EOS): score the EOS
@@ -88,7 +87,7 @@ class HFSeq2SeqBackend(HFBackend):
                 offsets = _clip(offsets, limit) if offsets is not None else None
                 warn_truncated("translation", index, limit)
                 truncated = True
-            tokens, spans = self._token_offsets(hypothesis, targets, scored, offsets)
+            tokens, spans = self._token_offsets(spelled, targets, scored, offsets)
             pairs.append(EncodedPair(index, context, targets, scored, tokens, spans, truncated))
         return pairs
 
