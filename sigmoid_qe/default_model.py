@@ -31,7 +31,8 @@ _STOPWORDS: Dict[str, str] = {
           "mais como mas foi ao ele ela das tem à seu sua ou ser quando muito há já está "
           "eu também só pelo pela até isso entre era depois sem mesmo aos ter seus quem "
           "essa esse eles elas você estão foram são num numa pelos pelas este esta isto "
-          "nós lhe seja qual será ainda sobre outro outra onde assim então porque",
+          "nós lhe seja qual será ainda sobre outro outra onde assim então porque durante "
+          "toda todo todos tudo",
     "es": "a de el la los las y en del es un una con no por para se su sus al lo como más "
           "pero le ya o fue este esta ha sí porque muy sin sobre también me hasta hay "
           "donde quien desde todo nos durante uno ni contra ese eso ante ellos e esto mí "

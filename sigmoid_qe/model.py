@@ -16,6 +16,7 @@ from .default_model import direction_warning, resolve_model_name
 from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .head import SigmoidHead
 from .methods import check_method, orient
+from .prompts import check_prompt_style, check_prompt_template
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
 from .signature import QESignature
@@ -86,9 +87,15 @@ class QEModel:
 
     def __init__(self, backend: Backend, head: HeadSpec = None, batch_size: int = 32,
                  include_eos: bool = True, head_key: Optional[str] = None,
-                 allow_other_model: bool = False):
+                 allow_other_model: bool = False, prompt_style: Optional[str] = None):
         self.backend = backend
         self.head = resolve_head(head, backend, head_key, allow_other_model)
+        style = prompt_style or self.head.config.prompt_style
+        if style is not None:
+            if not hasattr(backend, "set_prompt_style"):
+                raise OptionError(f"{backend.name}: prompt styles are for causal LMs, not this "
+                                  f"model (style {style!r})")
+            backend.set_prompt_style(style)
         self.head.eval()
         self.head.requires_grad_(False)
         self.batch_size = check_batch_size(batch_size)
@@ -181,16 +188,22 @@ def load_model(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None
                device: Optional[str] = None, precision: str = "fp32", batch_size: int = 32,
                prompt_template: Optional[str] = None, include_eos: bool = True,
                trust_remote_code: bool = False, revision: Optional[str] = None,
-               head_key: Optional[str] = None, allow_other_model: bool = False) -> QEModel:
+               head_key: Optional[str] = None, allow_other_model: bool = False,
+               prompt_style: Optional[str] = None) -> QEModel:
     """Load a model (Hugging Face name/dir, ``bergamot-en-pt``/``bergamot-pt-en``, or a Marian
     binary-model dir) and its head, ready to score.
 
     ``head`` is a head directory, a state-dict file (``head_key`` names its tensor),
     ``"untrained"`` or a :class:`SigmoidHead`; a head trained for another model is refused
-    unless ``allow_other_model``. ``trust_remote_code`` stays off unless asked: a model
-    repository's code runs with the user's rights.
+    unless ``allow_other_model``. ``prompt_style`` names the input format of causal LMs
+    (:mod:`sigmoid_qe.prompts`; default: the head's, else ``default``). ``trust_remote_code``
+    stays off unless asked: a model repository's code runs with the user's rights.
     """
     check_batch_size(batch_size)
+    if prompt_style is not None:
+        check_prompt_style(prompt_style)
+    if prompt_template is not None:
+        check_prompt_template(prompt_template)
     if head is not None and not isinstance(head, SigmoidHead) and str(head) != UNTRAINED \
             and not Path(head).exists():
         raise ModelLoadError(f"{head}: not a head directory, a state-dict file or "
@@ -199,7 +212,8 @@ def load_model(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None
                            prompt_template=prompt_template, trust_remote_code=trust_remote_code,
                            revision=revision)
     return QEModel(backend, head=head, batch_size=batch_size, include_eos=include_eos,
-                   head_key=head_key, allow_other_model=allow_other_model)
+                   head_key=head_key, allow_other_model=allow_other_model,
+                   prompt_style=prompt_style)
 
 
 def score(sources: Iterable[str], hypotheses: Iterable[str],

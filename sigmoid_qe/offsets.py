@@ -129,14 +129,17 @@ class Respeller:
             return self._cache[ch]
         found: Optional[str] = None
         if not (ch.isspace() or self.known(ch)):
-            candidates = [unicodedata.normalize("NFKC", ch), TYPOGRAPHIC.get(ch),
-                          "".join(c for c in unicodedata.normalize("NFKD", ch)
-                                  if not unicodedata.combining(c))]
-            for candidate in candidates:
-                if candidate is not None and candidate != ch and (candidate == "" or
-                                                                  self.known(candidate)):
-                    found = candidate
-                    break
+            if ch in TYPOGRAPHIC:  # an explicit equivalent (possibly a space, or nothing)
+                found = TYPOGRAPHIC[ch] if TYPOGRAPHIC[ch] in ("", " ") or self.known(
+                    TYPOGRAPHIC[ch]) else None
+            else:  # a normalisation, if it leaves a visible character the model can write
+                for candidate in (unicodedata.normalize("NFKC", ch),
+                                  "".join(c for c in unicodedata.normalize("NFKD", ch)
+                                          if not unicodedata.combining(c))):
+                    if candidate != ch and candidate.strip() == candidate and candidate \
+                            and self.known(candidate):
+                        found = candidate
+                        break
         self._cache[ch] = found
         return found
 

@@ -15,10 +15,12 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
 
-from ..errors import ModelLoadError, OptionError, first_line
+from ..errors import ModelLoadError, first_line
 from ..languages import language_name, split_lp
 from ..offsets import Respeller, align_pieces, map_spans, partition
+from ..prompts import check_prompt_style, check_prompt_template
 from .base import Backend
+
 
 @dataclass
 class Hypothesis:
@@ -27,6 +29,10 @@ class Hypothesis:
     text: str
     respelled: str
     origin: List[int]
+
+    def without_first_character(self) -> Hypothesis:
+        """For a text that was given a leading character the user did not write."""
+        return Hypothesis(self.text[1:], self.respelled[1:], [max(0, o - 1) for o in self.origin[1:]])
 
 
 #: Where model names that are not local directories are looked up.
@@ -97,12 +103,17 @@ class HFBackend(Backend):
         self.prompt_template = prompt_template
         if prompt_template is not None:
             check_prompt_template(prompt_template)
+        self.prompt_style = "default"
         pad = tokenizer.pad_token_id
         if pad is None:
             pad = getattr(model.config, "pad_token_id", None)
         if pad is None:
             pad = tokenizer.eos_token_id
         self.pad_token_id = int(pad or 0)
+
+    def set_prompt_style(self, style: str) -> None:
+        """Use a named input format (see :mod:`sigmoid_qe.prompts`)."""
+        self.prompt_style = check_prompt_style(style)
 
     def prompt_fields(self, source: str) -> Dict[str, str]:
         return {"src_lang": self.src_lang or "the source language",
@@ -193,7 +204,7 @@ class HFBackend(Backend):
                     return scored
         return [include_eos if i == eos else i not in self._special_ids for i in ids]
 
-    def _token_offsets(self, hypothesis: "Hypothesis", ids: Sequence[int], scored: Sequence[bool],
+    def _token_offsets(self, hypothesis: Hypothesis, ids: Sequence[int], scored: Sequence[bool],
                        offsets: Optional[Sequence[Tuple[int, int]]]
                        ) -> Tuple[List[str], List[Tuple[int, int]]]:
         """Token strings and character spans (partitioning the user's text, see
@@ -212,7 +223,7 @@ class HFBackend(Backend):
         return tokens, [spans.get(k, end) for k, s in enumerate(scored) if s]
 
     def _tokenize_hypothesis(self, text: str, as_target: bool, add_special_tokens: bool = True
-                             ) -> Tuple[List[int], Optional[List[Tuple[int, int]]], "Hypothesis"]:
+                             ) -> Tuple[List[int], Optional[List[Tuple[int, int]]], Hypothesis]:
         """ids, offsets into the respelled text (fast tokenizers only) and the respelling of
         one hypothesis."""
         respelled, origin = self._respeller.respell(text)
@@ -232,21 +243,3 @@ class HFBackend(Backend):
         if unk is None:
             return True
         return unk not in self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
-
-
-#: What a ``--prompt-template`` may name.
-PROMPT_FIELDS = ("src_lang", "tgt_lang", "source")
-
-
-def check_prompt_template(template: str) -> None:
-    """Refuse, before any model work, a template with a field no backend fills."""
-    import string
-    try:
-        names = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
-    except ValueError as exc:
-        raise OptionError(f"--prompt-template {template!r}: {exc}") from None
-    unknown = sorted({n for n in names if n.split(".")[0].split("[")[0] not in PROMPT_FIELDS})
-    if unknown or any(n == "" or n.isdigit() for n in names):
-        bad = ", ".join("{" + n + "}" for n in unknown) or "a positional {}"
-        raise OptionError(f"--prompt-template uses {bad}; the fields are "
-                          f"{', '.join('{' + f + '}' for f in PROMPT_FIELDS)}")

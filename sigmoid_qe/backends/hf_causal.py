@@ -1,9 +1,11 @@
 """Hugging Face decoder-only LMs used as translators: a prompt, then the hypothesis.
 
-The prompt is the tokenizer's chat template when it has one, otherwise a plain template;
-``--prompt-template`` replaces either. The prompt and the hypothesis are tokenised
-separately, so hypothesis tokens never merge with the prompt's last token and exactly the
-hypothesis tokens (plus EOS) are scored.
+The input format is a named prompt style (:mod:`sigmoid_qe.prompts`). ``default``: the
+tokenizer's chat template when it has one, otherwise a plain template (``--prompt-template``
+replaces the instruction); prompt and hypothesis are tokenised separately, so hypothesis tokens
+never merge with the prompt's last token, and exactly the hypothesis tokens (plus EOS) are
+scored. ``sigmoid-head-paper``: the released heads' format, with the hypothesis after one space
+and no EOS scored.
 """
 from __future__ import annotations
 
@@ -11,11 +13,9 @@ from typing import List, Sequence
 
 import torch
 
+from ..prompts import DEFAULT_PROMPT, PAPER_PROMPT
 from .base import EncodedPair, ForwardOutput, pad_right, warn_truncated
 from .hf import HFBackend
-
-DEFAULT_PROMPT = ("Translate the following text from {src_lang} into {tgt_lang}.\n"
-                  "{src_lang}: {source}\n{tgt_lang}: ")
 
 
 class HFCausalBackend(HFBackend):
@@ -24,16 +24,22 @@ class HFCausalBackend(HFBackend):
     def build_prompt(self, source: str) -> List[int]:
         """Token ids of the prompt that precedes the hypothesis."""
         fields = self.prompt_fields(source)
+        if self.prompt_style == "sigmoid-head-paper":
+            instruction = (self.prompt_template or PAPER_PROMPT).format(**fields)
+            return self._chat(instruction)
         if self.prompt_template is not None:
             return list(self.tokenizer(self.prompt_template.format(**fields))["input_ids"])
         if getattr(self.tokenizer, "chat_template", None):
-            instruction = DEFAULT_PROMPT.format(**fields).rstrip()
-            ids = self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": instruction}], add_generation_prompt=True, tokenize=True)
-            if isinstance(ids, dict) or hasattr(ids, "keys"):
-                ids = ids["input_ids"]
-            return list(ids)
+            return self._chat(DEFAULT_PROMPT.format(**fields).rstrip())
         return list(self.tokenizer(DEFAULT_PROMPT.format(**fields))["input_ids"])
+
+    def _chat(self, instruction: str) -> List[int]:
+        """The user turn through the chat template, with the generation prompt."""
+        ids = self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": instruction}], add_generation_prompt=True, tokenize=True)
+        if isinstance(ids, dict) or hasattr(ids, "keys"):
+            ids = ids["input_ids"]
+        return list(ids)
 
     def target_token_ids(self, text: str) -> List[int]:
         return self._tokenize_hypothesis(text, as_target=False, add_special_tokens=False)[0]
@@ -43,13 +49,20 @@ class HFCausalBackend(HFBackend):
         limit = self.max_length
         eos = self.tokenizer.eos_token_id
         pairs = []
+        paper = self.prompt_style == "sigmoid-head-paper"
         for index, (source, hypothesis) in enumerate(zip(sources, hypotheses)):
             context = self.build_prompt(source)
             if not context:  # the first hypothesis token needs something to be predicted from
                 context = [self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else eos]
-            targets, offsets, spelled = self._tokenize_hypothesis(hypothesis, as_target=False,
-                                                                  add_special_tokens=False)
-            score_eos = include_eos or not targets  # an empty line is scored on its EOS
+            if paper:  # one space before the hypothesis; its offsets still point into it
+                targets, offsets, spelled = self._tokenize_hypothesis(
+                    " " + hypothesis, as_target=False, add_special_tokens=False)
+                spelled = spelled.without_first_character()
+                offsets = [(max(0, a - 1), max(0, b - 1)) for a, b in offsets] if offsets else offsets
+            else:
+                targets, offsets, spelled = self._tokenize_hypothesis(
+                    hypothesis, as_target=False, add_special_tokens=False)
+            score_eos = (include_eos and not paper) or not targets  # empty line: score its EOS
             if score_eos and eos is not None:
                 targets.append(eos)
                 if offsets is not None:

@@ -16,9 +16,10 @@ import warnings
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from ..devices import DEVICES, PRECISION_NAMES
-from ..errors import InputError, InputWarning, SigmoidQEError
+from ..errors import InputError, InputWarning, OptionError, SigmoidQEError
 from ..files import read_lines
 from ..methods import AGGREGATES, METHODS, check_method
+from ..prompts import PROMPT_STYLES, check_prompt_template
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -56,6 +57,13 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def prompt_template(text: str) -> str:
+    try:
+        return check_prompt_template(text)
+    except OptionError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("--prompt-template ", "")) from None
+
+
 def device_name(text: str) -> str:
     """cpu, cuda, cuda:N or auto."""
     if text in DEVICES or (text.startswith("cuda:") and text[5:].isdigit()):
@@ -90,7 +98,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, training: bool = Fal
     group.add_argument("--device", type=device_name, default="auto", metavar="{cpu,cuda,auto}")
     group.add_argument("--precision", choices=PRECISION_NAMES, default="fp32",
                        help="the frozen model's precision; half precision is used on CUDA only")
-    group.add_argument("--prompt-template", default=None,
+    group.add_argument("--prompt-style", choices=PROMPT_STYLES, default=None,
+                       help="input format of causal LMs: default, or sigmoid-head-paper for the "
+                            "heads released with the paper (default: the head's, else default)")
+    group.add_argument("--prompt-template", default=None, type=prompt_template,
                        help="prompt for causal LMs (and seq2seq inputs), with {src_lang}, "
                             "{tgt_lang}, {source}")
     group.add_argument("--trust-remote-code", action="store_true",
@@ -156,7 +167,7 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
                       batch_size=args.batch_size, prompt_template=args.prompt_template,
                       include_eos=not getattr(args, "no_eos", False),
                       trust_remote_code=args.trust_remote_code, head_key=args.head_key,
-                      allow_other_model=args.allow_other_model)
+                      allow_other_model=args.allow_other_model, prompt_style=args.prompt_style)
 
 
 def silence_libraries() -> None:

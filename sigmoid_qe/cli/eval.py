@@ -93,7 +93,8 @@ def build_parser() -> ArgumentParser:
 
     out = parser.add_argument_group("output")
     out.add_argument("--format", choices=("json", "tsv", "text", "latex"), default="text")
-    out.add_argument("--output", metavar="FILE", help="write the table here instead of stdout")
+    out.add_argument("--output", metavar="FILE",
+                     help="write the table here instead of stdout ('-' = stdout)")
     out.add_argument("--plot", metavar="DIR",
                      help="write PNG scatter plots and bar charts here (needs matplotlib)")
     add_quiet_argument(parser)
@@ -182,11 +183,12 @@ def _run(args, files) -> int:
         from ..metaeval.report import render_plots
         for name, png in render_plots(records, lps).items():
             outputs[Path(args.plot) / name] = png
-    if args.output:
+    to_file = args.output not in (None, "-")
+    if to_file:
         outputs[Path(args.output)] = text
     if outputs:
         write_files_atomically(outputs)
-    if not args.output:
+    if not to_file:
         sys.stdout.write(text)
         sys.stdout.flush()
     return 0

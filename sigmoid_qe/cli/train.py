@@ -185,6 +185,11 @@ def _train(args, files) -> int:
     backend = load_backend(args.model, lp=lp, device=str(device), precision=args.precision,
                            prompt_template=args.prompt_template,
                            trust_remote_code=args.trust_remote_code)
+    if args.prompt_style is not None or (head is not None and head.config.prompt_style):
+        style = args.prompt_style or head.config.prompt_style
+        if not hasattr(backend, "set_prompt_style"):
+            raise InputError(f"--prompt-style is for causal LMs, not {backend.name}")
+        backend.set_prompt_style(style)
     if head is not None:
         head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name,
                               backend.revision, args.allow_other_model)

@@ -80,6 +80,10 @@ def add_metric_paths(data: Dict[str, MtmeLp], specs: Sequence[str], test_set: st
         name, path = parse_metric_spec(spec)
         if not path.exists():
             raise InputError("no such file or folder", path)
+        for lp, lp_data in data.items():
+            if any(n == name for n, _, _ in lp_data.metric_files()):
+                raise InputError(f"--add-metric {name}: {lp} already has a metric of that name; "
+                                 f"choose another NAME")
         found_any = False
         for lp, lp_data in data.items():
             reference = std_ref or lp_info(test_set, lp).std_ref

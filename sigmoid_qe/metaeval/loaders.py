@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, first_line
 from ..files import (
     PathLike,
     decode_text,
@@ -120,7 +120,7 @@ def _read_tar_members(path: Path) -> Dict[str, bytes]:
                                  path)
             return {m.name: tar.extractfile(m).read() for m in members}
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"not a readable tar archive ({exc})", path) from None
+        raise InputError(f"not a readable tar archive ({first_line(exc).rstrip(':')})", path) from None
 
 
 def load_mlqe(path: PathLike, lp: Optional[str] = None, gold: Optional[PathLike] = None,
