@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from .backends import Backend, load_backend
 from .default_model import direction_warning, resolve_model_name
 from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .head import SigmoidHead
-from .methods import check_method, orient
+from .methods import METHOD_TABLE, check_method, orient
 from .prompts import check_prompt_style, check_prompt_template
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
 from .signature import QESignature
+from .spans import DEFAULT_THRESHOLDS, SpanThresholds, segment_errors
 
 HeadSpec = Union[None, str, Path, SigmoidHead]
 #: ``--head untrained``: the copy of the output embedding, for baselines and ablations.
@@ -101,6 +102,7 @@ class QEModel:
         self.batch_size = check_batch_size(batch_size)
         self.include_eos = include_eos
         self._fingerprint: Optional[str] = None
+        self._warned_spans: set = set()
 
     @property
     def name(self) -> str:
@@ -128,16 +130,57 @@ class QEModel:
                            agg=aggregate or self.default_aggregate,
                            eos=self.include_eos if include_eos is None else include_eos)
 
+    def span_thresholds(self, method: str, override=None) -> SpanThresholds:
+        """The error-span thresholds for ``method``: ``override`` (a number: the minor
+        threshold, major = the method's floor; or (minor, major)), else the head's calibration,
+        else the method's default (with a warning)."""
+        floor = self.score_floor(method)
+        ceiling = 1.0 if METHOD_TABLE[method].is_probability else 0.0
+        if override is not None:
+            if isinstance(override, SpanThresholds):
+                return override
+            minor, major = (override, floor) if isinstance(override, (int, float)) else override
+            for value in (minor, major):
+                if not floor <= value <= ceiling:
+                    raise OptionError(f"span threshold {value} is outside the {method} score "
+                                      f"range [{floor:g}, {ceiling:g}]")
+            return SpanThresholds(float(minor), float(major), "min", floor)
+        calibrated = self.head.config.span_thresholds.get(method)
+        if calibrated:
+            return SpanThresholds.from_dict(calibrated, floor)
+        if method not in self._warned_spans:
+            self._warned_spans.add(method)
+            warnings.warn(SigmoidQEWarning(
+                f"no calibrated span thresholds for {method} with this head: using the default "
+                f"{DEFAULT_THRESHOLDS[method]} (calibrate with scripts/calibrate_spans.py)"),
+                stacklevel=3)
+        minor, major = DEFAULT_THRESHOLDS[method]
+        return SpanThresholds(minor, major, "min", floor)
+
+    def footprint(self) -> Tuple[int, int]:
+        """(bytes on disk, parameters) of model + head, for WMT submission headers."""
+        disk, params = self.backend.footprint()
+        size = {"float16": 2, "bfloat16": 2}.get(self.head.config.dtype, 4)
+        return disk + self.head.weight.numel() * size, params + self.head.weight.numel()
+
+    def score_floor(self, method: str) -> float:
+        """The lowest token score ``method`` can give (confidence and threshold range)."""
+        import math
+        return -math.log(self.backend.vocab_size) if method == "entropy" else 0.0
+
     def score(self, sources: Iterable[str], hypotheses: Iterable[str],
               method: Optional[str] = None, aggregate: Optional[str] = None,
               batch_size: Optional[int] = None, progress: Optional[bool] = None,
-              include_eos: Optional[bool] = None, extra_stats: Sequence[str] = ()) -> QEResult:
+              include_eos: Optional[bool] = None, extra_stats: Sequence[str] = (),
+              spans: bool = False, span_threshold=None) -> QEResult:
         """Score hypotheses against their sources (no reference needed).
 
         ``method``/``aggregate`` default to what the head was selected for (else sigmoid,
         mean); ``batch_size`` and ``include_eos`` to this model's. ``progress`` None shows a
         bar only on a terminal. ``extra_stats`` adds token statistics to the per-token details
         without changing the sentence score (e.g. ``("softmax",)`` next to the sigmoid).
+        ``spans=True`` adds each segment's error spans (``SegmentScore.errors``), with the
+        head's calibrated thresholds unless ``span_threshold`` overrides them.
         """
         method, aggregate = method or self.default_method, aggregate or self.default_aggregate
         entry = check_method(method, aggregate)
@@ -157,16 +200,23 @@ class QEModel:
             if not hypothesis.strip():
                 warnings.warn(InputWarning("empty translation: scored on its end-of-sentence "
                                            "token only", "translation", pos), stacklevel=2)
+        thresholds = self.span_thresholds(method, span_threshold) if spans else None
         wanted = list(dict.fromkeys([entry.statistic, *extra_stats]))
         token_stats = score_tokens(self.backend, self.head, pairs, wanted, batch_size, progress)
         result: List[SegmentScore] = []
+        eos_id = self.backend.eos_token_id
         for src, hyp, pair, stats in zip(sources, hypotheses, pairs, token_stats):
             tokens = [TokenScore(token=tok, token_id=tid, start=s, end=e,
                                  **{name: getattr(stats, name)[k] for name in wanted})
                       for k, (tok, tid, (s, e)) in
                       enumerate(zip(pair.tokens, stats.token_ids, pair.offsets))]
-            result.append(SegmentScore(src, hyp, _sentence_score(method, aggregate, stats),
-                                       tokens, pair.truncated))
+            segment = SegmentScore(src, hyp, _sentence_score(method, aggregate, stats), tokens,
+                                   pair.truncated)
+            if thresholds is not None:
+                values = orient(method, getattr(stats, entry.statistic))
+                segment.errors = segment_errors(hyp, pair.offsets, values,
+                                                [t == eos_id for t in stats.token_ids], thresholds)
+            result.append(segment)
         return QEResult(result, method, aggregate, str(self.signature(method, aggregate, eos)))
 
     def translate(self, sources: Iterable[str], batch_size: Optional[int] = None) -> List[str]:
@@ -220,7 +270,8 @@ def score(sources: Iterable[str], hypotheses: Iterable[str],
           model: Union[str, QEModel, None] = None, head: HeadSpec = None,
           method: Optional[str] = None, aggregate: Optional[str] = None,
           batch_size: Optional[int] = None, device: Optional[str] = None, lp: Optional[str] = None,
-          progress: Optional[bool] = None, include_eos: Optional[bool] = None) -> QEResult:
+          progress: Optional[bool] = None, include_eos: Optional[bool] = None,
+          spans: bool = False) -> QEResult:
     """One-call scoring: ``score(srcs, hyps, model="Helsinki-NLP/opus-mt-en-de")``.
 
     With ``model=None`` the offline Bergamot default for the pair is used (en-pt or pt-en,
@@ -235,4 +286,5 @@ def score(sources: Iterable[str], hypotheses: Iterable[str],
         model = load_model(name, head=head, lp=lp, device=device, batch_size=batch_size or 32,
                            include_eos=True if include_eos is None else include_eos)
     return model.score(sources, hypotheses, method=method, aggregate=aggregate,
-                       batch_size=batch_size, progress=progress, include_eos=include_eos)
+                       batch_size=batch_size, progress=progress, include_eos=include_eos,
+                       spans=spans)

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
+
+if TYPE_CHECKING:
+    from .spans import ErrorSpan
 
 
 @dataclass
@@ -25,18 +28,23 @@ class TokenScore:
 
 @dataclass
 class SegmentScore:
-    """A segment's sentence score and the token scores it was aggregated from."""
+    """A segment's sentence score, the token scores it was aggregated from and, when asked
+    for, its error spans (XCOMET's ``errors``)."""
 
     source: str
     hypothesis: str
     score: float
     tokens: List[TokenScore] = field(default_factory=list)
     truncated: bool = False
+    errors: Optional[List[ErrorSpan]] = None
 
     def to_dict(self) -> Dict[str, object]:
-        """The ``--to-json`` record (COMET's keys plus the tokens)."""
-        return {"src": self.source, "mt": self.hypothesis, "score": self.score,
-                "tokens": [t.to_dict() for t in self.tokens]}
+        """The ``--to-json`` record (COMET's keys plus the tokens, and ``errors`` if computed)."""
+        record = {"src": self.source, "mt": self.hypothesis, "score": self.score,
+                  "tokens": [t.to_dict() for t in self.tokens]}
+        if self.errors is not None:
+            record["errors"] = [e.to_dict() for e in self.errors]
+        return record
 
 
 @dataclass

@@ -137,6 +137,11 @@ class Backend(abc.ABC):
         return None
 
     @property
+    def eos_token_id(self) -> Optional[int]:
+        """The end-of-sentence id (scored after the hypothesis unless left out)."""
+        return None
+
+    @property
     def unk_token_id(self) -> Optional[int]:
         """The id the tokenizer gives to what it cannot spell, or None."""
         return None
@@ -150,6 +155,12 @@ class Backend(abc.ABC):
     def target_token_ids(self, text: str) -> List[int]:
         """The ids ``text`` would have as a hypothesis (no special tokens): what copying it
         into the translation would write (training's source-copy negatives)."""
+
+    def footprint(self) -> Tuple[int, int]:
+        """(bytes on disk, parameters) of the model, for WMT submission headers."""
+        modules = [m for m in vars(self).values() if isinstance(m, torch.nn.Module)]
+        params = sum(p.numel() for m in modules for p in m.parameters())
+        return sum(p.numel() * p.element_size() for m in modules for p in m.parameters()), params
 
     @abc.abstractmethod
     def output_embedding(self) -> torch.Tensor:

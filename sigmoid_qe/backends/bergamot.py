@@ -194,6 +194,7 @@ class BergamotBackend(Backend):
         self.net.requires_grad_(False)
         self.revision = marian.sha256[:12]
         del marian  # the float32 copies now live in the module
+        self.vocabulary_paths = (Path(src_spm), Path(tgt_spm))
         self.src_sp = _load_spm(src_spm)
         self.tgt_sp = self.src_sp if tgt_spm == src_spm else _load_spm(tgt_spm)
         for sp, path in ((self.src_sp, src_spm), (self.tgt_sp, tgt_spm)):
@@ -238,12 +239,22 @@ class BergamotBackend(Backend):
         return self
 
     @property
+    def eos_token_id(self) -> Optional[int]:
+        return EOS_ID
+
+    @property
     def unk_token_id(self) -> Optional[int]:
         return int(self.tgt_sp.unk_id())
 
     def special_token_ids(self) -> Set[int]:
         sp = self.tgt_sp
         return {i for i in range(sp.get_piece_size()) if sp.is_control(i) or sp.is_unknown(i)}
+
+    def footprint(self) -> Tuple[int, int]:
+        files = [self.model_path, *self.vocabulary_paths, *([Path(self.shortlist.path)]
+                                                             if self.shortlist else [])]
+        return (sum(Path(f).stat().st_size for f in set(files)),
+                sum(p.numel() for p in self.net.parameters()))
 
     def target_token_ids(self, text: str) -> List[int]:
         return self._spell(text)[0]

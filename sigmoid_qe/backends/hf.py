@@ -120,6 +120,10 @@ class HFBackend(Backend):
                 "tgt_lang": self.tgt_lang or "the target language", "source": source}
 
     @property
+    def eos_token_id(self) -> Optional[int]:
+        return self.tokenizer.eos_token_id
+
+    @property
     def unk_token_id(self) -> Optional[int]:
         return self.tokenizer.unk_token_id
 

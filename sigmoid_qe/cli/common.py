@@ -186,7 +186,9 @@ def score_systems(args, files: Dict[str, Optional[str]]):
     for path, hypotheses in systems.items():
         files["translation"] = path
         results[path] = model.score(sources, hypotheses, method=args.method,
-                                    aggregate=args.aggregate, progress=not args.quiet)
+                                    aggregate=args.aggregate, progress=not args.quiet,
+                                    spans=getattr(args, "spans", False),
+                                    span_threshold=getattr(args, "span_threshold", None))
     return model, results
 
 

@@ -51,6 +51,16 @@ def build_parser() -> ArgumentParser:
     source.add_argument("--tsv", metavar="FILE",
                         help="generic TSV with src, mt, score (human), optional system, doc; "
                              "other numeric columns are metric scores")
+    source.add_argument("--span-gold", metavar="FILE",
+                        help="human error spans: a BioMQM table, a TSV with src, mt, errors, or a "
+                             "JSON list of {src, mt, errors}; with --span-predictions")
+    source.add_argument("--span-predictions", nargs="+", metavar="FILE",
+                        help="predicted spans (sigmoid-qe --spans --to-json output or WMT23 "
+                             "task-2 files); two files: also a paired test")
+    source.add_argument("--word-gold", metavar="FILE",
+                        help="gold OK/BAD word tags (MLQE-PE task2_wordlevel_mt.tags, or one "
+                             "line of tags per segment); with --word-predictions")
+    source.add_argument("--word-predictions", nargs="+", metavar="FILE", help="predicted tags")
     source.add_argument("--wmt-da", metavar="FILE",
                         help="WMT DA segment scores (SYS SID RAW.SCR Z.SCR N); add metrics with "
                              "--add-metric")
@@ -116,9 +126,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _check_args(args) -> None:
     """Every option mistake, before any file is read."""
-    inputs = [n for n in ("mtme_root", "mlqe", "biomqm", "tsv", "wmt_da") if getattr(args, n)]
+    inputs = [n for n in ("mtme_root", "mlqe", "biomqm", "tsv", "wmt_da", "span_gold", "word_gold")
+              if getattr(args, n)]
     if len(inputs) != 1:
-        raise OptionError("give exactly one input: --mtme-root, --mlqe, --biomqm, --tsv or --wmt-da")
+        raise OptionError("give exactly one input: --mtme-root, --mlqe, --biomqm, --tsv, "
+                          "--wmt-da, --span-gold or --word-gold")
+    for gold, predictions in (("span_gold", "span_predictions"), ("word_gold", "word_predictions")):
+        if bool(getattr(args, gold)) != bool(getattr(args, predictions)):
+            raise OptionError(f"--{gold.replace('_', '-')} and --{predictions.replace('_', '-')} "
+                              "go together")
     if args.score_testset:
         if not args.mtme_root:
             raise OptionError("--score-testset needs --mtme-root")
@@ -138,7 +154,9 @@ def _check_args(args) -> None:
     if args.plot and importlib.util.find_spec("matplotlib") is None:
         raise OptionError("--plot needs matplotlib: pip install 'sigmoid-qe[plot]'")
     inputs_given = [getattr(args, n) for n in ("mtme_root", "mlqe", "mlqe_gold", "biomqm", "tsv",
-                                                "wmt_da") if getattr(args, n)]
+                                                "wmt_da", "span_gold", "word_gold")
+                    if getattr(args, n)]
+    inputs_given += list(args.span_predictions or []) + list(args.word_predictions or [])
     if args.output:
         check_output(args.output, [p for p in inputs_given if Path(p).is_file()], "--output")
     for folder, flag in ((args.plot, "--plot"), (args.out, "--out")):
@@ -170,12 +188,16 @@ def _run(args, files) -> int:
     from ..metaeval.report import format_records
     _check_args(args)
     outputs: Dict[Path, object] = {}
-    if args.mtme_root:
+    lps = []
+    if args.span_gold or args.word_gold:
+        records = _span_or_word_records(args)
+    elif args.mtme_root:
         lps, written = _mtme_inputs(args, files)
         outputs.update(written)
+        records = evaluate(lps, _options(args))
     else:
         lps = _frame_inputs(args)
-    records = evaluate(lps, _options(args))
+        records = evaluate(lps, _options(args))
     if not records and not outputs:
         raise InputError("nothing to evaluate: no metric has scores at the requested level(s)")
     text = format_records(records, args.format) if records else ""
@@ -272,6 +294,23 @@ def _score_testset(args, data, files) -> Dict[Path, str]:
         scored.append(scores)
     outputs.update(wmt_submission_files(out, args.name, args.test_set, scored))
     return outputs
+
+
+# ----------------------------------------------------------------------------------------
+# error spans and word tags
+
+
+def _span_or_word_records(args):
+    from ..metaeval import spans
+    options = dict(ci=args.ci, ci_samples=args.ci_samples)
+    if args.span_gold:
+        gold = spans.read_gold(args.span_gold)
+        predictors = {path: spans.pair_up(gold, spans.read_predictions(path), path)
+                      for path in args.span_predictions}
+        return spans.span_records(predictors, **options)
+    gold_tags = spans.read_word_tags(args.word_gold)
+    return spans.word_records(gold_tags, {p: spans.read_word_tags(p) for p in args.word_predictions},
+                              **options)
 
 
 # ----------------------------------------------------------------------------------------

@@ -28,6 +28,10 @@ TITLES = {
     ("sys", "kendall"): "system-level Kendall tau-b",
     ("sys", "spa"): "system-level soft pairwise accuracy (SPA)",
     ("sys", "pairwise_accuracy"): "system-level pairwise accuracy",
+    ("span", "f1 (wmt23)"): "error spans: F1, WMT23 QE task 2 (character level, half credit "
+                            "for a severity mismatch)",
+    ("span", "f1 (binary)"): "error spans: F1, binary (severity ignored)",
+    ("word", "mcc"): "word tags: Matthews correlation (MCC)",
 }
 _ORDER = [("sys", "pairwise_accuracy"), ("sys", "spa"), ("sys", "pearson"), ("sys", "spearman"),
           ("sys", "kendall"), ("seg", "pearson"), ("seg", "spearman"), ("seg", "kendall"),
