@@ -15,8 +15,15 @@ from sigmoid_qe.cli import score as score_cli
 from sigmoid_qe.errors import InputError, OptionError
 from sigmoid_qe.metaeval import spans as evaluation
 from sigmoid_qe.span_calibration import CalibrationItem, calibrate
-from sigmoid_qe.spans import (SpanThresholds, align_words, error_spans, segment_errors, word_scores,
-                              word_spans, word_tags)
+from sigmoid_qe.spans import (
+    SpanThresholds,
+    align_words,
+    error_spans,
+    segment_errors,
+    word_scores,
+    word_spans,
+    word_tags,
+)
 
 
 # -- from scores to spans ---------------------------------------------------------------------------
