@@ -55,6 +55,12 @@ VARIANTS: Dict[str, Dict[str, Optional[str]]] = {
     "unk-skip": {"--unk-targets": "skip"},
     "multiref": {"--multi-reference": None},
     "no-excl": {"--no-dominant-exclusion": None},
+    # second round: the changes that helped, together
+    "temp8": {"--temperature": "8"},
+    "src20": {"--source-negatives": "20"},
+    "src10+temp4": {"--source-negatives": "10", "--temperature": "4"},
+    "src10+temp4+lr3e-3": {"--source-negatives": "10", "--temperature": "4", "--lr": "3e-3"},
+    "src10+temp4+rank1": {"--source-negatives": "10", "--temperature": "4", "--rank-weight": "1"},
 }
 #: The shipped recipe: BASE plus what helped on dev (filled in from the screening).
 SHIPPED: Dict[str, Optional[str]] = {}

@@ -34,7 +34,7 @@ STATE_DICT_KEYS = ("confidence_head.weight", "weight")
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 _CONFIG_FIELDS = ("vocab_size", "hidden_size", "base_model", "base_revision", "dtype", "method",
-                  "aggregate", "prompt_style", "span_thresholds", "training")
+                  "aggregate", "prompt_style", "combine_weight", "span_thresholds", "training")
 
 
 @dataclass
@@ -51,6 +51,8 @@ class SigmoidHeadConfig:
         method / aggregate: the sentence score the head was selected for; scoring uses them
             when the user names none.
         prompt_style: the input format the head was trained with (causal LMs).
+        combine_weight: the weight a of the head's score in the ``combined`` method
+            (sigma^a * p^(1-a)), chosen on dev.
         span_thresholds: per method, the token-score thresholds for error spans.
         training: free-form record of how the head was made (data, options, dev history).
         name_or_path: where the head was loaded from (not saved).
@@ -64,6 +66,7 @@ class SigmoidHeadConfig:
     method: Optional[str] = None
     aggregate: Optional[str] = None
     prompt_style: Optional[str] = None
+    combine_weight: Optional[float] = None
     span_thresholds: Dict[str, Dict[str, float]] = field(default_factory=dict)
     training: Dict[str, Any] = field(default_factory=dict)
     name_or_path: Optional[str] = field(default=None, compare=False)
@@ -80,6 +83,9 @@ class SigmoidHeadConfig:
             if not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 1:
                 raise ModelLoadError(f"{where}: {key} must be a positive integer, got "
                                      f"{data[key]!r}")
+        weight = data.get("combine_weight")
+        if weight is not None and not (isinstance(weight, (int, float)) and 0 <= weight <= 1):
+            raise ModelLoadError(f"{where}: combine_weight must be a number in [0, 1]")
         if not isinstance(data.get("span_thresholds", {}), dict) \
                 or not isinstance(data.get("training", {}), dict):
             raise ModelLoadError(f"{where}: span_thresholds and training must be objects")

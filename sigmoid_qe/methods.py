@@ -38,10 +38,17 @@ METHOD_TABLE: Dict[str, Method] = {m.name: m for m in (
     Method("entropy", "entropy", -1, False, True, "negated entropy of the model's softmax"),
     Method("boosted", "boosted", +1, True, True,
            "BoostedProb: the dominant set's mass when the token is in it, else its probability"),
+    Method("combined", "combined", +1, True, True,
+           "sigma^a * p^(1-a): the head's score and the model's probability, weighted by the "
+           "head's combine_weight a (0.5 unless the head says otherwise)"),
 )}
 METHODS = tuple(METHOD_TABLE)
-#: Token statistics that need the full-vocabulary softmax.
-SOFTMAX_STATS = tuple(m.statistic for m in METHOD_TABLE.values() if m.needs_softmax)
+#: Token statistics computed from the full-vocabulary softmax.
+SOFTMAX_STATS = ("softmax", "entropy", "boosted")
+#: Every token statistic scoring can compute.
+STATISTICS = ("sigmoid", *SOFTMAX_STATS, "combined")
+#: Weight of the head's score in ``combined`` when a head does not set one.
+DEFAULT_COMBINE_WEIGHT = 0.5
 AGGREGATES = ("mean", "prod", "mean-log", "min")
 #: Aggregates that take logs, so need probabilities.
 LOG_AGGREGATES = ("prod", "mean-log")

@@ -15,7 +15,7 @@ from .backends import Backend, load_backend
 from .default_model import direction_warning, resolve_model_name
 from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .head import SigmoidHead
-from .methods import METHOD_TABLE, check_method, orient
+from .methods import METHOD_TABLE, STATISTICS, check_method, orient
 from .prompts import check_prompt_style, check_prompt_template
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
@@ -189,7 +189,7 @@ class QEModel:
             raise InputError(f"{len(sources)} sources but {len(hypotheses)} translations")
         batch_size = check_batch_size(batch_size if batch_size is not None else self.batch_size)
         eos = self.include_eos if include_eos is None else include_eos
-        unknown = [s for s in extra_stats if s not in ("sigmoid", "softmax", "entropy", "boosted")]
+        unknown = [s for s in extra_stats if s not in STATISTICS]
         if unknown:
             raise OptionError(f"unknown token statistic(s) {', '.join(unknown)}")
         mismatch = direction_warning(self.backend.lp, sources, hypotheses)

@@ -21,6 +21,7 @@ class TokenScore:
     softmax: Optional[float] = None
     entropy: Optional[float] = None
     boosted: Optional[float] = None
+    combined: Optional[float] = None
 
     def to_dict(self) -> Dict[str, object]:
         return {k: v for k, v in asdict(self).items() if v is not None}

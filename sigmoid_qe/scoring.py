@@ -23,7 +23,7 @@ from .backends.base import Backend, EncodedPair
 from .dominant import boosted_prob
 from .frozen import length_sorted_batches, logit_chunks, scored_positions
 from .head import SigmoidHead
-from .methods import SOFTMAX_STATS
+from .methods import DEFAULT_COMBINE_WEIGHT, SOFTMAX_STATS
 
 
 @dataclass
@@ -35,6 +35,7 @@ class TokenStats:
     softmax: Optional[List[float]] = None
     entropy: Optional[List[float]] = None
     boosted: Optional[List[float]] = None
+    combined: Optional[List[float]] = None
 
 
 def softmax_stats(backend: Backend, hidden: torch.Tensor, token_ids: torch.Tensor,
@@ -64,8 +65,9 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
-    want_sigmoid = "sigmoid" in stats
-    want_softmax = [s for s in SOFTMAX_STATS if s in stats]
+    combine = "combined" in stats
+    want_sigmoid = "sigmoid" in stats or combine
+    want_softmax = [s for s in SOFTMAX_STATS if s in stats or (s == "softmax" and combine)]
     if want_sigmoid and head is None:
         raise ValueError("the sigmoid method needs a head")
     results: List[Optional[TokenStats]] = [None] * len(pairs)
@@ -81,6 +83,10 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
                     computed["sigmoid"] = _sigmoid_scores(backend, head, hidden, ids)
                 if want_softmax:
                     computed.update(softmax_stats(backend, hidden, ids, want_softmax))
+                if combine:
+                    computed["combined"] = combined_scores(computed["sigmoid"], computed["softmax"],
+                                                           head.config.combine_weight)
+                computed = {name: value for name, value in computed.items() if name in stats}
             ids_list = ids.tolist()
             lists = {name: t.float().cpu().tolist() for name, t in computed.items()}
             for pair_index, (start, end) in zip(batch_idx, positions.bounds()):
@@ -91,6 +97,15 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
     finally:
         bar.close()
     return results  # type: ignore[return-value]
+
+
+def combined_scores(sigmoid: torch.Tensor, softmax: torch.Tensor,
+                    weight: Optional[float] = None) -> torch.Tensor:
+    """sigma^a * p^(1-a), computed in logs (a = the head's combine weight, default 0.5)."""
+    a = DEFAULT_COMBINE_WEIGHT if weight is None else float(weight)
+    tiny = torch.finfo(torch.float32).tiny
+    return torch.exp(a * sigmoid.float().clamp(min=tiny).log()
+                     + (1.0 - a) * softmax.float().clamp(min=tiny).log())
 
 
 def _sigmoid_scores(backend: Backend, head: SigmoidHead, hidden: torch.Tensor,

@@ -32,7 +32,7 @@ WORD_AGGREGATES = ("min", "mean")
 #: (minor, major) thresholds used when a head carries no calibration for a method (a warning
 #: says so): round values on each method's scale (entropy: negated nats).
 DEFAULT_THRESHOLDS = {"sigmoid": (0.5, 0.1), "softmax": (0.1, 0.01), "boosted": (0.1, 0.01),
-                      "entropy": (-2.5, -4.0)}
+                      "combined": (0.2, 0.03), "entropy": (-2.5, -4.0)}
 
 
 @dataclass(frozen=True)

@@ -223,3 +223,20 @@ def test_multilingual_language_codes_are_forced_not_scored(tmp_path):
     own = logits.gather(1, labels[0][:, None]).squeeze(1)[1:]  # drop the language code
     assert result.scores[0] == pytest.approx(torch.sigmoid(own).mean().item(), abs=1e-5)
     assert [hyp[t.start:t.end] for hyp in ["o gato sentou"] for t in tokens] == ["o", " gato", " sentou", ""]
+
+
+def test_combined_method_is_the_weighted_product(marian):
+    import math as _math
+    detail = marian.score(SOURCES, HYPOTHESES, method="combined", extra_stats=("sigmoid", "softmax"),
+                          progress=False)
+    for segment in detail.segments:
+        for t in segment.tokens:
+            assert t.combined == pytest.approx(_math.sqrt(t.sigmoid * t.softmax), rel=1e-5)
+    marian.head.config.combine_weight = 1.0
+    try:
+        only_head = marian.score(SOURCES, HYPOTHESES, method="combined", aggregate="mean-log",
+                                 progress=False).scores
+        sigmoid = marian.score(SOURCES, HYPOTHESES, aggregate="mean-log", progress=False).scores
+        assert only_head == pytest.approx(sigmoid, abs=1e-5)
+    finally:
+        marian.head.config.combine_weight = None

@@ -136,15 +136,17 @@ def test_hand_made_case():
 SPAN = st.tuples(st.integers(0, 12), st.integers(0, 6), st.sampled_from(["major", "minor"]))
 
 
+def clip(spans, n):
+    return [(min(s, n), min(min(s, n) + w, n), t) for s, w, t in spans]
+
+
 @settings(max_examples=150, deadline=None, database=None)
 @given(st.lists(st.tuples(st.text("ab c", min_size=1, max_size=12), st.lists(SPAN, max_size=3),
                           st.lists(SPAN, max_size=3)), min_size=1, max_size=5), st.booleans())
 def test_agrees_with_an_independent_computation(raw, severity):
     items = []
     for mt, gold, predicted in raw:
-        n = len(mt)
-        fix = lambda spans: [(min(s, n), min(min(s, n) + w, n), t) for s, w, t in spans]  # noqa: E731
-        items.append((mt, fix(gold), fix(predicted)))
+        items.append((mt, clip(gold, len(mt)), clip(predicted, len(mt))))
     ours = evaluation.span_f1(segments(items), severity)
     recall, precision, f1 = wmt_reference(items, severity)
     assert (ours["recall"], ours["precision"], ours["f1"]) == pytest.approx((recall, precision, f1))
