@@ -46,6 +46,8 @@ setup(
             "sigmoid-qe=sigmoid_qe.cli.score:main",
             "sigmoid-qe-compare=sigmoid_qe.cli.compare:main",
             "sigmoid-qe-eval=sigmoid_qe.cli.eval:main",
+            "sigmoid-qe-filter=sigmoid_qe.cli.filter:main",
+            "sigmoid-qe-rerank=sigmoid_qe.cli.rerank:main",
             "sigmoid-qe-train=sigmoid_qe.cli.train:main",
         ]
     },

@@ -59,7 +59,7 @@ VARIANTS: Dict[str, Dict[str, Optional[str]]] = {
     "temp8": {"--temperature": "8"},
     "src20": {"--source-negatives": "20"},
     "src10+temp4": {"--source-negatives": "10", "--temperature": "4"},
-    "src10+temp4+lr3e-3": {"--source-negatives": "10", "--temperature": "4", "--lr": "3e-3"},
+    "temp4+lr3e-4": {"--temperature": "4", "--lr": "3e-4"},
     "src10+temp4+rank1": {"--source-negatives": "10", "--temperature": "4", "--rank-weight": "1"},
 }
 #: The shipped recipe: BASE plus what helped on dev (filled in from the screening).

@@ -142,9 +142,10 @@ def guess_pair_from_marks(sources: Sequence[str], hypotheses: Sequence[str]) -> 
 
 
 def choose_default_model(
-    sources: Sequence[str], hypotheses: Sequence[str], lp: Optional[str] = None
+    sources: Sequence[str], hypotheses: Optional[Sequence[str]], lp: Optional[str] = None
 ) -> Tuple[str, str]:
-    """(model name, language pair) of the offline default for these texts.
+    """(model name, language pair) of the offline default for these texts (``hypotheses``
+    None: for translating ``sources``).
 
     With ``lp`` given it must be en-pt or pt-en; otherwise the pair is inferred from the
     languages of the two sides (or, for texts too short for that, from the letters each side
@@ -160,6 +161,14 @@ def choose_default_model(
             )
         return DEFAULT_MODELS[pair], pair
     src = guess_language(sources)
+    if hypotheses is None:  # translating: the source language decides
+        if src in ("en", "pt"):
+            pair = "en-pt" if src == "en" else "pt-en"
+            return DEFAULT_MODELS[pair], pair
+        raise SigmoidQEError(
+            f"cannot pick a default model: the sources look {_describe(src)}; the built-in "
+            "offline models translate en-pt and pt-en only. Pass --lp en-pt or --lp pt-en if "
+            "that is the pair, or --model for another one")
     hyp = guess_language(hypotheses)
     pair = f"{src}-{hyp}"
     if pair in DEFAULT_MODELS:
@@ -183,7 +192,8 @@ def _describe(lang: Optional[str]) -> str:
     return LANGUAGE_NAMES.get(lang, lang)
 
 
-def resolve_model_name(model: Optional[str], sources: Sequence[str], hypotheses: Sequence[str],
+def resolve_model_name(model: Optional[str], sources: Sequence[str],
+                       hypotheses: Optional[Sequence[str]],
                        lp: Optional[str] = None) -> Tuple[str, Optional[str], bool]:
     """(model name, language pair, whether the default was picked for the user): the one
     place that decides which model scores when ``model`` is None (CLI and ``score()``)."""

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
+import json
 import os
 import stat
 import sys
@@ -30,11 +32,12 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Dict, Iterator, List, Mapping, Sequence, Tuple, Union
+from typing import IO, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 from .errors import InputError, SigmoidQEWarning
 
 PathLike = Union[str, os.PathLike]
+T = TypeVar("T")
 
 #: Longest line read: longer ones are refused (no text segment is that long; a binary or
 #: endless file is).
@@ -95,6 +98,22 @@ def iter_lines(path: PathLike, allow_empty: bool = False) -> Iterator[str]:
             yield _decode_line(raw, path, number)
         if number == 0 and not allow_empty:
             raise InputError("file is empty", path)
+
+
+def count_lines(path: PathLike, allow_empty: bool = False) -> int:
+    """The number of lines, every one decoded and checked (a pass before long work, so that
+    a bad byte on the last line fails at once; memory stays flat)."""
+    return sum(1 for _ in iter_lines(path, allow_empty=allow_empty))
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[List[T]]:
+    """Consecutive lists of ``size`` items (the last one shorter)."""
+    iterator = iter(items)
+    while True:
+        chunk = list(itertools.islice(iterator, size))
+        if not chunk:
+            return
+        yield chunk
 
 
 def _where(data: bytes, offset: int) -> Tuple[int, int]:
@@ -325,6 +344,53 @@ def open_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
     except BaseException:
         staged.abort()
         raise
+
+
+class JsonObjectWriter:
+    """A JSON object written as it is built: scalar fields first, then arrays of records
+    one record at a time (so a result of any length is never held whole)."""
+
+    def __init__(self, stream: IO, fields: Optional[Mapping] = None):
+        self.stream = stream
+        self.members = 0
+        self.records: Optional[int] = None
+        stream.write("{")
+        for key, value in (fields or {}).items():
+            self._member(key, json.dumps(value, ensure_ascii=False))
+
+    def _member(self, key: str, text: str) -> None:
+        self._end_array()
+        self.stream.write(("," if self.members else "") + "\n  " + json.dumps(key) + ": " + text)
+        self.members += 1
+
+    def _end_array(self) -> None:
+        if self.records is not None:
+            self.stream.write("\n  ]" if self.records else "]")
+            self.records = None
+
+    def array(self, key: str) -> None:
+        """Start the array ``key``; :meth:`add` appends to it."""
+        self._member(key, "[")
+        self.records = 0
+
+    def add(self, record) -> None:
+        self.stream.write(("," if self.records else "") + "\n    "
+                          + json.dumps(record, ensure_ascii=False))
+        self.records += 1
+
+    def close(self) -> None:
+        self._end_array()
+        self.stream.write("\n}\n" if self.members else "}\n")
+
+
+@contextlib.contextmanager
+def json_output(path: PathLike, fields: Optional[Mapping] = None) -> Iterator[JsonObjectWriter]:
+    """A :class:`JsonObjectWriter` on :func:`open_output`: the file is complete (closing
+    brackets written) or absent."""
+    with open_output(path) as stream:
+        writer = JsonObjectWriter(stream, fields)
+        yield writer
+        writer.close()
 
 
 def write_output(path: PathLike, content: Union[str, bytes]) -> None:

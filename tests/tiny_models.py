@@ -94,3 +94,36 @@ def make_tiny_m2m100(directory, seed: int = 0) -> str:
     for name in ("corpus.txt", "spm.model", "spm.vocab"):
         (path / name).unlink()
     return str(path)
+
+
+def make_tiny_bergamot_net(vocab: int = 6, dim: int = 8, ffn: int = 16, heads: int = 2,
+                           seed: int = 0):
+    """A random 1+1-layer Bergamot student (transformer encoder, SSRU decoder) in memory,
+    built from a Marian tensor dict as the real ``.bin`` files give it."""
+    import numpy as np
+
+    from sigmoid_qe.backends.bergamot_model import BergamotTransformer
+    from sigmoid_qe.backends.marian_reader import MarianModelFile
+    rng = np.random.default_rng(seed)
+    shapes = {"Wemb": (vocab, dim), "decoder_ff_logit_out_b": (1, vocab)}
+    attention = {"Wk": (dim, dim), "Wo": (dim, dim), "Wq": (dim, dim), "Wv": (dim, dim),
+                 "bk": (1, dim), "bo": (1, dim), "bq": (1, dim), "bv": (1, dim),
+                 "Wo_ln_bias": (1, dim), "Wo_ln_scale": (1, dim)}
+    feed_forward = {"W1": (dim, ffn), "W2": (ffn, dim), "b1": (1, ffn), "b2": (1, dim),
+                    "ffn_ln_bias": (1, dim), "ffn_ln_scale": (1, dim)}
+    rnn = {"W": (dim, dim), "Wf": (dim, dim), "bf": (1, dim), "ffn_ln_bias": (1, dim),
+           "ffn_ln_scale": (1, dim)}
+    for side, blocks in (("encoder", {"self": attention, "ffn": feed_forward}),
+                         ("decoder", {"context": attention, "ffn": feed_forward, "rnn": rnn})):
+        for block, names in blocks.items():
+            for name, shape in names.items():
+                shapes[f"{side}_l1_{block}_{name}"] = shape
+    tensors = {}
+    for name, shape in shapes.items():
+        if name.endswith("_scale"):
+            tensors[name] = np.ones(shape, dtype=np.float32)
+        else:
+            tensors[name] = rng.normal(0, 1.0 if name == "Wemb" else 0.5, shape).astype(np.float32)
+    config = {"type": "transformer", "enc-depth": 1, "dec-depth": 1, "transformer-heads": heads,
+              "transformer-dim-ffn": ffn, "transformer-ffn-activation": "relu"}
+    return BergamotTransformer(MarianModelFile("tiny.bin", 1, tensors, config, "0" * 64))

@@ -10,7 +10,6 @@ the network itself is rebuilt in PyTorch (:mod:`bergamot_model`).
 """
 from __future__ import annotations
 
-import math
 import re
 import struct
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 import numpy as np
 import torch
 
+from ..decoding import Candidate, Decoding
 from ..errors import ModelLoadError
 from ..frozen import length_sorted_batches
 from ..offsets import Respeller, byte_to_char, map_spans, partition
@@ -335,23 +335,43 @@ class BergamotBackend(Backend):
 
     # -- translation ------------------------------------------------------------------------
     def translate(self, sources: Sequence[str], batch_size: int = 32) -> List[str]:
-        """Greedy translations (shortlist-restricted, as the native engine), raw decoded text.
+        """Greedy translations (shortlist-restricted, as the native engine), raw decoded text."""
+        return [c[0].text for c in self.generate(sources, Decoding(), batch_size)]
 
-        Sentences are decoded in length-sorted batches; each one gets its own shortlist, so
-        the result does not depend on what it is batched with.
+    def generate(self, sources: Sequence[str], decoding: Decoding, batch_size: int = 32,
+                 first_index: int = 0) -> List[List[Candidate]]:
+        """``decoding.n`` candidates per source (see :mod:`.bergamot_decoding`).
+
+        Sentences are decoded in length-sorted batches of about ``batch_size`` decoder rows
+        (a beam or the draws of a sentence count as that many rows); each sentence gets its
+        own shortlist, so the result does not depend on what it is batched with. Sampling
+        seeds are drawn per (``first_index`` + position, draw).
         """
-        encoded = [self._source_ids(text, i)[0] for i, text in enumerate(sources)]
-        results: List[str] = [""] * len(encoded)
-        for rows in length_sorted_batches([len(e) for e in encoded], batch_size):
+        from . import bergamot_decoding as search
+        encoded = [self._source_ids(text, first_index + i)[0] for i, text in enumerate(sources)]
+        results: List[List[Candidate]] = [[] for _ in encoded]
+        rows_per_sentence = decoding.n if decoding.strategy == "sample" else decoding.beam
+        sentences = max(1, batch_size // rows_per_sentence)
+        for rows in length_sorted_batches([len(e) for e in encoded], sentences):
             src, mask = pad_right([encoded[i] for i in rows], EOS_ID)
+            src, mask = src.to(self.device), mask.to(self.device)
             allowed = [self._allowed(encoded[i]) for i in rows]
-            limits = [max(1, math.ceil(MAX_LENGTH_FACTOR * len(encoded[i]))) for i in rows]
+            limits = [search.length_limit(len(encoded[i]), MAX_LENGTH_FACTOR) for i in rows]
             with torch.inference_mode():
-                outputs = self.net.greedy(
-                    src.to(self.device), mask.to(self.device), allowed, limits
-                )
-            for i, ids in zip(rows, outputs):
-                results[i] = self.tgt_sp.decode(ids)
+                if decoding.strategy == "greedy":
+                    found = [[search.Decoded(ids, None, None)]
+                             for ids in search.greedy(self.net, src, mask, allowed, limits)]
+                elif decoding.strategy == "beam":
+                    found = search.beam_search(self.net, src, mask, allowed, limits,
+                                               decoding.beam, decoding.n, decoding.length_penalty)
+                else:
+                    found = search.sample(self.net, src, mask, allowed, limits, decoding.n,
+                                          [first_index + i for i in rows], decoding.seed,
+                                          decoding.temperature, decoding.top_k, decoding.top_p,
+                                          decoding.epsilon)
+            for i, decoded in zip(rows, found):
+                results[i] = [Candidate(self.tgt_sp.decode(d.ids), d.logprob, d.score)
+                              for d in decoded]
         return results
 
     def _allowed(self, source_ids: Sequence[int]) -> np.ndarray:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -363,48 +363,3 @@ class BergamotTransformer(nn.Module):
             )
         state.step += 1
         return x
-
-    def greedy(
-        self,
-        src_ids: torch.Tensor,
-        src_mask: torch.Tensor,
-        shortlists: Sequence[np.ndarray],
-        max_lengths: Sequence[int],
-    ) -> List[List[int]]:
-        """Greedy search restricted to each sentence's shortlist; outputs exclude EOS.
-
-        The shortlists of the batch are merged into one id set so that each step is one
-        small matmul; a row's scores outside its own list are set to -inf, which makes the
-        result identical to decoding each sentence alone.
-        """
-        device = src_ids.device
-        b = src_ids.shape[0]
-        union = np.unique(np.concatenate(list(shortlists)))
-        allowed = np.zeros((b, len(union)), dtype=bool)
-        for i, ids in enumerate(shortlists):
-            allowed[i] = np.isin(union, ids, assume_unique=True)
-        union_t = torch.from_numpy(union).to(device)
-        out_w = self.emb[union_t].contiguous()
-        out_b = self.out_b[union_t].contiguous()
-        blocked = torch.from_numpy(~allowed).to(device)
-        limits = torch.as_tensor(list(max_lengths), device=device)
-
-        state = self.start(self.encode(src_ids, src_mask), src_mask)
-        alive = torch.arange(b, device=device)
-        outputs: List[List[int]] = [[] for _ in range(b)]
-        prev: Optional[torch.Tensor] = None
-        while alive.numel():
-            h = self.step(state, prev)
-            scores = F.linear(h, out_w, out_b).masked_fill_(blocked[alive], float("-inf"))
-            best = union_t[scores.argmax(dim=-1)]
-            # A sentence at its length limit ends here, as if </s> had been chosen.
-            done = (best == EOS_ID) | (state.step >= limits[alive])
-            for row, token in zip(alive.tolist(), best.tolist()):
-                if token != EOS_ID:
-                    outputs[row].append(token)
-            if bool(done.any()):
-                keep = (~done).nonzero().squeeze(1)
-                alive, best = alive[keep], best[keep]
-                state = state.select(keep)
-            prev = best
-        return outputs

@@ -169,6 +169,24 @@ class HFBackend(Backend):
         self.model.to(device=device, dtype=dtype)
         return super().to(device, dtype)
 
+    # -- generation ----------------------------------------------------------------------
+    def generation_context(self, source: str) -> List[int]:
+        """The token ids a candidate for ``source`` is generated from (as it is scored)."""
+        raise NotImplementedError
+
+    def generate(self, sources: Sequence[str], decoding, batch_size: int = 32,
+                 first_index: int = 0):
+        """``decoding.n`` candidates per source (see :mod:`.hf_generate`)."""
+        from .hf_generate import generate
+        contexts = [self.generation_context(s) for s in sources]
+        return generate(self, contexts, decoding, batch_size, first_index,
+                        causal=not self.model.config.is_encoder_decoder)
+
+    def translate(self, sources: Sequence[str], batch_size: int = 32) -> List[str]:
+        """Greedy translations."""
+        from ..decoding import Decoding
+        return [c[0].text for c in self.generate(sources, Decoding(), batch_size)]
+
     # -- capture ------------------------------------------------------------------------
     def _run_until_output_layer(self, **inputs) -> torch.Tensor:
         """Run the model and return the output layer's input, skipping the vocab projection."""

@@ -41,6 +41,13 @@ class HFCausalBackend(HFBackend):
             ids = ids["input_ids"]
         return list(ids)
 
+    def generation_context(self, source: str) -> List[int]:
+        prompt = self.build_prompt(source)
+        if not prompt:
+            bos = self.tokenizer.bos_token_id
+            prompt = [bos if bos is not None else self.tokenizer.eos_token_id]
+        return prompt
+
     def target_token_ids(self, text: str) -> List[int]:
         return self._tokenize_hypothesis(text, as_target=False, add_special_tokens=False)[0]
 

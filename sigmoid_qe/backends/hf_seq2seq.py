@@ -60,6 +60,12 @@ class HFSeq2SeqBackend(HFBackend):
                 return candidate
         raise SigmoidQEError(f"{self.name}: language code {code!r} is unknown to the tokenizer")
 
+    def generation_context(self, source: str) -> List[int]:
+        text = (self.prompt_template.format(**self.prompt_fields(source))
+                if self.prompt_template else source)
+        context = list(self.tokenizer(text, verbose=False)["input_ids"])
+        return _clip(context, self.max_length) if self.max_length else context
+
     def target_token_ids(self, text: str) -> List[int]:
         return self._tokenize_hypothesis(text, as_target=True, add_special_tokens=False)[0]
 

@@ -1,0 +1,241 @@
+"""``sigmoid-qe-rerank``: choose one translation per source among candidates.
+
+Candidates come from a file (``-t CANDS --num-candidates N``: N consecutive lines per source,
+the ``comet-mbr`` layout) or from the model (``--generate N --decoding beam|sample``). The
+choice is QE reranking (``--method/--aggregate`` as in ``sigmoid-qe``), MBR with a sacrebleu
+utility (``--mbr chrf|bleu``), or MBR among the ``--qe-top-k`` best by QE. The chosen lines go
+to stdout (or ``-o``); ``--to-json`` records every candidate, its scores and the choice.
+Work goes ``--chunk-size`` sources at a time, so memory does not grow with the input.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Dict, List, Optional
+
+from ..decoding import Decoding
+from ..errors import InputError, OptionError
+from ..files import check_output, chunks, count_lines, iter_lines, json_output, open_output
+from ..rerank import MBR_METRICS, choose, utility_function
+from ..version import __version__
+from .common import (
+    ArgumentParser,
+    add_method_arguments,
+    add_model_arguments,
+    add_quiet_argument,
+    check_method_arguments,
+    load_from_args,
+    non_negative_int,
+    positive_int,
+    run_cli,
+)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="sigmoid-qe-rerank",
+        description="Pick the best translation per source: QE reranking, MBR, QE-pruned MBR.")
+    parser.add_argument("-s", "--sources", required=True, metavar="FILE")
+    given = parser.add_argument_group("candidates from a file")
+    given.add_argument("-t", "--candidates", default=None, metavar="FILE",
+                       help="N consecutive candidate lines per source")
+    given.add_argument("--num-candidates", type=positive_int, default=None, metavar="N")
+    made = parser.add_argument_group("candidates from the model")
+    made.add_argument("--generate", type=positive_int, default=None, metavar="N",
+                      help="generate N candidates per source")
+    made.add_argument("--decoding", choices=("beam", "sample"), default="beam")
+    made.add_argument("--beam-size", type=positive_int, default=None,
+                      help="beam width (default N)")
+    made.add_argument("--length-penalty", type=float, default=1.0,
+                      help="beam search: log-prob / length^this (default 1.0, Marian's)")
+    made.add_argument("--temperature", type=float, default=1.0)
+    made.add_argument("--top-k", type=non_negative_int, default=0, help="0 = off")
+    made.add_argument("--top-p", type=float, default=1.0, help="nucleus mass (1 = off)")
+    made.add_argument("--epsilon", type=float, default=0.0,
+                      help="epsilon sampling: drop tokens below this probability (0 = off)")
+    made.add_argument("--seed", type=int, default=0)
+    select = parser.add_argument_group("selection")
+    add_method_arguments(select, "do not score the end-of-sentence token after a candidate")
+    select.add_argument("--mbr", choices=MBR_METRICS, default=None,
+                        help="MBR with this sacrebleu metric as utility (default: QE reranking)")
+    select.add_argument("--qe-top-k", type=positive_int, default=None, metavar="K",
+                        help="MBR among the K best candidates by QE")
+    parser.add_argument("-o", "--output", default="-", metavar="FILE",
+                        help="the chosen translations, one per source (default stdout)")
+    parser.add_argument("--to-json", default=None, metavar="FILE",
+                        help="every candidate with its scores, and the choice")
+    parser.add_argument("--chunk-size", type=positive_int, default=256, metavar="SOURCES",
+                        help="sources handled at a time (default 256)")
+    add_model_arguments(parser)
+    add_quiet_argument(parser)
+    parser.add_argument("--version", action="version", version=f"sigmoid-qe {__version__}")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return run_cli(build_parser(), _rerank, argv)
+
+
+def decoding_from_args(args) -> Optional[Decoding]:
+    """The --generate options as a Decoding (None for candidates from a file); options that
+    belong to another strategy are refused rather than ignored."""
+    sampling = {"--temperature": args.temperature != 1.0, "--top-k": args.top_k != 0,
+                "--top-p": args.top_p != 1.0, "--epsilon": args.epsilon != 0.0}
+    beam = {"--beam-size": args.beam_size is not None, "--length-penalty": args.length_penalty != 1.0}
+    if args.generate is None:
+        given = [flag for flag, on in {**sampling, **beam}.items() if on]
+        if given:
+            raise OptionError(f"{given[0]} goes with --generate")
+        return None
+    wrong = [flag for flag, on in (beam if args.decoding == "sample" else sampling).items() if on]
+    if wrong:
+        raise OptionError(f"{wrong[0]} does not apply to --decoding {args.decoding}")
+    if args.decoding == "beam":
+        return Decoding("beam", args.generate, beam_size=args.beam_size,
+                        length_penalty=args.length_penalty)
+    return Decoding("sample", args.generate, temperature=args.temperature, top_k=args.top_k,
+                    top_p=args.top_p, epsilon=args.epsilon, seed=args.seed)
+
+
+def _check(args) -> Optional[Decoding]:
+    """Options, outputs and input files, before any model is loaded."""
+    check_method_arguments(args)
+    if (args.candidates is None) == (args.generate is None):
+        raise OptionError("give candidates with -t FILE --num-candidates N, or --generate N")
+    if args.candidates is not None and args.num_candidates is None:
+        raise OptionError("-t needs --num-candidates N (the candidates per source)")
+    if args.num_candidates is not None and args.candidates is None:
+        raise OptionError("--num-candidates goes with -t")
+    decoding = decoding_from_args(args)
+    per_source = args.num_candidates or args.generate
+    if args.qe_top_k is not None:
+        if args.mbr is None:
+            raise OptionError("--qe-top-k prunes the candidates of MBR: give --mbr too")
+        if args.qe_top_k > per_source:
+            raise OptionError(f"--qe-top-k {args.qe_top_k} is more than the {per_source} "
+                              "candidates per source")
+    if args.mbr is not None and (args.method or args.aggregate) and args.qe_top_k is None:
+        raise OptionError("--method/--aggregate choose by QE: with --mbr they need --qe-top-k")
+    inputs = [args.sources] + ([args.candidates] if args.candidates else [])
+    if args.to_json and args.to_json == args.output:
+        raise OptionError("-o and --to-json go to the same file")
+    check_output(args.output, inputs, "-o")
+    if args.to_json:
+        check_output(args.to_json, inputs, "--to-json")
+    sources = count_lines(args.sources)
+    if args.candidates is not None:
+        count = 0
+        for count, line in enumerate(iter_lines(args.candidates), start=1):
+            if not line.strip():
+                raise InputError(f"empty candidate (for source line {(count - 1) // per_source + 1})",
+                                 args.candidates, count)
+        if count % per_source:
+            raise InputError(f"has {count} lines, not a multiple of --num-candidates "
+                             f"{per_source}", args.candidates)
+        if count // per_source != sources:
+            raise InputError(f"has {count} lines = {count // per_source} sources x "
+                             f"{per_source} candidates, but {args.sources} has {sources} lines",
+                             args.candidates)
+    args.total_sources, args.per_source = sources, per_source
+    return decoding
+
+
+def _rerank(args, files) -> int:
+    decoding = _check(args)
+    files["source"] = args.sources
+    files["translation"] = args.candidates or "generated candidates"
+    needs_qe = args.mbr is None or args.qe_top_k is not None
+    model = None
+    if needs_qe or decoding is not None:
+        head = [line for _, line in zip(range(100), iter_lines(args.sources))]
+        model = load_from_args(args, head, None if decoding is not None else
+                               [line for _, line in zip(range(100), iter_lines(args.candidates))])
+    utility = utility_function(args.mbr) if args.mbr else None
+    per_source = args.num_candidates or args.generate
+    from ..scoring import _progress
+    bar = _progress(args.total_sources, None if not args.quiet else False, "Reranking")
+    selection = _selection_name(args)
+    header = {"signature": _signature(model, args) if needs_qe else None,
+              "selection": selection,
+              "decoding": decoding.record() if decoding is not None else None}
+    with contextlib.ExitStack() as outputs:
+        out = outputs.enter_context(open_output(args.output))
+        record = (outputs.enter_context(json_output(args.to_json, header))
+                  if args.to_json else None)
+        if record is not None:
+            record.array("segments")
+        candidate_lines = (chunks(iter_lines(args.candidates), per_source)
+                           if args.candidates else None)
+        start = 0
+        for sources in chunks(iter_lines(args.sources), args.chunk_size):
+            if decoding is not None:
+                found = model.generate(sources, decoding, first_index=start)
+                groups = [[c.text for c in per] for per in found]
+            else:
+                found = None
+                groups = [next(candidate_lines) for _ in sources]
+            qe = _qe_scores(model, args, sources, groups, start) if needs_qe else None
+            for k, (source, group) in enumerate(zip(sources, groups)):
+                choice = choose(group, qe[k] if qe else None, utility, args.qe_top_k)
+                out.write(group[choice.index].replace("\n", " ") + "\n")
+                if record is not None:
+                    record.add(_record(source, group, choice, qe[k] if qe else None,
+                                       found[k] if found else None))
+            start += len(sources)
+            bar.update(len(sources))
+    bar.close()
+    return 0
+
+
+def _qe_scores(model, args, sources: List[str], groups: List[List[str]], first: int
+               ) -> List[List[float]]:
+    """QE score of every candidate, grouped per source."""
+    from ..model import shifted_input_warnings
+    flat_sources = [s for s, group in zip(sources, groups) for _ in group]
+    flat = [c for group in groups for c in group]
+    owner = [k for k, group in enumerate(groups) for _ in group]
+
+    def position(side: str, index: int) -> int:  # candidate line, or the source's line
+        return first_candidate + index if side == "translation" else first + owner[index]
+
+    first_candidate = first * args.per_source
+    with shifted_input_warnings(position=position):
+        result = model.score(flat_sources, flat, method=args.method, aggregate=args.aggregate,
+                             progress=False, check_direction=first == 0)
+    scores, k = [], 0
+    for group in groups:
+        scores.append(result.scores[k:k + len(group)])
+        k += len(group)
+    return scores
+
+
+def _selection_name(args) -> str:
+    if args.mbr is None:
+        return "qe"
+    return f"mbr-{args.mbr}" + (f" among the top {args.qe_top_k} by qe" if args.qe_top_k else "")
+
+
+def _signature(model, args) -> str:
+    method = args.method or model.default_method
+    aggregate = args.aggregate or model.default_aggregate
+    return str(model.signature(method, aggregate, model.include_eos))
+
+
+def _record(source: str, group: List[str], choice, qe, generated) -> Dict:
+    candidates = []
+    for i, text in enumerate(group):
+        entry: Dict = {"text": text}
+        if qe is not None:
+            entry["qe"] = qe[i]
+        if generated is not None:
+            entry["logprob"] = generated[i].logprob
+            entry["search_score"] = generated[i].score
+        if choice.mbr is not None and i in choice.mbr:
+            entry["mbr"] = choice.mbr[i]
+        candidates.append(entry)
+    return {"source": source, "chosen": choice.index, "translation": group[choice.index],
+            "candidates": candidates}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
