@@ -368,6 +368,17 @@ class JsonObjectWriter:
             self.stream.write("\n  ]" if self.records else "]")
             self.records = None
 
+    def state(self) -> Dict[str, Optional[int]]:
+        """What :meth:`resumed` needs to carry on after the bytes written so far."""
+        return {"members": self.members, "records": self.records}
+
+    @classmethod
+    def resumed(cls, stream: IO, state: Mapping) -> JsonObjectWriter:
+        """A writer continuing a stream that already holds what ``state`` describes."""
+        writer = cls.__new__(cls)
+        writer.stream, writer.members, writer.records = stream, state["members"], state["records"]
+        return writer
+
     def array(self, key: str) -> None:
         """Start the array ``key``; :meth:`add` appends to it."""
         self._member(key, "[")

@@ -91,11 +91,13 @@ class SigmoidQE(Metric):
         if not references:
             raise ValueError("SigmoidQE needs the sources (passed where sacrebleu takes "
                              "references)")
+        from .parallel import score_sharded
         sources = segments(references[0], "sources")
         hypotheses = segments(hypotheses, "hypotheses")
         model = self.model or self._load(self._model_name, self._loader["lp"], sources, hypotheses)
-        result = model.score(sources, hypotheses, method=self._method, aggregate=self._aggregate,
-                             progress=self.progress, include_eos=self.include_eos)
+        result = score_sharded(model, sources, hypotheses, everyone=True, method=self._method,
+                               aggregate=self._aggregate, progress=self.progress,
+                               include_eos=self.include_eos)
         return [[value, 1.0] for value in result.scores]
 
     def _aggregate_and_compute(self, stats: List[List[float]]) -> QEScore:

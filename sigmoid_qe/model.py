@@ -234,22 +234,14 @@ class QEModel:
         released, so memory does not grow with the input. Warnings name the pair's position
         in the whole input; the direction check runs on the first chunk. ``total`` (when
         known) sizes the progress bar. Other options are those of :meth:`score`."""
-        from .files import chunks
-        from .scoring import _progress
+        from .distributed import DistContext
+        from .parallel import scored_chunks
         if chunk_size < 1:
             raise OptionError(f"chunk_size must be at least 1, got {chunk_size}")
-        bar = _progress(total, progress, "Scoring")
-        try:
-            start = 0
-            for chunk in chunks(pairs, chunk_size):
-                with shifted_input_warnings(start):
-                    result = self.score([p[0] for p in chunk], [p[1] for p in chunk], method,
-                                        aggregate, progress=bar, check_direction=start == 0,
-                                        **score_options)
-                yield from result.segments
-                start += len(chunk)
-        finally:
-            bar.close()
+        for _, segments in scored_chunks(self, pairs, chunk_size, DistContext(), 0, progress,
+                                         total, method=method, aggregate=aggregate,
+                                         **score_options):
+            yield from segments
 
     def generate(self, sources: Iterable[str], decoding: Union[str, Decoding, None] = None,
                  n: Optional[int] = None, batch_size: Optional[int] = None, first_index: int = 0,

@@ -1,25 +1,28 @@
-"""Scoring one input on several processes: shard, score, gather in input order.
+"""Scoring on several processes: shard, score, gather in input order; and chunked streams.
 
 Under ``torchrun`` or ``accelerate launch`` every process runs the same command; each scores
-the rows ``rank, rank + world, ...`` on its own device, and rank 0 gets every row back in the
-original order. Without a process group it is plain single-process scoring.
+the rows ``rank, rank + world, ...`` (of the whole input, or of each chunk of a stream) on its
+own device, and rank 0 gets every row back in the original order. Without a process group it
+is plain single-process scoring.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+import itertools
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from .distributed import DistContext, current_context
 from .errors import InputError
 
 
 def score_sharded(model, sources: Sequence[str], hypotheses: Sequence[str],
-                  context: Optional[DistContext] = None, **score_kwargs):
+                  context: Optional[DistContext] = None, everyone: bool = False, **score_kwargs):
     """Multi-process scoring of one input: shard, score, gather.
 
     Each rank scores rows ``rank, rank + world, ...`` with its own copy of ``model`` (a
     :class:`~sigmoid_qe.model.QEModel` on its own device); rank 0 gets the
     :class:`~sigmoid_qe.results.QEResult` of every row *in input order*, the other ranks get
-    None. Without a process group it is simply ``model.score``.
+    None (or, with ``everyone``, the whole result too: for code every rank runs alike, such
+    as a significance test). Without a process group it is simply ``model.score``.
     """
     from .results import QEResult
     ctx = context or current_context()
@@ -30,10 +33,73 @@ def score_sharded(model, sources: Sequence[str], hypotheses: Sequence[str],
     mine = list(range(ctx.rank, len(sources), ctx.world_size))
     part = model.score([sources[i] for i in mine], [hypotheses[i] for i in mine], **score_kwargs)
     gathered = ctx.gather_objects((mine, part.segments))
-    if not ctx.is_main:
+    if not ctx.is_main and not everyone:
         return None
     segments: List[Any] = [None] * len(sources)
     for rows, segs in gathered:
         for i, seg in zip(rows, segs):
             segments[i] = seg
     return QEResult(segments, part.method, part.aggregate, part.signature)
+
+
+def shard_map(func: Callable[[List[Any]], List[Any]], items: Sequence[Any],
+              context: Optional[DistContext] = None) -> Optional[List[Any]]:
+    """``func`` over ``items`` split across the ranks (rank r takes ``items[r::world]``);
+    rank 0 gets the results in item order, the others None. Every rank must call it with
+    the same items (it is a collective)."""
+    ctx = context or current_context()
+    if not ctx.active:
+        return func(list(items))
+    mine = list(range(ctx.rank, len(items), ctx.world_size))
+    part = func([items[i] for i in mine]) if mine else []
+    gathered = ctx.gather_objects((mine, part))
+    if not ctx.is_main:
+        return None
+    out: List[Any] = [None] * len(items)
+    for rows, values in gathered:
+        for i, value in zip(rows, values):
+            out[i] = value
+    return out
+
+
+def scored_chunks(model, pairs: Iterable[Tuple[str, str]], chunk_size: int = 1000,
+                  context: Optional[DistContext] = None, skip: int = 0,
+                  progress=None, total: Optional[int] = None, **score_options
+                  ) -> Iterator[Tuple[int, Optional[list]]]:
+    """Stream ``pairs`` through ``model`` a chunk at a time: (index of the chunk's first pair,
+    its :class:`~sigmoid_qe.results.SegmentScore` list in input order, or None on ranks other
+    than 0). The first ``skip`` pairs are passed over (a resumed job); chunk boundaries stay
+    at multiples of ``chunk_size`` from the start, so every chunk is scored exactly as in an
+    uninterrupted run. Warnings name positions in the whole input; the language-direction
+    check runs on the first chunk only."""
+    from .model import shifted_input_warnings
+    from .scoring import _progress
+    ctx = context or current_context()
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    if skip % chunk_size:
+        raise ValueError("skip must be a multiple of chunk_size")
+    iterator = iter(pairs)
+    for _ in itertools.islice(iterator, skip):
+        pass
+    bar = _progress(total, progress if ctx.is_main else False, "Scoring")
+    bar.update(skip)
+    start = skip
+    try:
+        while True:
+            chunk = list(itertools.islice(iterator, chunk_size))
+            if not chunk:
+                return
+
+            def score(part, first=start):  # part: (position in the input, pair)
+                with shifted_input_warnings(position=lambda _side, k: part[k][0]):
+                    result = model.score([p[0] for _, p in part], [p[1] for _, p in part],
+                                         progress=False, check_direction=first == 0 and ctx.is_main,
+                                         **score_options)
+                return result.segments
+            segments = shard_map(score, list(enumerate(chunk, start)), ctx)
+            bar.update(len(chunk))
+            yield start, segments
+            start += len(chunk)
+    finally:
+        bar.close()

@@ -48,6 +48,32 @@ class SegmentScore:
         return record
 
 
+class ExactSum:
+    """A running sum whose value is exactly ``math.fsum`` of everything added (Shewchuk's
+    partials, as fsum keeps them), so a streamed system score equals the whole-list one;
+    ``partials`` is the state to save and restore."""
+
+    def __init__(self, partials=()):
+        self.partials: List[float] = [float(x) for x in partials]
+
+    def add(self, value: float) -> None:
+        x = float(value)
+        kept = 0
+        for y in self.partials:
+            if abs(x) < abs(y):
+                x, y = y, x
+            high = x + y
+            low = y - (high - x)
+            if low:
+                self.partials[kept] = low
+                kept += 1
+            x = high
+        self.partials[kept:] = [x]
+
+    def value(self) -> float:
+        return math.fsum(self.partials)
+
+
 @dataclass
 class QEResult:
     """Scores of one system (a list of hypotheses): what ``score()`` returns."""

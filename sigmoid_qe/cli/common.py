@@ -158,6 +158,7 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
     from ..model import load_model
     if getattr(args, "quiet", False):
         silence_libraries()
+    join_process_group(args)
     name, lp, guessed = resolve_model_name(args.model, sources, first_translations,
                                            lp if lp is not None else args.lp)
     if guessed:
@@ -170,6 +171,16 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
                       allow_other_model=args.allow_other_model, prompt_style=args.prompt_style)
 
 
+def join_process_group(args) -> None:
+    """Under ``torchrun`` / ``accelerate launch`` (WORLD_SIZE > 1): join the process group
+    (gloo on CPU, NCCL on GPUs) and load the model on this rank's device; the commands then
+    shard their work and rank 0 writes (:mod:`sigmoid_qe.parallel`). A no-op otherwise."""
+    from ..distributed import _env_int, init_distributed
+    if (_env_int("WORLD_SIZE") or 1) > 1:
+        _, device = init_distributed(args.device)
+        args.device = str(device)
+
+
 def silence_libraries() -> None:
     """--quiet also silences transformers' own loading bars and info logs."""
     from transformers.utils import logging as hf_logging
@@ -178,17 +189,19 @@ def silence_libraries() -> None:
 
 
 def score_systems(args, files: Dict[str, Optional[str]]):
-    """Read -s/-t, load the model once, score every system: (model, {path: QEResult}).
-    ``files`` (from :func:`warnings_to_stderr`) is pointed at the file being scored."""
+    """Read -s/-t, load the model once, score every system: (model, {path: QEResult}), the
+    results on rank 0 of a data-parallel run and None on the others. ``files`` (from
+    :func:`warnings_to_stderr`) is pointed at the file being scored."""
+    from ..parallel import score_sharded
     sources, systems = read_inputs(args.sources, args.translations)
     model = load_from_args(args, sources, next(iter(systems.values())))
     results = {}
     for path, hypotheses in systems.items():
         files["translation"] = path
-        results[path] = model.score(sources, hypotheses, method=args.method,
-                                    aggregate=args.aggregate, progress=not args.quiet,
-                                    spans=getattr(args, "spans", False),
-                                    span_threshold=getattr(args, "span_threshold", None))
+        results[path] = score_sharded(model, sources, hypotheses, method=args.method,
+                                      aggregate=args.aggregate, progress=not args.quiet,
+                                      spans=getattr(args, "spans", False),
+                                      span_threshold=getattr(args, "span_threshold", None))
     return model, results
 
 
@@ -229,6 +242,7 @@ def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
             argv: Optional[Sequence[str]] = None) -> int:
     """Parse ``argv`` and run ``body(args, files)``; every user error becomes one stderr
     line and exit code 2, Ctrl-C exit code 130, a closed pipe a quiet exit."""
+    from ..distributed import shutdown_distributed
     _PROG[0] = parser.prog
     try:
         with warnings_to_stderr() as files:
@@ -246,3 +260,5 @@ def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        shutdown_distributed()

@@ -90,6 +90,9 @@ def _compare(args, files) -> int:
         base = metric.corpus_score(systems[baseline], sources)
         signature = metric.get_signature()
         scores = {baseline: base}
+    from ..distributed import current_context
+    if not current_context().is_main:  # a data-parallel run: rank 0 reports
+        return 0
     print(f"system\tscore\tmean ± 95% CI\tp-value (vs {baseline}, {TESTS[args.test]})")
     for name in names:
         if name in identical:

@@ -193,6 +193,9 @@ def _run(args, files) -> int:
         records = _span_or_word_records(args)
     elif args.mtme_root:
         lps, written = _mtme_inputs(args, files)
+        from ..distributed import current_context
+        if not current_context().is_main:  # a data-parallel --score-testset: rank 0 reports
+            return 0
         outputs.update(written)
         records = evaluate(lps, _options(args))
     else:

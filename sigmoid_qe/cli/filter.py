@@ -154,7 +154,7 @@ class _Swaps:
             where = ", ".join(str(n) for n in self.lines) + (", ..." if self.count > EXAMPLES else "")
             warnings.warn(SigmoidQEWarning(
                 f"{self.count} pair(s) look swapped ({self.tgt} source, {self.src} target, but "
-                f"the model translates {self.src}-{self.tgt}): lines {where}"))
+                f"the model translates {self.src}-{self.tgt}): lines {where}"), stacklevel=2)
 
 
 def _filter(args, files) -> int:

@@ -7,12 +7,17 @@ page to read, ``--spans-wmt`` a WMT23 QE task-2 file and ``--word-tags`` WMT wor
 """
 from __future__ import annotations
 
+import itertools
 import json
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional
 
+from ..distributed import current_context
 from ..errors import InputError, OptionError
-from ..files import check_output, read_lines, write_output
+from ..files import JsonObjectWriter, check_output, count_lines, iter_lines, write_output
+from ..parallel import scored_chunks
+from ..results import ExactSum
+from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
 from ..version import __version__
 from .common import (
     ArgumentParser,
@@ -20,8 +25,9 @@ from .common import (
     add_quiet_argument,
     add_scoring_arguments,
     check_method_arguments,
+    load_from_args,
+    positive_int,
     run_cli,
-    score_systems,
 )
 
 
@@ -45,9 +51,18 @@ def build_parser() -> ArgumentParser:
     add_model_arguments(parser)
     add_quiet_argument(parser)
     parser.add_argument("--only-system", action="store_true", help="print system scores only")
+    parser.add_argument("-o", "--output", default=None, metavar="FILE",
+                        help="write the score lines to FILE instead of stdout")
     parser.add_argument("--to-json", default=None, metavar="FILE",
                         help="write segment and token scores as JSON (keys: the -t paths; "
                              "'-' = stdout instead of the score lines)")
+    parser.add_argument("--to-jsonl", default=None, metavar="FILE",
+                        help="one JSON object per segment (with its system and index)")
+    big = parser.add_argument_group("long jobs")
+    big.add_argument("--chunk-size", type=positive_int, default=1000, metavar="PAIRS",
+                     help="pairs read, scored and written at a time (default 1000)")
+    big.add_argument("--resume", action="store_true",
+                     help="continue an interrupted run of the same command (outputs to files)")
     spans = parser.add_argument_group("where the errors are")
     spans.add_argument("--spans", action="store_true",
                        help="error spans from the token scores (in --to-json records as 'errors')")
@@ -70,102 +85,197 @@ def main(argv: Optional[List[str]] = None) -> int:
     return run_cli(build_parser(), _score, argv)
 
 
-def _check(args) -> Optional[List[List[str]]]:
-    """Every option and output path, before any model is loaded."""
+def _check(args) -> Dict[str, int]:
+    """Every option, output path and input line, before any model is loaded: returns the
+    line count of each input (a reading pass that decodes every line, so that a bad byte or
+    a missing line fails now rather than hours into the job)."""
     check_method_arguments(args)
     wants_spans = bool(args.html or args.spans_wmt or args.word_tags)
     if args.span_threshold is not None and not (args.spans or wants_spans):
         raise OptionError("--span-threshold goes with --spans, --html, --spans-wmt or --word-tags")
     if args.word_tokenization and not args.word_tags:
         raise OptionError("--word-tokenization goes with --word-tags")
+    if args.to_json == "-" and args.output:
+        raise OptionError("--to-json - replaces the score lines on stdout: leave out -o")
+    if args.resume and not args.output and args.to_json != "-":
+        raise OptionError("--resume writes its results to files: give -o FILE for the score lines")
+    if args.resume and args.html:
+        raise OptionError("--html is drawn from the whole run at its end and cannot be resumed: "
+                          "leave it out (or score without --resume)")
     inputs = [args.sources, *args.translations]
-    targets = [p for p in (args.to_json, args.html, args.spans_wmt, args.word_tags) if p]
+    if len(set(args.translations)) != len(args.translations):
+        dup = next(p for p in args.translations if args.translations.count(p) > 1)
+        raise InputError("given twice with -t", dup)
+    targets = [p for p in (args.output, args.to_json, args.to_jsonl, args.html, args.spans_wmt,
+                           args.word_tags) if p and p != "-"]
     if len(set(targets)) != len(targets):
         raise OptionError("two outputs go to the same file")
-    for path, flag in ((args.to_json, "--to-json"), (args.html, "--html"),
+    for path, flag in ((args.output, "-o"), (args.to_json, "--to-json"),
+                       (args.to_jsonl, "--to-jsonl"), (args.html, "--html"),
                        (args.spans_wmt, "--spans-wmt"), (args.word_tags, "--word-tags")):
         if path:
             check_output(path, inputs, flag)
-    if not args.word_tokenization:
-        return None
-    lines = read_lines(args.word_tokenization, allow_empty=True)
-    if len(lines) != len(read_lines(args.translations[0])):
-        raise InputError(f"has {len(lines)} lines but {args.translations[0]} has a different "
-                         f"number", args.word_tokenization)
-    return [line.split() for line in lines]
+    check_resumable(args.resume, inputs + [args.word_tokenization])
+    if not args.resume:
+        refuse_leftovers(targets)
+    counts = {path: count_lines(path) for path in inputs}
+    for path in args.translations:
+        if counts[path] != counts[args.sources]:
+            raise InputError(f"has {counts[path]} lines but {args.sources} has "
+                             f"{counts[args.sources]}", path)
+    if args.word_tokenization:
+        words = count_lines(args.word_tokenization, allow_empty=True)
+        if words != counts[args.translations[0]]:
+            raise InputError(f"has {words} lines but {args.translations[0]} has "
+                             f"{counts[args.translations[0]]}", args.word_tokenization)
+    return counts
 
 
 def _score(args, files) -> int:
-    tokenized = _check(args)
+    counts = _check(args)
     args.spans = args.spans or bool(args.html or args.spans_wmt or args.word_tags)
     files["source"] = args.sources
-    model, results = score_systems(args, files)
-    if args.to_json != "-":
-        out = sys.stdout
-        for path, result in results.items():
-            if not args.only_system:
-                for i, value in enumerate(result.scores):
-                    out.write(f"{path}\tSegment {i}\tscore: {value:.4f}\n")
-            out.write(f"{path}\tscore: {result.system_score:.4f}\n")
-        out.flush()
-    if args.to_json:
-        payload = {path: [seg.to_dict() for seg in result.segments] for path, result in results.items()}
-        write_output(args.to_json, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
-    if args.html:
+    head = list(itertools.islice(iter_lines(args.sources), 100))
+    model = load_from_args(args, head, list(itertools.islice(iter_lines(args.translations[0]), 100)))
+    context = current_context()
+    lines_to = None if args.to_json == "-" else (args.output or "-")
+    paths = {"lines": lines_to, "json": args.to_json, "jsonl": args.to_jsonl,
+             "spans": args.spans_wmt, "tags": args.word_tags}
+    options = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet", "total")}
+    key = job_key(options, [args.sources, *args.translations, args.word_tokenization])
+    outputs = ResumableOutputs(paths if context.is_main else {}, key, args.resume)
+    pages: Dict[str, list] = {}
+    with outputs:
+        progress = outputs.progress
+        if context.active:  # every rank resumes where rank 0 left off
+            progress = context.gather_objects(progress)[0]
+        _Job(args, model, outputs, progress, pages).run(context, files, counts)
+    if args.html and context.is_main:
         from ..report_html import render
-        floor = model.score_floor(next(iter(results.values())).method)
-        sources = [s.source for s in next(iter(results.values())).segments]
-        write_output(args.html, render(results, sources, low=floor,
-                                       high=0.0 if floor < 0 else 1.0))
-    first = next(iter(results.values()))
-    lp = model.backend.lp or "xx-xx"
-    if args.spans_wmt:
-        write_output(args.spans_wmt, wmt_task2_text(first, lp, f"sigmoid-qe-{first.method}",
-                                                    *model.footprint()))
-    if args.word_tags:
-        write_output(args.word_tags, word_tag_text(model, first, lp, args, tokenized))
+        from ..results import QEResult
+        method = args.method or model.default_method
+        results = {p: QEResult(segs, method, args.aggregate or model.default_aggregate)
+                   for p, segs in pages.items()}
+        floor = model.score_floor(method)
+        sources = [seg.source for seg in next(iter(results.values())).segments]
+        write_output(args.html, render(results, sources, low=floor, high=0.0 if floor < 0 else 1.0))
     return 0
 
 
-def wmt_task2_text(result, lp: str, method_name: str, disk_bytes: int, parameters: int) -> str:
-    """A WMT23 QE task-2 submission: footprint, parameters, ensemble size, then per segment
-    LP, METHOD, SEGMENT, MT, starts, ends, types (-1 -1 no-error when there is none)."""
-    lines = [str(disk_bytes), str(parameters), "1"]
-    for i, segment in enumerate(result.segments):
-        errors = segment.errors or []
-        if errors:
-            starts = " ".join(str(e.start) for e in errors)
-            ends = " ".join(str(e.end) for e in errors)
-            kinds = " ".join(e.severity for e in errors)
-        else:
-            starts, ends, kinds = "-1", "-1", "no-error"
-        mt = segment.hypothesis.replace("\t", " ")
-        lines.append("\t".join([lp, method_name, str(i), mt, starts, ends, kinds]))
-    return "\n".join(lines) + "\n"
+class _Job:
+    """The scoring loop: systems one after the other, each streamed in chunks; after every
+    chunk the outputs are checkpointed (see :mod:`sigmoid_qe.resume`)."""
+
+    def __init__(self, args, model, outputs, progress: Optional[dict], pages: Dict[str, list]):
+        self.args, self.model, self.outputs, self.pages = args, model, outputs, pages
+        self.state = progress or {"system": 0, "done": 0, "sum": [], "json": None}
+        self.resumed = progress is not None
+
+    def run(self, context, files, counts: Dict[str, int]) -> None:
+        args, out = self.args, self.outputs
+        json_out = out.get("json")
+        writer = None
+        if json_out is not None:
+            writer = (JsonObjectWriter.resumed(json_out, self.state["json"]) if self.resumed
+                      else JsonObjectWriter(json_out))
+        if out.get("spans") is not None and not self.resumed:
+            disk, parameters = self.model.footprint()
+            out["spans"].write(f"{disk}\n{parameters}\n1\n")
+        method = args.method or self.model.default_method
+        lp = self.model.backend.lp or "xx-xx"
+        for k, path in enumerate(args.translations):
+            if k < self.state["system"]:
+                continue
+            files["translation"] = path
+            skip = self.state["done"] if k == self.state["system"] else 0
+            if writer is not None and not (self.resumed and skip):
+                writer.array(path)
+            total = ExactSum(self.state["sum"] if skip else ())
+            pairs = zip(iter_lines(args.sources), iter_lines(path))
+            tokenized = (iter_lines(args.word_tokenization, allow_empty=True)
+                         if k == 0 and args.word_tokenization else None)
+            if tokenized is not None:
+                for _ in itertools.islice(tokenized, skip):
+                    pass
+            for start, segments in scored_chunks(
+                    self.model, pairs, args.chunk_size, context, skip,
+                    progress=False if args.quiet else None, total=counts[path],
+                    method=args.method, aggregate=args.aggregate, spans=args.spans,
+                    span_threshold=args.span_threshold):
+                if segments is None:
+                    continue
+                for i, segment in enumerate(segments, start):
+                    total.add(segment.score)
+                    self._write_segment(k, path, i, segment, writer, method, lp, tokenized)
+                self.state.update(system=k, done=start + len(segments), sum=total.partials,
+                                  json=writer.state() if writer else None)
+                out.checkpoint(self.state)
+            if not context.is_main:
+                continue
+            if out.get("lines") is not None:
+                out["lines"].write(f"{path}\tscore: {total.value() / counts[path]:.4f}\n")
+            self.state.update(system=k + 1, done=0, sum=[], json=writer.state() if writer else None)
+            out.checkpoint(self.state)
+        if writer is not None:
+            writer.close()
+
+    def _write_segment(self, k: int, path: str, i: int, segment, writer, method: str, lp: str,
+                       tokenized) -> None:
+        args, out = self.args, self.outputs
+        if out.get("lines") is not None and not args.only_system:
+            out["lines"].write(f"{path}\tSegment {i}\tscore: {segment.score:.4f}\n")
+        record = segment.to_dict()
+        if writer is not None:
+            writer.add(record)
+        if out.get("jsonl") is not None:
+            out["jsonl"].write(json.dumps({"system": path, "segment": i, **record},
+                                          ensure_ascii=False) + "\n")
+        if args.html:
+            self.pages.setdefault(path, []).append(segment)
+        if k != 0:
+            return
+        if out.get("spans") is not None:
+            out["spans"].write(wmt_task2_line(segment, i, lp, f"sigmoid-qe-{method}") + "\n")
+        if out.get("tags") is not None:
+            words = next(tokenized).split() if tokenized is not None else None
+            out["tags"].write("".join(line + "\n" for line in word_tag_lines(
+                self.model, segment, i, lp, method, args.span_threshold, words)))
 
 
-def word_tag_text(model, result, lp: str, args, tokenized: Optional[List[List[str]]]) -> str:
+def wmt_task2_line(segment, index: int, lp: str, method_name: str) -> str:
+    """One line of a WMT23 QE task-2 submission (after its footprint, parameters and
+    ensemble-size lines): LP, METHOD, SEGMENT, MT, starts, ends, types (-1 -1 no-error when
+    there is none)."""
+    errors = segment.errors or []
+    if errors:
+        starts = " ".join(str(e.start) for e in errors)
+        ends = " ".join(str(e.end) for e in errors)
+        kinds = " ".join(e.severity for e in errors)
+    else:
+        starts, ends, kinds = "-1", "-1", "no-error"
+    mt = segment.hypothesis.replace("\t", " ")
+    return "\t".join([lp, method_name, str(index), mt, starts, ends, kinds])
+
+
+def word_tag_lines(model, segment, index: int, lp: str, method: str, span_threshold,
+                   words: Optional[List[str]]) -> List[str]:
     """One line per word: LP, METHOD, mt, SEGMENT, WORD INDEX, WORD, TAG."""
     from ..methods import METHOD_TABLE, orient
     from ..spans import align_words, word_spans, word_tags
-    thresholds = model.span_thresholds(result.method, args.span_threshold)
-    statistic = METHOD_TABLE[result.method].statistic
+    thresholds = model.span_thresholds(method, span_threshold)
+    statistic = METHOD_TABLE[method].statistic
     eos = model.backend.eos_token_id
-    lines = []
-    for i, segment in enumerate(result.segments):
-        text = segment.hypothesis
-        if tokenized is not None:
-            words = tokenized[i]
-            spans = align_words(text, words)
-        else:
-            spans = word_spans(text)
-            words = [text[s:e] for s, e in spans]
-        values = orient(result.method, [getattr(t, statistic) for t in segment.tokens])
-        tags = word_tags(text, spans, [(t.start, t.end) for t in segment.tokens], values,
-                         [t.token_id == eos for t in segment.tokens], thresholds)
-        lines.extend("\t".join([lp, f"sigmoid-qe-{result.method}", "mt", str(i), str(k), word, tag])
-                     for k, (word, tag) in enumerate(zip(words, tags)))
-    return "\n".join(lines) + ("\n" if lines else "")
+    text = segment.hypothesis
+    if words is not None:
+        spans = align_words(text, words)
+    else:
+        spans = word_spans(text)
+        words = [text[s:e] for s, e in spans]
+    values = orient(method, [getattr(t, statistic) for t in segment.tokens])
+    tags = word_tags(text, spans, [(t.start, t.end) for t in segment.tokens], values,
+                     [t.token_id == eos for t in segment.tokens], thresholds)
+    return ["\t".join([lp, f"sigmoid-qe-{method}", "mt", str(index), str(k), word, tag])
+            for k, (word, tag) in enumerate(zip(words, tags))]
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ def score_lp(qe: Scorer, data: MtmeLp, systems: Optional[Sequence[str]] = None,
     one line each, so a long run does not flood the terminal.
     """
     systems = list(systems) if systems is not None else data.system_names()
+    from ..parallel import score_sharded
     sources = [s if s is not None else "" for s in data.src]
     seg: Dict[str, List[float]] = {}
     sys_scores: Dict[str, float] = {}
@@ -40,8 +41,8 @@ def score_lp(qe: Scorer, data: MtmeLp, systems: Optional[Sequence[str]] = None,
         hypotheses = [h if h is not None else "" for h in data.system_output(system)]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = qe.score(sources, hypotheses, method=method, aggregate=aggregate,
-                              batch_size=batch_size, progress=progress)
+            result = score_sharded(qe, sources, hypotheses, everyone=True, method=method,
+                                   aggregate=aggregate, batch_size=batch_size, progress=progress)
         if caught and on_warning is not None:
             first = str(caught[0].message)
             more = f" (and {len(caught) - 1} more)" if len(caught) > 1 else ""

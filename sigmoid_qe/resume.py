@@ -1,0 +1,167 @@
+"""The outputs of a long job, written as it goes, and how a killed job continues (``--resume``).
+
+Without ``--resume`` every output goes through :func:`~sigmoid_qe.files.open_output`: a file
+appears complete at the end or not at all (stdout is written through).
+
+With ``--resume`` every output must be a file. Each is written to ``FILE.partial``, and after
+every completed chunk the job records, in ``FIRST.partial.json`` (FIRST = the first output),
+how far it got: the byte length of each partial file and the job's own counters. A job killed
+at any moment leaves that record pointing at the last completed chunk; the rerun with the same
+command plus ``--resume`` cuts each partial file back to its recorded length and continues
+from there, so the result is byte-identical to an uninterrupted run. Only when the job ends
+are the partial files renamed into place and the record deleted, so a partial file is never
+taken for a finished one. A rerun *without* ``--resume`` finds the record and refuses; so
+does a ``--resume`` whose command or inputs differ from the interrupted run's.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import IO, Dict, Mapping, Optional
+
+from .errors import InputError, OptionError, SigmoidQEError
+from .files import STDOUT, open_output
+
+PARTIAL = ".partial"
+STATE = ".partial.json"
+
+
+def input_identity(paths) -> Dict[str, list]:
+    """Size and modification time of each input file: a resumed job must read the same."""
+    out = {}
+    for path in paths:
+        if path is None:
+            continue
+        info = os.stat(path)
+        out[os.fspath(path)] = [info.st_size, info.st_mtime_ns]
+    return out
+
+
+def job_key(options: Mapping, inputs) -> str:
+    """A digest of everything that shapes the output: options and input files."""
+    blob = json.dumps({"options": dict(options), "inputs": input_identity(inputs)},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def refuse_leftovers(paths) -> None:
+    """A run without --resume over the record of an interrupted one: one line, before work."""
+    for path in paths:
+        if path and path != STDOUT and Path(path + STATE).exists():
+            raise OptionError(f"{path}: an interrupted run left a partial result "
+                              f"({path}{PARTIAL}); add --resume to continue it, or delete "
+                              f"{path}{STATE} and the .partial files to start over")
+
+
+class ResumableOutputs:
+    """Named output streams (text, or binary where asked) with checkpoints.
+
+    ``paths`` maps a name to a path (None: no such output). ``state`` after :meth:`open` is
+    the recorded progress of the interrupted run (None when starting afresh).
+    """
+
+    def __init__(self, paths: Mapping[str, Optional[str]], key: str, resume: bool,
+                 binary: tuple = ()):
+        self.paths = {name: os.fspath(p) for name, p in paths.items() if p is not None}
+        self.binary = set(binary)
+        self.key = key
+        self.resume = resume
+        self.streams: Dict[str, IO] = {}
+        self.state: Optional[dict] = None
+        self._stack = contextlib.ExitStack()
+        if resume:
+            special = [p for p in self.paths.values() if p == STDOUT or not _regular_or_new(p)]
+            if special:
+                raise OptionError(f"--resume writes its results to files: {special[0]} is not "
+                                  "a regular file (give -o FILE)")
+            first = next(iter(self.paths.values()), None)
+            self.record = Path(first + STATE) if first else None
+
+    # -- opening -------------------------------------------------------------------------
+    def __enter__(self) -> ResumableOutputs:
+        if not self.resume:
+            for name, path in self.paths.items():
+                self.streams[name] = self._stack.enter_context(
+                    open_output(path, binary=name in self.binary))
+            return self
+        if self.record is not None and self.record.exists():
+            self.state = json.loads(self.record.read_text(encoding="utf-8"))
+            if self.state.get("key") != self.key:
+                raise OptionError(f"{self.record}: the interrupted run had other options or "
+                                  "inputs; rerun it as it was, or delete the .partial files")
+        for name, path in self.paths.items():
+            partial = path + PARTIAL
+            mode = "r+b" if self.state is not None and os.path.exists(partial) else "w+b"
+            raw = open(partial, mode)
+            if self.state is not None:
+                raw.truncate(self.state["lengths"].get(name, 0))
+                raw.seek(0, io.SEEK_END)
+            self.streams[name] = (raw if name in self.binary else
+                                  io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+        return self
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        if not self.resume:
+            return self._stack.__exit__(kind, value, traceback)
+        for stream in self.streams.values():
+            stream.close()
+        if self.record is None:
+            return False
+        if kind is None:
+            for path in self.paths.values():
+                os.replace(path + PARTIAL, path)
+            self.record.unlink(missing_ok=True)
+        elif issubclass(kind, SigmoidQEError):  # the job cannot complete as asked: no leftovers
+            for path in self.paths.values():
+                with contextlib.suppress(OSError):
+                    os.unlink(path + PARTIAL)
+            self.record.unlink(missing_ok=True)
+        return False  # an interruption keeps the partial files and the record, to resume
+
+    def __getitem__(self, name: str) -> IO:
+        return self.streams[name]
+
+    def get(self, name: str) -> Optional[IO]:
+        return self.streams.get(name)
+
+    # -- progress ------------------------------------------------------------------------
+    def checkpoint(self, progress: Mapping) -> None:
+        """Everything written so far is one completed step: make it durable and record it."""
+        if not self.resume or self.record is None:
+            return
+        lengths = {}
+        for name, stream in self.streams.items():
+            stream.flush()
+            raw = stream if name in self.binary else stream.buffer
+            os.fsync(raw.fileno())
+            lengths[name] = raw.tell()
+        temp = self.record.with_name(self.record.name + ".tmp")
+        temp.write_text(json.dumps({"key": self.key, "lengths": lengths,
+                                    "progress": dict(progress)}), encoding="utf-8")
+        os.replace(temp, self.record)
+
+    @property
+    def progress(self) -> Optional[dict]:
+        return None if self.state is None else self.state["progress"]
+
+
+def _regular_or_new(path: str) -> bool:
+    import stat
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return True
+
+
+def check_resumable(resume: bool, inputs) -> None:
+    """--resume reads its inputs again from the start: they must be regular files."""
+    if not resume:
+        return
+    for path in inputs:
+        if path is not None and not _regular_or_new(path):
+            raise InputError("--resume needs inputs it can read again (a regular file, not a "
+                             "pipe)", path)
