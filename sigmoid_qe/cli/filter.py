@@ -19,12 +19,16 @@ import contextlib
 import os
 import sys
 import tempfile
+from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from ..distributed import current_context
 from ..errors import InputError, OptionError, SigmoidQEWarning
-from ..files import check_output, iter_lines, open_output
+from ..files import check_output, iter_lines
+from ..parallel import scored_chunks
+from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
 from ..version import __version__
 from .common import (
     ArgumentParser,
@@ -39,6 +43,8 @@ from .common import (
 
 #: Line numbers quoted in the swapped-languages warning.
 EXAMPLES = 5
+#: With --resume, --keep-top keeps its scores in OUTPUT + this until the job is done.
+SCORES_SUFFIX = ".scores.f64"
 
 
 def percentage(text: str) -> float:
@@ -72,6 +78,8 @@ def build_parser() -> ArgumentParser:
                         help="dropped pairs: line<TAB>score<TAB>source<TAB>target")
     parser.add_argument("--chunk-size", type=positive_int, default=1000, metavar="PAIRS",
                         help="pairs scored at a time (default 1000)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run of the same command (-o FILE)")
     add_model_arguments(parser)
     add_quiet_argument(parser)
     parser.add_argument("--version", action="version", version=f"sigmoid-qe {__version__}")
@@ -121,6 +129,16 @@ def _check(args) -> int:
     check_output(args.output, inputs, "-o")
     if args.dropped:
         check_output(args.dropped, inputs, "--dropped")
+    if args.resume and args.output == "-":
+        raise OptionError("--resume writes its results to files: give -o FILE for the kept pairs")
+    check_resumable(args.resume, inputs)
+    if not args.resume:
+        refuse_leftovers([args.output, args.dropped,
+                          args.output + SCORES_SUFFIX if args.output != "-" else None])
+        if args.output != "-" and os.path.exists(args.output + SCORES_SUFFIX):
+            raise OptionError(f"{args.output}: an interrupted run left its scores "
+                              f"({args.output}{SCORES_SUFFIX}); add --resume to continue it, or "
+                              "delete that file to start over")
     return sum(1 for _ in iter_pairs(args))
 
 
@@ -162,37 +180,86 @@ def _filter(args, files) -> int:
     files["source"] = args.tsv or args.sources
     files["translation"] = args.tsv or args.targets
     head = [pair for _, pair in zip(range(100), iter_pairs(args))]
-    model = load_from_args(args, [s for s, _ in head], [t for _, t in head])
-    swaps = _Swaps(model.backend.lp)
-
-    def scored() -> Iterator[Tuple[int, float, str, str]]:
-        pairs = iter_pairs(args)
-        segments = model.iter_score(pairs, method=args.method, aggregate=args.aggregate,
-                                    chunk_size=args.chunk_size,
-                                    progress=False if args.quiet else None, total=total)
-        for line, segment in enumerate(segments, start=1):
-            swaps.check(line, segment.source, segment.hypothesis)
-            yield line, segment.score, segment.source, segment.hypothesis
-
-    with contextlib.ExitStack() as stack:
-        if args.keep_top is None:
-            decisions = ((line, score, src, tgt, score >= args.threshold)
-                         for line, score, src, tgt in scored())
-        else:
-            scores_path = stack.enter_context(_scores_file())
-            with open(scores_path, "wb") as stored:
-                for _, score, _, _ in scored():
-                    stored.write(np.float64(score).tobytes())
-            decisions = _top(args, scores_path, kept_count(total, args.keep_top))
-        out = stack.enter_context(open_output(args.output))
-        dropped = stack.enter_context(open_output(args.dropped)) if args.dropped else None
-        for line, score, src, tgt, keep in decisions:
-            if keep:
-                out.write(f"{src}\t{tgt}\n")
-            elif dropped is not None:
-                dropped.write(f"{line}\t{score:.6f}\t{src}\t{tgt}\n")
-    swaps.report()
+    job = _FilterJob(args, load_from_args(args, [s for s, _ in head], [t for _, t in head]), total)
+    if args.keep_top is None:
+        job.threshold_pass()
+    else:
+        job.keep_top_passes()
+    if job.context.is_main:
+        job.swaps.report()
     return 0
+
+
+class _FilterJob:
+    """The passes of a filtering job; only rank 0 writes (see :mod:`sigmoid_qe.resume`)."""
+
+    def __init__(self, args, model, total: int):
+        self.args, self.model, self.total = args, model, total
+        self.context = current_context()
+        self.swaps = _Swaps(model.backend.lp)
+        options = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
+        self.key = job_key(options, [args.sources, args.targets, args.tsv])
+        self.paths = {"kept": args.output, "dropped": args.dropped} if self.context.is_main else {}
+
+    def scored(self, outputs) -> Iterator[Tuple[int, Optional[List]]]:
+        """(first line index, segments or None on other ranks) per chunk, after what
+        ``outputs`` recorded."""
+        progress = outputs.progress or {"done": 0, "swaps": [0, []]}
+        if self.context.active:
+            progress = self.context.gather_objects(progress)[0]
+        self.swaps.count, self.swaps.lines = progress["swaps"]
+        for start, segments in scored_chunks(
+                self.model, iter_pairs(self.args), self.args.chunk_size, self.context,
+                progress["done"], progress=False if self.args.quiet else None, total=self.total,
+                method=self.args.method, aggregate=self.args.aggregate):
+            if segments is not None:
+                for line, segment in enumerate(segments, start + 1):
+                    self.swaps.check(line, segment.source, segment.hypothesis)
+            yield start, segments
+
+    def checkpoint(self, outputs, done: int) -> None:
+        outputs.checkpoint({"done": done, "swaps": [self.swaps.count, self.swaps.lines]})
+
+    def threshold_pass(self) -> None:
+        with ResumableOutputs(self.paths, self.key, self.args.resume) as outputs:
+            for start, segments in self.scored(outputs):
+                if segments is None:
+                    continue
+                for line, segment in enumerate(segments, start + 1):
+                    _write(outputs, line, segment.score, segment.source, segment.hypothesis,
+                           segment.score >= self.args.threshold)
+                self.checkpoint(outputs, start + len(segments))
+
+    def keep_top_passes(self) -> None:
+        with _scores_file(self.args, self.key) as scores_path:
+            needed = scores_path is not None and not os.path.exists(scores_path)
+            if self.context.active:
+                needed = self.context.gather_objects(needed)[0]
+            if needed:
+                sink = {"scores": scores_path} if scores_path else {}
+                with ResumableOutputs(sink, self.key, self.args.resume,
+                                      binary=("scores",)) as outputs:
+                    for start, segments in self.scored(outputs):
+                        if segments is None:
+                            continue
+                        values = np.asarray([seg.score for seg in segments], dtype=np.float64)
+                        outputs["scores"].write(values.tobytes())
+                        self.checkpoint(outputs, start + len(segments))
+                if scores_path is not None and self.args.resume:
+                    Path(scores_path + ".key").write_text(self.key, encoding="utf-8")
+            if not self.context.is_main:
+                return
+            with ResumableOutputs(self.paths, self.key, self.args.resume) as outputs:
+                for decision in _top(self.args, scores_path, kept_count(self.total,
+                                                                        self.args.keep_top)):
+                    _write(outputs, *decision)
+
+
+def _write(outputs, line: int, score: float, source: str, target: str, keep: bool) -> None:
+    if keep:
+        outputs["kept"].write(f"{source}\t{target}\n")
+    elif outputs.get("dropped") is not None:
+        outputs["dropped"].write(f"{line}\t{score:.6f}\t{source}\t{target}\n")
 
 
 def _top(args, scores_path: str, k: int) -> Iterator[Tuple[int, float, str, str, bool]]:
@@ -213,14 +280,37 @@ def _top(args, scores_path: str, k: int) -> Iterator[Tuple[int, float, str, str,
 
 
 @contextlib.contextmanager
-def _scores_file() -> Iterator[str]:
+def _scores_file(args, key: str) -> Iterator[Optional[str]]:
+    """Where --keep-top keeps the scores between its passes (None on ranks other than 0): a
+    temporary file, or with --resume ``OUTPUT.scores.f64`` beside the output, kept until the
+    job is done so that an interrupted second pass need not score again."""
+    if not current_context().is_main:
+        yield None
+        return
+    if args.resume:
+        path = args.output + SCORES_SUFFIX
+        if os.path.exists(path) and not _scores_match(path, key):
+            os.unlink(path)
+        yield path
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            os.unlink(path + ".key")
+        return
     handle, path = tempfile.mkstemp(prefix="sigmoid-qe-filter.", suffix=".f64")
     os.close(handle)
+    os.unlink(path)  # the scoring pass creates it
     try:
         yield path
     finally:
         with contextlib.suppress(OSError):
             os.unlink(path)
+
+
+def _scores_match(path: str, key: str) -> bool:
+    try:
+        return open(path + ".key", encoding="utf-8").read() == key
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ..decoding import Decoding
+from ..distributed import current_context
 from ..errors import InputError, OptionError
 from ..files import check_output, chunks, count_lines, iter_lines, json_output, open_output
+from ..parallel import shard_map
 from ..rerank import MBR_METRICS, choose, utility_function
 from ..version import __version__
 from .common import (
@@ -158,47 +160,81 @@ def _rerank(args, files) -> int:
     header = {"signature": _signature(model, args) if needs_qe else None,
               "selection": selection,
               "decoding": decoding.record() if decoding is not None else None}
+    context = current_context()
     with contextlib.ExitStack() as outputs:
-        out = outputs.enter_context(open_output(args.output))
+        main = context.is_main  # in a data-parallel run, rank 0 writes
+        out = outputs.enter_context(open_output(args.output)) if main else None
         record = (outputs.enter_context(json_output(args.to_json, header))
-                  if args.to_json else None)
+                  if args.to_json and main else None)
         if record is not None:
             record.array("segments")
         candidate_lines = (chunks(iter_lines(args.candidates), per_source)
                            if args.candidates else None)
         start = 0
         for sources in chunks(iter_lines(args.sources), args.chunk_size):
-            if decoding is not None:
-                found = model.generate(sources, decoding, first_index=start)
-                groups = [[c.text for c in per] for per in found]
-            else:
-                found = None
-                groups = [next(candidate_lines) for _ in sources]
-            qe = _qe_scores(model, args, sources, groups, start) if needs_qe else None
-            for k, (source, group) in enumerate(zip(sources, groups)):
-                choice = choose(group, qe[k] if qe else None, utility, args.qe_top_k)
-                out.write(group[choice.index].replace("\n", " ") + "\n")
-                if record is not None:
-                    record.add(_record(source, group, choice, qe[k] if qe else None,
-                                       found[k] if found else None))
+            given = [next(candidate_lines) for _ in sources] if candidate_lines else None
+            items = [(start + k, source, given[k] if given else None)
+                     for k, source in enumerate(sources)]
+            chosen = shard_map(lambda part: _choose_part(args, model, decoding, utility, part),
+                               items, context)
             start += len(sources)
             bar.update(len(sources))
+            if chosen is None:  # another rank of a data-parallel run: rank 0 writes
+                continue
+            for text, entry in chosen:
+                out.write(text.replace("\n", " ") + "\n")
+                if record is not None:
+                    record.add(entry)
     bar.close()
     return 0
 
 
-def _qe_scores(model, args, sources: List[str], groups: List[List[str]], first: int
-               ) -> List[List[float]]:
-    """QE score of every candidate, grouped per source."""
+def _choose_part(args, model, decoding, utility, part) -> List[Tuple[str, Dict]]:
+    """(chosen text, JSON record) for each (position, source, candidates or None) of this
+    rank's share of a chunk."""
+    sources = [source for _, source, _ in part]
+    if not part:
+        return []
+    if decoding is not None:
+        found = _generate(model, part, decoding)
+        groups = [[c.text for c in per] for per in found]
+    else:
+        found, groups = None, [group for _, _, group in part]
+    needs_qe = args.mbr is None or args.qe_top_k is not None
+    qe = _qe_scores(model, args, part, groups) if needs_qe else None
+    out = []
+    for k, (source, group) in enumerate(zip(sources, groups)):
+        choice = choose(group, qe[k] if qe else None, utility, args.qe_top_k)
+        out.append((group[choice.index], _record(source, group, choice, qe[k] if qe else None,
+                                                 found[k] if found else None)))
+    return out
+
+
+def _generate(model, part, decoding):
+    """Candidates for a share of a chunk; sampling seeds follow each source's position in the
+    input, so the draws do not depend on the chunking or the number of processes."""
+    positions = [i for i, _, _ in part]
+    if positions == list(range(positions[0], positions[0] + len(positions))):
+        return model.generate([s for _, s, _ in part], decoding, first_index=positions[0])
+    return [model.generate([source], decoding, first_index=i)[0] for i, source, _ in part]
+
+
+def _qe_scores(model, args, part, groups: List[List[str]]) -> List[List[float]]:
+    """QE score of every candidate, grouped per source; warnings name the candidate's line
+    (its source's line for source-side ones)."""
     from ..model import shifted_input_warnings
+    sources = [source for _, source, _ in part]
     flat_sources = [s for s, group in zip(sources, groups) for _ in group]
     flat = [c for group in groups for c in group]
     owner = [k for k, group in enumerate(groups) for _ in group]
 
-    def position(side: str, index: int) -> int:  # candidate line, or the source's line
-        return first_candidate + index if side == "translation" else first + owner[index]
+    def position(side: str, index: int) -> int:
+        source_line = part[owner[index]][0]
+        if side != "translation":
+            return source_line
+        return source_line * args.per_source + index - owner.index(owner[index])
 
-    first_candidate = first * args.per_source
+    first = part[0][0]
     with shifted_input_warnings(position=position):
         result = model.score(flat_sources, flat, method=args.method, aggregate=args.aggregate,
                              progress=False, check_direction=first == 0)
