@@ -128,11 +128,14 @@ class QEModel:
 
     def signature(self, method: Optional[str] = None, aggregate: Optional[str] = None,
                   include_eos: Optional[bool] = None) -> QESignature:
-        """sacrebleu-style reproducibility signature, version last."""
+        """sacrebleu-style reproducibility signature, version last (``prec`` when the model
+        does not run in fp32)."""
+        precision = self.backend.precision()
         return QESignature(model=self.backend.name, head=self.head_fingerprint(),
                            method=method or self.default_method,
                            agg=aggregate or self.default_aggregate,
-                           eos=self.include_eos if include_eos is None else include_eos)
+                           eos=self.include_eos if include_eos is None else include_eos,
+                           prec=None if precision == "fp32" else precision)
 
     def span_thresholds(self, method: str, override=None) -> SpanThresholds:
         """The error-span thresholds for ``method``: ``override`` (a number: the minor

@@ -22,7 +22,8 @@ class QESignature(Signature):
     def __init__(self, model: str, head: str, method: str, agg: str, eos: bool,
                  **extra: Optional[object]):
         super().__init__({"num_refs": 1})
-        self._abbr.update({"model": "m", "head": "h", "method": "q", "agg": "a", "eos": "e"})
+        self._abbr.update({"model": "m", "head": "h", "method": "q", "agg": "a", "eos": "e",
+                           "prec": "p"})
         self.info = {"model": model, "head": head, "method": method, "agg": agg, "eos": eos,
                      "bs": None, "ar": None, "seed": None, **extra, "version": __version__}
 

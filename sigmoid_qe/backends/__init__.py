@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..errors import ModelLoadError, first_line
+from ..errors import ModelLoadError, OptionError, first_line
 from . import bergamot
 from .base import (
     Backend,
@@ -81,12 +81,16 @@ def load_backend(name_or_dir: str, lp: Optional[str] = None, device: Optional[st
         if prompt_template is not None:
             raise ModelLoadError(f"{spec.name}: Bergamot models take no prompt "
                                  "(--prompt-template is for causal LMs and seq2seq models)")
-        backend = bergamot.load_bergamot(spec.bergamot_files, device=dev, dtype=dtype)
+        backend = bergamot.load_bergamot(spec.bergamot_files, device=dev, dtype=dtype,
+                                         int8=precision == "int8")
         if lp is not None and backend.lp is not None:
             from ..languages import normalise_lp
             if normalise_lp(lp) != backend.lp:
                 raise ModelLoadError(f"{spec.name} translates {backend.lp}, not {lp}")
         return backend
+    if precision == "int8":
+        raise OptionError(f"{spec.name}: precision int8 is implemented for the Bergamot models "
+                          "(whose weights are stored in int8); use fp32, or bf16 on CUDA")
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     from .hf import load_hf

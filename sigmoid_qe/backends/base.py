@@ -23,7 +23,8 @@ from ..devices import PRECISION_NAMES
 from ..errors import InputWarning, OptionError, SigmoidQEWarning
 
 #: ``--precision`` names -> dtypes.
-PRECISIONS = dict(zip(PRECISION_NAMES, (torch.float32, torch.bfloat16, torch.float16)))
+PRECISIONS = dict(zip(PRECISION_NAMES, (torch.float32, torch.bfloat16, torch.float16,
+                                        torch.float32)))
 
 
 def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
@@ -53,6 +54,11 @@ def resolve_dtype(precision: str, device: torch.device) -> Tuple[torch.dtype, bo
     """
     if precision not in PRECISIONS:
         raise OptionError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "int8":  # float32 activations; the backend quantises its weights
+        if torch.device(device).type == "cuda":
+            raise OptionError("precision int8 runs on CPU (the Bergamot models' int8 GEMMs); "
+                              "on CUDA use bf16 or fp16")
+        return torch.float32, False
     if torch.device(device).type != "cuda" and precision != "fp32":
         return torch.float32, True
     return PRECISIONS[precision], False
@@ -155,6 +161,16 @@ class Backend(abc.ABC):
     def target_token_ids(self, text: str) -> List[int]:
         """The ids ``text`` would have as a hypothesis (no special tokens): what copying it
         into the translation would write (training's source-copy negatives)."""
+
+    def precision(self) -> str:
+        """fp32, bf16, fp16 or int8: what the scores are computed in (the signature says so
+        when it is not fp32)."""
+        if getattr(self, "int8", False):
+            return "int8"
+        dtype = getattr(self, "dtype", None)
+        if dtype is None and hasattr(self, "model"):
+            dtype = getattr(self.model, "dtype", None)
+        return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32")
 
     def footprint(self) -> Tuple[int, int]:
         """(bytes on disk, parameters) of the model, for WMT submission headers."""

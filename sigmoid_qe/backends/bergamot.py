@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..decoding import Candidate, Decoding
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, OptionError
 from ..frozen import length_sorted_batches
 from ..offsets import Respeller, byte_to_char, map_spans, partition
 from .base import (
@@ -188,10 +188,15 @@ class BergamotBackend(Backend):
         lp: Optional[str] = None,
         device: Union[str, torch.device, None] = None,
         dtype: Optional[torch.dtype] = None,
+        int8: bool = False,
     ):
         marian = read_marian_model(str(model_path))
         self.net = BergamotTransformer(marian).eval()
         self.net.requires_grad_(False)
+        self.int8 = int8
+        if int8:
+            from .bergamot_int8 import quantize_linear_layers
+            quantize_linear_layers(self.net, marian.multipliers.values())
         self.revision = marian.sha256[:12]
         del marian  # the float32 copies now live in the module
         self.vocabulary_paths = (Path(src_spm), Path(tgt_spm))
@@ -230,6 +235,8 @@ class BergamotBackend(Backend):
     def to(self, device: torch.device, dtype: Optional[torch.dtype] = None) -> BergamotBackend:
         """Move the network; half precision is honoured on CUDA only (CPU stays float32)."""
         device = torch.device(device)
+        if self.int8 and device.type != "cpu":
+            raise OptionError("an int8 Bergamot model runs on CPU only")
         if dtype is not None and device.type == "cuda":
             self.dtype = dtype
         elif device.type != "cuda":
@@ -390,7 +397,7 @@ def _load_spm(path: Path):
 
 
 def load_bergamot(files: Union[str, BergamotFiles], device: Union[str, torch.device, None] = None,
-                  dtype: Optional[torch.dtype] = None) -> BergamotBackend:
+                  dtype: Optional[torch.dtype] = None, int8: bool = False) -> BergamotBackend:
     """Load "bergamot-en-pt", "bergamot-pt-en", a Marian model directory or found files.
 
     ``device`` None/"auto" picks CUDA when available; ``dtype`` (e.g. bfloat16) applies on
@@ -405,4 +412,4 @@ def load_bergamot(files: Union[str, BergamotFiles], device: Union[str, torch.dev
                                  "model and a .spm vocabulary)")
         files = found
     return BergamotBackend(files.name, files.model, files.src_spm, files.tgt_spm, files.shortlist,
-                           files.lp, device, dtype)
+                           files.lp, device, dtype, int8)

@@ -45,6 +45,14 @@ class BergamotConfig:
     activation: str = "relu"
 
 
+def linear(x: torch.Tensor, weight, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """``F.linear``, or the int8 GEMM when the weight was quantised (``--precision int8``,
+    :mod:`.bergamot_int8`; its bias is packed with it)."""
+    if isinstance(weight, torch.Tensor):
+        return F.linear(x, weight, bias)
+    return weight(x)
+
+
 def _param(array: np.ndarray) -> nn.Parameter:
     tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
     return nn.Parameter(tensor, requires_grad=False)
@@ -98,7 +106,7 @@ class FeedForward(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # In-place activation and residual: fewer large temporaries on the hot path.
-        y = F.linear(self.act(F.linear(x, self.w1, self.b1)), self.w2, self.b2)
+        y = linear(self.act(linear(x, self.w1, self.b1)), self.w2, self.b2)
         y += x
         return F.layer_norm(y, x.shape[-1:], self.ln_w, self.ln_b, LN_EPS)
 
@@ -121,10 +129,10 @@ class EncoderLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b, s, d = x.shape
-        qkv = F.linear(x, self.qkv_w, self.qkv_b).view(b, s, 3, self.heads, d // self.heads)
+        qkv = linear(x, self.qkv_w, self.qkv_b).view(b, s, 3, self.heads, d // self.heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [b, heads, s, head_dim]
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        y = F.linear(att.transpose(1, 2).reshape(b, s, d), self.o_w, self.o_b)
+        y = linear(att.transpose(1, 2).reshape(b, s, d), self.o_w, self.o_b)
         y += x
         return self.ffn(F.layer_norm(y, (d,), self.ln_w, self.ln_b, LN_EPS))
 
@@ -162,7 +170,7 @@ class DecoderLayer(nn.Module):
     # -- pieces shared by the teacher-forced and the incremental paths -------------------
     def gates(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(f, (1 - f) * xW) for any leading shape."""
-        g = F.linear(x, self.rnn_w, self.rnn_b)
+        g = linear(x, self.rnn_w, self.rnn_b)
         xw, f = g.chunk(2, dim=-1)
         f = torch.sigmoid(f)
         return f, (1.0 - f) * xw
@@ -170,7 +178,7 @@ class DecoderLayer(nn.Module):
     def memory(self, enc: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Cross-attention keys and values [batch, heads, src, head_dim], computed once."""
         b, s, d = enc.shape
-        kv = F.linear(enc, self.kv_w, self.kv_b).view(b, s, 2, self.heads, d // self.heads)
+        kv = linear(enc, self.kv_w, self.kv_b).view(b, s, 2, self.heads, d // self.heads)
         k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)
         return k, v
 
@@ -181,9 +189,9 @@ class DecoderLayer(nn.Module):
         """Everything after the recurrence, for x, c of shape [batch, time, dim]."""
         b, t, d = x.shape
         h = F.layer_norm(torch.relu(c).add_(x), (d,), self.rnn_ln_w, self.rnn_ln_b, LN_EPS)
-        q = F.linear(h, self.q_w, self.q_b).view(b, t, self.heads, d // self.heads).transpose(1, 2)
+        q = linear(h, self.q_w, self.q_b).view(b, t, self.heads, d // self.heads).transpose(1, 2)
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        y = F.linear(att.transpose(1, 2).reshape(b, t, d), self.o_w, self.o_b)
+        y = linear(att.transpose(1, 2).reshape(b, t, d), self.o_w, self.o_b)
         y += h
         return self.ffn(F.layer_norm(y, (d,), self.ln_w, self.ln_b, LN_EPS))
 

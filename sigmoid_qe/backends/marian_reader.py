@@ -72,6 +72,8 @@ class MarianModelFile:
     config: Dict[str, object]
     sha256: str
     types: Dict[str, int] = field(default_factory=dict)
+    #: intgemm tensors' multipliers (value = int8 / multiplier), for int8 inference.
+    multipliers: Dict[str, float] = field(default_factory=dict)
 
     def get(self, name: str) -> np.ndarray:
         """A tensor by name; a missing one is a :class:`ModelLoadError` (not a KeyError)."""
@@ -205,6 +207,7 @@ def read_marian_model(path: str) -> MarianModelFile:
     names, shapes, headers, offset = _parse_headers(blob, path, count)
     tensors: Dict[str, np.ndarray] = {}
     types: Dict[str, int] = {}
+    multipliers: Dict[str, float] = {}
     config: Dict[str, object] = {}
     for name, (_, type_code, _, nbytes), shape in zip(names, headers.tolist(), shapes):
         block = memoryview(blob)[offset : offset + nbytes]
@@ -218,8 +221,12 @@ def read_marian_model(path: str) -> MarianModelFile:
         if name.endswith("_QuantMultA"):
             continue  # activation-quantisation constants: meaningless for float inference
         tensors[name] = _decode_tensor(path, name, type_code, shape, block)
+        if type_code in _INTGEMM_DTYPES:
+            elements = math.prod(shape) if shape else 1
+            (multipliers[name],) = struct.unpack_from(
+                "<f", block, elements * _INTGEMM_DTYPES[type_code].itemsize)
     digest = hashlib.sha256(blob).hexdigest()
-    return MarianModelFile(path, version, tensors, config, digest, types)
+    return MarianModelFile(path, version, tensors, config, digest, types, multipliers)
 
 
 def _decode_tensor(
