@@ -145,8 +145,10 @@ class Respeller:
 
     def respell(self, text: str) -> Tuple[str, List[int]]:
         """(text for the model, ``origin[i]`` = the user's character behind model char i,
-        with ``origin[len]`` = ``len(text)``)."""
-        if text.isascii():
+        with ``origin[len]`` = ``len(text)``). A text the model spells as it is stays as it
+        is: a character unknown on its own may be known inside a word (word-level and
+        merge-only vocabularies)."""
+        if text.isascii() or self.known(text):
             return text, list(range(len(text) + 1))
         out: List[str] = []
         origin: List[int] = []

@@ -388,3 +388,16 @@ def test_default_learning_rate_is_the_working_one():
     assert TrainOptions().lr == 1e-3
     assert train_cli.build_parser().parse_args(["--train", "x", "--output-dir", "o", "--model",
                                                 "m"]).lr == 1e-3
+
+
+def test_a_spellable_text_is_never_respelled():
+    """Word-level vocabularies know "não" but not "ã" alone: the text stays as written
+    (this once turned every accented word of a word-level model into <unk>)."""
+    from sigmoid_qe.offsets import Respeller
+    vocab = {"que", "não", "são", "bons", '"'}
+    known = lambda text: all(w in vocab for w in text.split())  # noqa: E731
+    respeller = Respeller(known)
+    assert respeller.respell("que não são bons") == ("que não são bons", list(range(17)))
+    # a text it cannot spell is still respelled where a character has a known equivalent
+    text, _ = respeller.respell("que “não”")
+    assert text == 'que "não"'
