@@ -43,6 +43,7 @@ from qe_bench_common import (
     parse_extra_heads,
     score_all_heads,
     sentence_scores,
+    shipped_method,
 )
 
 TABLES = (("pt-en MT systems (round 1)", "pt-en.round1.tsv", "pt-en"),
@@ -139,7 +140,8 @@ def main(argv=None) -> None:
         pairs = [p for _, name, _ in tables
                  for p in zip(frames[name]["source"], frames[name]["hypothesis"])]
         stats_all = score_all_heads(models, pairs, args.batch_size, args.cache_dir, args.progress)
-        methods = methods_for(list(models), combined=not args.no_combined, length=True)
+        methods = methods_for(list(models), combined=not args.no_combined, length=True,
+                              shipped=shipped_method(models))
         offset = 0
         for title, name, _ in tables:
             n = len(frames[name])

@@ -174,9 +174,24 @@ class Method:
     aggregate: str  # "mean", "prod" (sum of logs) or "" for length
 
 
-def methods_for(head_names: Iterable[str], combined: bool = True, length: bool = False) -> List[Method]:
-    """The compared methods, in table order."""
-    out: List[Method] = []
+def shipped_method(models) -> Optional[Method]:
+    """The shipped default of the "trained" head (its config's method, aggregation and
+    combine weight), or None without a trained head."""
+    qe = models.get("trained")
+    if qe is None:
+        return None
+    method, agg = qe.default_method, qe.default_aggregate
+    if method == "combined":
+        a = qe.head.config.combine_weight or 0.5
+        return Method(f"shipped default: combined a={a:g} {agg}", f"combined:trained@{a:g}", agg)
+    stat = "sigmoid:trained" if method == "sigmoid" else method
+    return Method(f"shipped default: {method} {agg}", stat, agg)
+
+
+def methods_for(head_names: Iterable[str], combined: bool = True, length: bool = False,
+                shipped: Optional[Method] = None) -> List[Method]:
+    """The compared methods, in table order (the shipped default first, when given)."""
+    out: List[Method] = [shipped] if shipped is not None else []
     head_names = list(head_names)
     for name in head_names:
         out += [Method(f"sigmoid [{name}] mean", f"sigmoid:{name}", "mean"),
@@ -199,8 +214,12 @@ def methods_for(head_names: Iterable[str], combined: bool = True, length: bool =
 def token_values(method: Method, token_stats: Dict[str, List[np.ndarray]], index: int) -> np.ndarray:
     """Token scores of pair ``index`` for ``method``, oriented higher = better."""
     if method.stat.startswith("combined:"):
-        head = method.stat.split(":", 1)[1]
-        return token_stats[f"sigmoid:{head}"][index] * token_stats["softmax"][index]
+        head, _, weight = method.stat.split(":", 1)[1].partition("@")
+        sigma, p = token_stats[f"sigmoid:{head}"][index], token_stats["softmax"][index]
+        if not weight:  # the plain product sigma x p
+            return sigma * p
+        a = float(weight)  # the package's combined method: sigma^a p^(1-a)
+        return np.exp(a * np.log(np.maximum(sigma, 1e-45)) + (1 - a) * np.log(np.maximum(p, 1e-45)))
     values = token_stats[method.stat][index]
     return values * METHOD_TABLE[method.stat].sign if method.stat in METHOD_TABLE else values
 

@@ -85,9 +85,17 @@ def method_scores(token: Dict[str, List[np.ndarray]], heads: Sequence[str]) -> D
 
 def evaluate(lp: str, heads: Dict[str, str], cache_dir: Path, batch_size: int = 32,
              seed: int = 0) -> Dict[str, object]:
+    """The dev table of ``heads`` (name -> directory or "untrained")."""
+    detection, tolerance = dev_items(lp, seed)
+    return evaluate_items(lp, heads, detection, tolerance, cache_dir, batch_size)
+
+
+def evaluate_items(lp: str, heads: Dict[str, str], detection, tolerance, cache_dir: Path,
+                   batch_size: int = 32) -> Dict[str, object]:
+    """Every method and aggregation on given detection and tolerance items (the dev set here,
+    the test sets in ``benchmarks/bench_heads_test.py``)."""
     from sigmoid_qe import load_model
     from sigmoid_qe.model import QEModel
-    detection, tolerance = dev_items(lp, seed)
     pairs = scored_pairs(detection, tolerance)
     base = load_model(MODELS[lp], head="untrained", device="cpu")
     token: Dict[str, List[np.ndarray]] = {}
