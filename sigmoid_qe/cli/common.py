@@ -126,8 +126,11 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
+    """--quiet, and --version (every command has both)."""
+    from ..version import __version__
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar and no notices on stderr (warnings stay)")
+    parser.add_argument("--version", action="version", version=f"{parser.prog} {__version__}")
 
 
 def check_method_arguments(args: argparse.Namespace) -> None:

@@ -29,7 +29,6 @@ from ..errors import InputError, OptionError, SigmoidQEWarning
 from ..files import check_output, iter_lines
 from ..parallel import scored_chunks
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
-from ..version import __version__
 from .common import (
     ArgumentParser,
     add_method_arguments,
@@ -82,7 +81,6 @@ def build_parser() -> ArgumentParser:
                         help="continue an interrupted run of the same command (-o FILE)")
     add_model_arguments(parser)
     add_quiet_argument(parser)
-    parser.add_argument("--version", action="version", version=f"sigmoid-qe {__version__}")
     return parser
 
 

@@ -19,7 +19,6 @@ from ..errors import InputError, OptionError
 from ..files import check_output, chunks, count_lines, iter_lines, json_output, open_output
 from ..parallel import shard_map
 from ..rerank import MBR_METRICS, choose, utility_function
-from ..version import __version__
 from .common import (
     ArgumentParser,
     add_method_arguments,
@@ -70,7 +69,6 @@ def build_parser() -> ArgumentParser:
                         help="sources handled at a time (default 256)")
     add_model_arguments(parser)
     add_quiet_argument(parser)
-    parser.add_argument("--version", action="version", version=f"sigmoid-qe {__version__}")
     return parser
 
 

@@ -18,7 +18,6 @@ from ..files import JsonObjectWriter, check_output, count_lines, iter_lines, wri
 from ..parallel import scored_chunks
 from ..results import ExactSum
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
-from ..version import __version__
 from .common import (
     ArgumentParser,
     add_model_arguments,
@@ -77,7 +76,6 @@ def build_parser() -> ArgumentParser:
     spans.add_argument("--word-tokenization", default=None, metavar="FILE",
                        help="the words to tag, one tokenised line per translation (default: "
                             "whitespace-delimited words)")
-    parser.add_argument("--version", action="version", version=f"sigmoid-qe {__version__}")
     return parser
 
 

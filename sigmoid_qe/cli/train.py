@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from ..errors import InputError
-from ..version import __version__
 from .common import (
     ArgumentParser,
     add_model_arguments,
@@ -128,7 +127,6 @@ def build_parser() -> ArgumentParser:
     run.add_argument("--save-dtype", choices=("float32", "float16", "bfloat16"), default="float32",
                      help="dtype of the written head (float16 halves the size)")
     add_quiet_argument(parser)
-    parser.add_argument("--version", action="version", version=f"sigmoid-qe-train {__version__}")
     return parser
 
 
