@@ -25,7 +25,7 @@ from typing import List, Optional
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sigmoid_qe.metaeval.spans import word_tag_scores
+from sigmoid_qe.metaeval.spans import word_tag_ci, word_tag_scores
 
 from qe_bench_common import SHARED, markdown_table
 
@@ -118,17 +118,19 @@ def main(argv=None) -> None:
         gold, scores, dropped = load(lp)
         predicted, thresholds = cross_validated(gold, scores)
         r = word_tag_scores(gold, predicted)
+        low, high = word_tag_ci(gold, predicted)
         bad = word_tag_scores(gold, [["BAD"] * len(g) for g in gold])
         share = float(np.mean([t == "BAD" for g in gold for t in g]))
         rows.append([lp, len(gold), dropped, f"{share:.3f}",
-                     f"{np.mean(thresholds):.2f}", r["mcc"], r["f1_bad"], r["f1_ok"], r["f1_mult"],
+                     f"{np.mean(thresholds):.2f}", f"{r['mcc']:.3f} [{low:.3f}, {high:.3f}]", r["f1_bad"], r["f1_ok"], r["f1_mult"],
                      bad["f1_bad"]])
     print("# Word-level QE, MLQE-PE test21: NMT word log-probabilities (min over BPE pieces)\n")
     print(markdown_table(["lp", "segments", "skipped (texts differ)", "BAD share",
-                          "threshold (mean of folds)", "MCC", "F1-BAD", "F1-OK", "F1-mult",
+                          "threshold (mean of folds)", "MCC [95% CI]", "F1-BAD", "F1-OK", "F1-mult",
                           "F1-BAD of all-BAD"], rows))
     print(f"\n_5-fold contiguous cross-validation over test21 for the threshold (no word-level "
-          f"dev gold in the shared data); {time.time() - start:.0f}s._")
+          f"dev gold in the shared data); MCC intervals: 1000 bootstrap resamples of segments (seed 1234); "
+          f"{time.time() - start:.0f}s._")
 
 
 if __name__ == "__main__":

@@ -301,10 +301,26 @@ class _Staged:
 
 
 def _is_regular_or_new(target: Path) -> bool:
+    """True where a result is staged and renamed into place; False for what must be written
+    through: a device, a FIFO, and a path that is this process's standard output or error
+    (``/dev/stdout`` with stdout redirected to a file: renaming over that file would lose
+    what stdout already wrote there)."""
     try:
-        return stat.S_ISREG(os.stat(target).st_mode)
+        found = os.stat(target)
     except FileNotFoundError:
         return True
+    return stat.S_ISREG(found.st_mode) and _standard_stream(found) is None
+
+
+def _standard_stream(found: os.stat_result) -> Optional[IO]:
+    """sys.stdout or sys.stderr when ``found`` is the file behind it, else None."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if os.path.samestat(found, os.fstat(stream.fileno())):
+                return stream
+        except (AttributeError, OSError, ValueError):  # replaced or closed streams
+            continue
+    return None
 
 
 def _writing_error(path: PathLike, exc: OSError) -> InputError:
@@ -326,6 +342,12 @@ def open_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
     target = Path(text)
     try:
         if not _is_regular_or_new(target):
+            stream = _standard_stream(os.stat(target))
+            if stream is not None:  # the same file as stdout/stderr: write through that stream
+                stream.flush()
+                yield stream.buffer if binary else stream
+                stream.flush()
+                return
             with open(target, "ab" if binary else "a", encoding=None if binary else "utf-8") as out:
                 yield out
             return
@@ -431,6 +453,8 @@ def write_files_atomically(files: Mapping[PathLike, Union[str, bytes]]) -> List[
             staged[target].stream.write(data)
         for target, data in special.items():
             current = target
+            sys.stdout.flush()  # a target may be the file behind stdout or stderr
+            sys.stderr.flush()
             with open(target, "ab") as out:
                 out.write(data)
         for target, item in staged.items():

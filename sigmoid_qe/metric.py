@@ -48,11 +48,12 @@ class SigmoidQE(Metric):
 
     def __init__(self, model=None, head: HeadSpec = None, method: Optional[str] = None,
                  aggregate: Optional[str] = None, lp: Optional[str] = None,
-                 device: Optional[str] = None, batch_size: int = 32, include_eos: bool = True,
-                 progress: bool = False):
+                 device: Optional[str] = None, batch_size: int = 32,
+                 include_eos: Optional[bool] = None, progress: bool = False):
         super().__init__()
+        # None: a loaded model keeps its own setting; a model loaded here scores EOS
         self._loader = dict(head=head, lp=lp, device=device, batch_size=batch_size,
-                            include_eos=include_eos)
+                            include_eos=True if include_eos is None else include_eos)
         self.model: Optional[QEModel] = model if isinstance(model, QEModel) else None
         self._model_name = None if isinstance(model, QEModel) else model
         if self.model is None and (model is not None or lp is not None):

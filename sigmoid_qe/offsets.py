@@ -36,7 +36,7 @@ TYPOGRAPHIC = {
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
     "\u00ab": '"', "\u00bb": '"', "\u2039": "'", "\u203a": "'",
     "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
-    "\u2212": "-", "\u00ad": "",
+    "\u2212": "-", "\u00ad": "", "\u2044": "/", "\u2215": "/",
     "\u2026": "...", "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2009": " ", "\u200a": " ",
 }
 
@@ -133,9 +133,11 @@ class Respeller:
                 found = TYPOGRAPHIC[ch] if TYPOGRAPHIC[ch] in ("", " ") or self.known(
                     TYPOGRAPHIC[ch]) else None
             else:  # a normalisation, if it leaves a visible character the model can write
-                for candidate in (unicodedata.normalize("NFKC", ch),
-                                  "".join(c for c in unicodedata.normalize("NFKD", ch)
-                                          if not unicodedata.combining(c))):
+                for form in (unicodedata.normalize("NFKC", ch),
+                             "".join(c for c in unicodedata.normalize("NFKD", ch)
+                                     if not unicodedata.combining(c))):
+                    # '½' -> '1⁄2' -> '1/2': the typographic table applies inside a form too
+                    candidate = "".join(TYPOGRAPHIC.get(c, c) for c in form)
                     if candidate != ch and candidate.strip() == candidate and candidate \
                             and self.known(candidate):
                         found = candidate

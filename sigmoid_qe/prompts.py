@@ -37,12 +37,23 @@ def check_prompt_style(style: str) -> str:
 
 
 def check_prompt_template(template: str) -> str:
-    """Refuse, before any model work, a template with a field no backend fills."""
+    """Refuse, before any model work, a template with a field no backend fills.
+
+    Only the plain fields are allowed: ``{source.upper}``, ``{source[0]}``, ``{source!r}`` or
+    ``{source:>9}`` would fail (or do something odd) inside the backend, mid-run."""
     try:
-        names = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+        parsed = [(field, conversion, spec) for _, field, spec, conversion
+                  in string.Formatter().parse(template) if field is not None]
     except ValueError as exc:
         raise OptionError(f"--prompt-template {template!r}: {exc}") from None
-    unknown = sorted({n for n in names if n.split(".")[0].split("[")[0] not in PROMPT_FIELDS})
+    names = [field for field, _, _ in parsed]
+    decorated = sorted({"{" + field + ("!" + conversion if conversion else "")
+                        + (":" + spec if spec else "") + "}"
+                        for field, conversion, spec in parsed if conversion or spec})
+    if decorated:
+        raise OptionError(f"--prompt-template uses {', '.join(decorated)}: only the plain fields "
+                          f"{', '.join('{' + f + '}' for f in PROMPT_FIELDS)} are filled in")
+    unknown = sorted({n for n in names if n not in PROMPT_FIELDS})
     if unknown or any(n == "" or n.isdigit() for n in names):
         bad = ", ".join("{" + n + "}" for n in unknown) or "a positional {}"
         raise OptionError(f"--prompt-template uses {bad}; the fields are "

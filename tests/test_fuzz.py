@@ -184,3 +184,52 @@ def test_causal_offsets_partition_any_text(llama_backend, text):
 def llama_backend(tiny_llama_dir):
     from sigmoid_qe.backends import load_backend
     return load_backend(tiny_llama_dir, lp="en-pt", device="cpu")
+
+
+# -- training data and span/word-level evaluation inputs ---------------------------------------------
+@FUZZ
+@given(st.lists(st.lists(FIELD, min_size=1, max_size=4), max_size=6), st.booleans(),
+       st.sampled_from([None, "en-pt", "pt-en", "xx-yy"]))
+def test_training_parallel_readers(rows, two_files, lp):
+    from sigmoid_qe.training.data import load_parallel
+    if two_files:
+        a = _write("".join(r[0] + "\n" for r in rows).encode("utf-8"))
+        b = _write("".join(r[-1] + "\n" for r in rows).encode("utf-8"))
+        data = _parses_or_our_error(load_parallel, [a, b], lp)
+    else:
+        data = _parses_or_our_error(load_parallel, _write(_tsv(["en", "pt"], rows), ".tsv"), lp)
+    if data is not None:
+        assert len(data.sources) == len(data.targets) <= len(rows)
+
+
+SPAN = st.fixed_dictionaries({"start": st.integers(-3, 40), "end": st.integers(-3, 40),
+                              "severity": st.sampled_from(["minor", "major", "critical",
+                                                           "neutral", "odd"])})
+
+
+@FUZZ
+@given(st.lists(st.tuples(FIELD, FIELD, st.lists(SPAN, max_size=3)), max_size=5),
+       st.sampled_from([".json", ".tsv"]))
+def test_span_gold_and_predictions(records, suffix):
+    from sigmoid_qe.metaeval.spans import read_gold, read_predictions
+    if suffix == ".json":
+        data = json.dumps([{"src": s, "mt": m, "errors": e} for s, m, e in records]).encode("utf-8")
+    else:
+        data = _tsv(["src", "mt", "errors"], [(s, m, json.dumps(e)) for s, m, e in records])
+    path = _write(data, suffix)
+    gold = _parses_or_our_error(read_gold, path)
+    if gold is not None:
+        for _, mt, spans in gold:
+            assert all(0 <= start <= end <= len(mt) for start, end, _ in spans)
+    if suffix == ".json":
+        _parses_or_our_error(read_predictions, path)
+
+
+@FUZZ
+@given(st.lists(st.lists(st.sampled_from(["OK", "BAD", "ok", "", "x\ty"]), max_size=5), max_size=5))
+def test_word_tag_files(segments):
+    from sigmoid_qe.metaeval.spans import read_word_tags
+    path = _write("".join(" ".join(tags) + "\n" for tags in segments).encode("utf-8"))
+    tags = _parses_or_our_error(read_word_tags, path)
+    if tags is not None:
+        assert all(t in ("OK", "BAD") for seg in tags for t in seg)

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from sigmoid_qe import ModelLoadError, SigmoidHead, load_model, score
+from sigmoid_qe import ModelLoadError, SigmoidHead, SigmoidQE, load_model, score
 from sigmoid_qe.cli import compare as compare_cli
 from sigmoid_qe.cli import eval as eval_cli
+from sigmoid_qe.cli import filter as filter_cli
+from sigmoid_qe.cli import rerank as rerank_cli
 from sigmoid_qe.cli import score as score_cli
 from sigmoid_qe.cli import train as train_cli
 from sigmoid_qe.errors import InputError, OptionError
@@ -95,6 +97,23 @@ def test_to_json_writes_through_links_and_fifos_and_honours_umask(tmp_path, file
     assert json.loads(got[0])[str(hyp)][0]["mt"] == "o gato sentou no tapete"
 
 
+def test_dev_stdout_redirected_to_a_file_keeps_the_score_lines(files, tmp_path, tiny_marian_dir):
+    """``--to-json /dev/stdout > out.txt``: out.txt is the file behind stdout, so it is written
+    through, never replaced by a staged copy (which would drop the score lines)."""
+    import subprocess
+    import sys
+    src, hyp = files
+    out = tmp_path / "out.txt"
+    with out.open("w") as handle:
+        done = subprocess.run([sys.executable, "-m", "sigmoid_qe.cli.score", "-s", str(src), "-t",
+                               str(hyp), "--model", tiny_marian_dir, "--to-json", "/dev/stdout",
+                               "--quiet"], stdout=handle, stderr=subprocess.PIPE, text=True,
+                              timeout=120)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert f"{hyp}\tSegment 0\tscore: " in text and '"mt": "o gato sentou no tapete"' in text
+
+
 def test_to_json_dash_is_stdout(files, capsys, tiny_marian_dir):
     src, hyp = files
     code, out, err = run(score_cli.main, ["-s", src, "-t", hyp, "--model", tiny_marian_dir,
@@ -142,6 +161,13 @@ def test_resume_removes_a_killed_checkpoint_and_keep_checkpoints(tmp_path, capsy
     (score_cli.main, ["--batch-size", "-1"], "--batch-size", "sigmoid-qe"),
     (score_cli.main, ["--method", "entropy", "--aggregate", "prod"], "needs a probability", "sigmoid-qe"),
     (score_cli.main, ["--prompt-template", "{nonsense}"], "{nonsense}", "sigmoid-qe"),
+    (score_cli.main, ["--prompt-template", "{source.upper}"], "{source.upper}", "sigmoid-qe"),
+    (score_cli.main, ["--prompt-template", "{source[0]}"], "{source[0]}", "sigmoid-qe"),
+    (score_cli.main, ["--prompt-template", "{source!r}"], "{source!r}", "sigmoid-qe"),
+    (score_cli.main, ["--prompt-template", "{source:>9}"], "{source:>9}", "sigmoid-qe"),
+    (filter_cli.main, ["--batch-size", "0", "--threshold", "0.5"], "--batch-size", "sigmoid-qe-filter"),
+    (rerank_cli.main, ["--batch-size", "0", "--num-candidates", "1"], "--batch-size",
+     "sigmoid-qe-rerank"),
     (score_cli.main, ["--device", "tpu"], "--device", "sigmoid-qe"),
     (compare_cli.main, ["--n-samples", "0"], "--n-samples", "sigmoid-qe-compare"),
     (compare_cli.main, ["--n-samples", "-5"], "--n-samples", "sigmoid-qe-compare"),
@@ -300,6 +326,23 @@ def test_text_the_model_cannot_spell_scores_below_a_wrong_sentence():
     assert qe.backend.unk_token_id not in curly.target_ids
 
 
+@bergamot
+def test_normalised_characters_are_spelled_and_keep_their_spans():
+    """NFD accents, compatibility forms, a fraction, zero-width and typographic characters:
+    no <unk>, and every content token covers a non-empty piece of the user's text."""
+    import unicodedata
+    qe = load_model("bergamot-pt-en", device="cpu")
+    hyps = ["Half ½ a cup.", unicodedata.normalize("NFD", "Café à São Paulo."),
+            "ｆｕｌｌｗｉｄｔｈ ﬁne™ chapter Ⅻ", "zero\u200bwidth text", "It’s “fine” — really…"]
+    result = qe.score(["x"] * len(hyps), hyps, progress=False)
+    for mt, segment in zip(hyps, result.segments):
+        content = [t for t in segment.tokens if t.token != "</s>"]
+        assert all(t.token_id != qe.backend.unk_token_id for t in content), mt
+        assert all(t.end > t.start for t in content), mt
+        assert "".join(mt[t.start:t.end] for t in content) == mt
+    assert [hyps[0][t.start:t.end] for t in result.segments[0].tokens][1] == " ½"
+
+
 # -- 6. Python API traps --------------------------------------------------------------------------------
 def test_api_traps(marian_qe, tiny_marian_dir):
     with pytest.raises(TypeError, match="not a single str"):
@@ -342,6 +385,27 @@ def test_compare_approximate_randomization(files, tmp_path, capsys, tiny_marian_
     lines = out.splitlines()
     assert "approximate randomization" in lines[0] and 0 < float(lines[2].split("\t")[3]) <= 1
     assert "|ar:200|" in lines[-1]
+
+
+def test_compare_and_metric_keep_the_models_eos_setting(files, tmp_path, capsys, tiny_marian_dir):
+    src, hyp = files
+    other = tmp_path / "other.pt"
+    other.write_text("o cao\num gato azul\n", encoding="utf-8")
+    outputs = {}
+    for flags in ([], ["--no-eos"]):
+        code, out, err = run(compare_cli.main, ["-s", src, "-t", hyp, other, "--model", tiny_marian_dir,
+                                                "--n-samples", "50", "--quiet", *flags], capsys)
+        assert code == 0, err
+        outputs[bool(flags)] = out
+    assert "|eos:no|" in outputs[True] and "|eos:yes|" in outputs[False]
+    qe = load_model(tiny_marian_dir, device="cpu", include_eos=False)
+    sources = src.read_text(encoding="utf-8").splitlines()
+    hyps = hyp.read_text(encoding="utf-8").splitlines()
+    metric = SigmoidQE(model=qe)
+    corpus = metric.corpus_score(hyps, sources)
+    assert corpus.segment_scores == qe.score(sources, hyps).scores
+    assert corpus.segment_scores != qe.score(sources, hyps, include_eos=True).scores
+    assert "eos:no" in str(metric.get_signature())
 
 
 # -- 8. the smaller ones --------------------------------------------------------------------------------
