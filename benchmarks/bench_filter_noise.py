@@ -35,7 +35,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from qe_bench_common import (  # noqa: E402
+from qe_bench_common import (
     MODELS,
     SHARED,
     Method,
@@ -60,7 +60,7 @@ def noisy_corpus(rows: Sequence[Dict[str, str]], lp: str, rate: float, seed: int
     pairs = [(r[src], r[tgt]) for r in rows]
     labels = ["clean"] * len(pairs)
     long_rows = [i for i, (_, t) in enumerate(pairs) if len(t.split()) >= 6]
-    per_kind = int(round(len(pairs) * rate / len(KINDS)))
+    per_kind = round(len(pairs) * rate / len(KINDS))
     chosen = rng.choice(long_rows, size=per_kind * len(KINDS), replace=False)
     german = [line for line in GERMAN.read_text(encoding="utf-8").splitlines() if 20 < len(line) < 300]
     german_picks = rng.choice(len(german), size=per_kind, replace=False)

@@ -122,7 +122,8 @@ def main(argv=None) -> None:
         bad = word_tag_scores(gold, [["BAD"] * len(g) for g in gold])
         share = float(np.mean([t == "BAD" for g in gold for t in g]))
         rows.append([lp, len(gold), dropped, f"{share:.3f}",
-                     f"{np.mean(thresholds):.2f}", f"{r['mcc']:.3f} [{low:.3f}, {high:.3f}]", r["f1_bad"], r["f1_ok"], r["f1_mult"],
+                     f"{np.mean(thresholds):.2f}", f"{r['mcc']:.3f} [{low:.3f}, {high:.3f}]",
+                     r["f1_bad"], r["f1_ok"], r["f1_mult"],
                      bad["f1_bad"]])
     print("# Word-level QE, MLQE-PE test21: NMT word log-probabilities (min over BPE pieces)\n")
     print(markdown_table(["lp", "segments", "skipped (texts differ)", "BAD share",

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Dict, Mapping, Optional
 
 from .errors import InputError, OptionError, SigmoidQEError
-from .files import STDOUT, open_output
+from .files import STDOUT, open_output, write_output
 
 PARTIAL = ".partial"
 STATE = ".partial.json"
@@ -139,10 +139,8 @@ class ResumableOutputs:
             raw = stream if name in self.binary else stream.buffer
             os.fsync(raw.fileno())
             lengths[name] = raw.tell()
-        temp = self.record.with_name(self.record.name + ".tmp")
-        temp.write_text(json.dumps({"key": self.key, "lengths": lengths,
-                                    "progress": dict(progress)}), encoding="utf-8")
-        os.replace(temp, self.record)
+        write_output(self.record, json.dumps({"key": self.key, "lengths": lengths,
+                                              "progress": dict(progress)}))
 
     @property
     def progress(self) -> Optional[dict]:

@@ -29,7 +29,6 @@ killed run recomputes a half-written sentence instead of reading it), ``meta.jso
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Dict, Sequence
@@ -38,6 +37,7 @@ import numpy as np
 import torch
 from numpy.lib.format import open_memmap
 
+from ..files import write_output
 from .features import SentenceFeatures
 
 DOMINANT_WIDTH = 16
@@ -84,9 +84,7 @@ class FeatureCache:
                         array[...] = -1
                     array.flush()
                     del array
-                tmp = meta_path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
-                os.replace(tmp, meta_path)
+                write_output(meta_path, json.dumps(meta, indent=2, sort_keys=True))
         self.hidden = open_memmap(self.directory / "hidden.npy", mode="r+")
         self.dominant = open_memmap(self.directory / "dominant.npy", mode="r+")
         self.softmax = open_memmap(self.directory / "softmax.npy", mode="r+")
