@@ -19,7 +19,6 @@ else runs on the machine (with more threads it also counts OpenMP spin-waiting).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import resource
@@ -33,13 +32,14 @@ from typing import List, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from sigmoid_qe.files import read_table  # noqa: E402
+
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "parallel" / "en-pt" / "dev.tsv"
 
 
 def load_pairs(path: Path, model, direction: str, lo: int, hi: int) -> List[Tuple[str, str]]:
     """Dev pairs whose source and translation both have lo..hi SentencePiece pieces."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    rows = read_table(path).records()
     src_col, tgt_col = direction.split("-")
     sp_src, sp_tgt = model.backend.src_sp, model.backend.tgt_sp
     return [

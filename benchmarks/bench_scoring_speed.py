@@ -12,7 +12,6 @@ against their Portuguese translations.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import tempfile
 import time
@@ -23,13 +22,14 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from sigmoid_qe.files import read_table  # noqa: E402
+
 DEV = ROOT.parent / "shared" / "data" / "parallel" / "en-pt" / "dev.tsv"
 
 
 def load_pairs(n: int):
     if DEV.is_file():
-        with DEV.open(encoding="utf-8") as f:
-            rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        rows = read_table(DEV).records()
         pairs = [(r["en"], r["pt"]) for r in rows if r["origin"] == "flores"]
     else:  # synthetic fallback so the benchmark still runs without ../shared
         pairs = [(" ".join(["word"] * 25), " ".join(["palavra"] * 28))] * n

@@ -15,7 +15,6 @@ falls back to a tiny random Marian model (numbers then only show the mechanics).
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import tempfile
 import time
@@ -26,14 +25,15 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from sigmoid_qe.files import read_table  # noqa: E402
+
 TRAIN = ROOT.parent / "shared" / "data" / "parallel" / "en-pt" / "train.tsv"
 
 
 def load_pairs(n: int, lp: str):
     src, tgt = lp.split("-")
     if TRAIN.is_file():
-        with TRAIN.open(encoding="utf-8") as f:
-            rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        rows = read_table(TRAIN).records()
         step = max(1, len(rows) // n)  # spread over the corpora (the file is in corpus order)
         rows = rows[::step][:n]
         return [r[src] for r in rows], [r[tgt] for r in rows]

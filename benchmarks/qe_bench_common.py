@@ -8,7 +8,6 @@ every method and aggregation is then derived from the token scores, never re-sco
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
@@ -26,6 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sigmoid_qe.default_model import DEFAULT_MODELS as MODELS  # noqa: E402
+from sigmoid_qe.files import read_table  # noqa: E402
 from sigmoid_qe.methods import METHOD_TABLE, SOFTMAX_STATS, aggregate_scores  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -38,8 +38,7 @@ Pair = Tuple[str, str]
 def read_parallel(name: str) -> List[Dict[str, str]]:
     """Rows of ``parallel/en-pt/{name}.tsv`` (header ``en pt origin``; nothing is quoted)."""
     path = PARALLEL / f"{name}.tsv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return read_table(path).records()
 
 
 # -- heads ----------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ recipe setting, the shipped method and aggregation, and the span thresholds. FLO
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import sys
@@ -33,6 +32,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from sigmoid_qe.files import read_table  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data" / "parallel" / "en-pt"
 SPLITS = ROOT / "runs" / "splits"
 DEV_SLICE_PAIRS = 2000
@@ -43,8 +45,7 @@ Row = Dict[str, str]
 
 
 def read_rows(path: Path) -> List[Row]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return read_table(path).records()
 
 
 def write_rows(path: Path, rows: Sequence[Row]) -> str:

@@ -61,6 +61,9 @@ VARIANTS: Dict[str, Dict[str, Optional[str]]] = {
     "src10+temp4": {"--source-negatives": "10", "--temperature": "4"},
     "temp4+lr3e-4": {"--temperature": "4", "--lr": "3e-4"},
     "src10+temp4+rank1": {"--source-negatives": "10", "--temperature": "4", "--rank-weight": "1"},
+    # the dominant-token exclusion ablated from the shipped recipe
+    "src10+temp4+rank1+no-excl": {"--source-negatives": "10", "--temperature": "4",
+                                  "--rank-weight": "1", "--no-dominant-exclusion": None},
 }
 #: The shipped recipe: BASE plus what helped on dev (screening on the 12k slice, see
 #: benchmarks/RESULTS.md): source-copy negatives, softmax temperature 4 for the model

@@ -135,6 +135,11 @@ def init_distributed(device: Optional[str] = None) -> tuple:
     return DistContext(), chosen
 
 
-def shutdown_distributed() -> None:
+def shutdown_distributed(wait_for_peers: bool = False) -> None:
+    """Leave the process group. ``wait_for_peers`` (a run that ended normally on every rank)
+    meets the other ranks first: a rank that tears gloo down while a peer is still finishing
+    its last collective can abort the peer ("terminate called without an active exception")."""
     if dist.is_initialized():
+        if wait_for_peers:
+            dist.barrier()
         dist.destroy_process_group()

@@ -181,6 +181,10 @@ class Table:
     def column(self, name: str) -> int:
         return self.header.index(name)
 
+    def records(self) -> List[Dict[str, str]]:
+        """The rows as {column: field} dicts (the shape ``csv.DictReader`` gives)."""
+        return [dict(zip(self.header, fields)) for _, fields in self.rows]
+
 
 def parse_table(lines: Sequence[str], path: PathLike, required: Sequence[str] = (),
                 what: str = "", first_line: int = 1) -> Table:

@@ -79,7 +79,9 @@ class SigmoidQE(Metric):
 
     @property
     def aggregate(self) -> str:
-        return self._aggregate or (self.model.default_aggregate if self.model else "mean")
+        if self.model is None:
+            return self._aggregate or "mean"
+        return self.model.scoring(self._method, self._aggregate)[1]
 
     @property
     def name(self) -> str:

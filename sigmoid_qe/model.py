@@ -16,7 +16,7 @@ from .backends import Backend, load_backend
 from .default_model import direction_warning, resolve_model_name
 from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .head import SigmoidHead
-from .methods import METHOD_TABLE, STATISTICS, check_method, orient
+from .methods import DEFAULT_COMBINE_WEIGHT, METHOD_TABLE, STATISTICS, check_method, orient
 from .prompts import check_prompt_style, check_prompt_template
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
@@ -121,6 +121,16 @@ class QEModel:
     def default_aggregate(self) -> str:
         return self.head.config.aggregate or "mean"
 
+    def scoring(self, method: Optional[str] = None,
+                aggregate: Optional[str] = None) -> Tuple[str, str]:
+        """The (method, aggregate) a score uses. Unset, both are the head's choice; the head's
+        aggregation was chosen for its own method, so another method without an explicit
+        aggregate uses ``mean`` (e.g. ``--method entropy`` with a head that sums logs)."""
+        chosen = method or self.default_method
+        if aggregate is None:
+            aggregate = self.default_aggregate if chosen == self.default_method else "mean"
+        return chosen, aggregate
+
     def head_fingerprint(self) -> str:
         if self._fingerprint is None:
             self._fingerprint = self.head.fingerprint()
@@ -131,10 +141,14 @@ class QEModel:
         """sacrebleu-style reproducibility signature, version last (``prec`` when the model
         does not run in fp32)."""
         precision = self.backend.precision()
+        method, aggregate = self.scoring(method, aggregate)
+        weight = self.head.config.combine_weight
         return QESignature(model=self.backend.name, head=self.head_fingerprint(),
-                           method=method or self.default_method,
-                           agg=aggregate or self.default_aggregate,
+                           method=method, agg=aggregate,
                            eos=self.include_eos if include_eos is None else include_eos,
+                           # the combined method's weight is config, not the matrix: say it
+                           weight=(None if method != "combined" else
+                                   DEFAULT_COMBINE_WEIGHT if weight is None else weight),
                            prec=None if precision == "fp32" else precision)
 
     def span_thresholds(self, method: str, override=None) -> SpanThresholds:
@@ -190,7 +204,7 @@ class QEModel:
         head's calibrated thresholds unless ``span_threshold`` overrides them.
         ``check_direction`` warns when the texts look like another language pair.
         """
-        method, aggregate = method or self.default_method, aggregate or self.default_aggregate
+        method, aggregate = self.scoring(method, aggregate)
         entry = check_method(method, aggregate)
         sources, hypotheses = segments(sources, "sources"), segments(hypotheses, "hypotheses")
         if len(sources) != len(hypotheses):

@@ -315,13 +315,26 @@ def test_wrong_direction_warns(capsys):
 @bergamot
 def test_text_the_model_cannot_spell_scores_below_a_wrong_sentence():
     """A Japanese, Arabic or emoji 'translation' of a Portuguese source (all <unk>) must not
-    outscore a real but wrong German sentence; curly quotes are respelled, not <unk>."""
+    look confident: its <unk> tokens score near 0, it scores below a real but wrong German
+    sentence per token (mean-log: the sum of logs and the mean depend on how many tokens,
+    e.g. the spaces and EOS between <unk>s, a text has), and far below the right translation
+    under every aggregate. Curly quotes are respelled, not <unk>."""
     qe = load_model("bergamot-pt-en", device="cpu")
-    source = ["O gato dormiu no sofá da sala durante toda a tarde."] * 4
+    source = ["O gato dormiu no sofá da sala durante toda a tarde."] * 5
     hyps = ["猫は午後ずっとリビングのソファで寝ていた。", "نامت القطة على الأريكة طوال فترة الظهيرة.",
-            "🐱😴🛋️☀️", "Die Katze hat den ganzen Nachmittag auf dem Sofa geschlafen."]
-    scores = qe.score(source, hyps, progress=False).scores
-    assert max(scores[:3]) < scores[3]
+            "🐱😴🛋️☀️", "Die Katze hat den ganzen Nachmittag auf dem Sofa geschlafen.",
+            "The cat slept on the living room sofa all afternoon."]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "translations look German": expected here
+        result = qe.score(source, hyps, progress=False, aggregate="mean-log")
+    unk = qe.backend.unk_token_id
+    unk_scores = [t.sigmoid for seg in result.segments[:3] for t in seg.tokens if t.token_id == unk]
+    assert unk_scores and max(unk_scores) < 0.01  # an <unk> never looks confident
+    scores = result.scores  # per-token mean of logs: sentences of any length compare fairly
+    assert max(scores[:3]) < scores[3] < scores[4]
+    for aggregate in ("mean", "prod", "min"):  # and under every aggregate, far below the right one
+        by = qe.score(source, hyps, progress=False, aggregate=aggregate).scores
+        assert max(by[:3]) < by[4]
     curly = qe.backend.encode(["x"], ["It’s “fine” — really…"])[0]
     assert qe.backend.unk_token_id not in curly.target_ids
 
@@ -341,6 +354,34 @@ def test_normalised_characters_are_spelled_and_keep_their_spans():
         assert all(t.end > t.start for t in content), mt
         assert "".join(mt[t.start:t.end] for t in content) == mt
     assert [hyps[0][t.start:t.end] for t in result.segments[0].tokens][1] == " ½"
+
+
+def test_the_heads_aggregate_goes_with_its_own_method(tiny_marian_dir, tmp_path, capsys):
+    """A head that sums logs (pt-en's choice) must not make ``--method entropy`` fail with
+    "aggregate 'prod' needs a probability method": another method gets mean unless asked."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        head = load_model(tiny_marian_dir, device="cpu").head  # its own copy, not marian_qe's
+    head.config.method, head.config.aggregate = "sigmoid", "prod"
+    head.save_pretrained(tmp_path / "head")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        qe = load_model(tiny_marian_dir, head=str(tmp_path / "head"), device="cpu")
+    srcs, hyps = ["the cat", "a blue dog"], ["o gato", "um cao azul"]
+    assert qe.scoring() == ("sigmoid", "prod") and qe.scoring("entropy") == ("entropy", "mean")
+    assert qe.scoring("softmax", "min") == ("softmax", "min")
+    default = qe.score(srcs, hyps, progress=False)
+    assert default.aggregate == "prod" and max(default.scores) < 0  # a sum of logs
+    entropy = qe.score(srcs, hyps, method="entropy", progress=False)
+    assert entropy.aggregate == "mean" and "agg:mean|" in str(qe.signature("entropy"))
+    src, hyp = tmp_path / "s.txt", tmp_path / "h.txt"
+    src.write_text("\n".join(srcs) + "\n")
+    hyp.write_text("\n".join(hyps) + "\n")
+    code, out, err = run(score_cli.main, ["-s", src, "-t", hyp, "--model", tiny_marian_dir, "--head",
+                                          tmp_path / "head", "--method", "entropy", "--quiet"], capsys)
+    assert code == 0, err
+    assert [float(line.rsplit(" ", 1)[1]) for line in out.splitlines()[:2]] == \
+        pytest.approx(entropy.scores, abs=1e-4)
 
 
 # -- 6. Python API traps --------------------------------------------------------------------------------

@@ -37,10 +37,16 @@ def test_row_scales_recover_the_stored_integers():
 def test_int8_scores_agree_with_fp32_and_are_marked():
     fp32 = load_model("bergamot-en-pt", device="cpu")
     int8 = load_model("bergamot-en-pt", device="cpu", precision="int8")
-    a = np.array(fp32.score(SOURCES * 2, GOOD + BAD, progress=False).scores)
-    b = np.array(int8.score(SOURCES * 2, GOOD + BAD, progress=False).scores)
+    # on the [0, 1] scale of mean token probabilities, where 0.03 means something
+    a = np.array(fp32.score(SOURCES * 2, GOOD + BAD, method="sigmoid", aggregate="mean",
+                            progress=False).scores)
+    b = np.array(int8.score(SOURCES * 2, GOOD + BAD, method="sigmoid", aggregate="mean",
+                            progress=False).scores)
     assert np.abs(a - b).max() < 0.03 and not np.array_equal(a, b)
     assert np.argsort(a[:5] - a[5:]).tolist() == np.argsort(b[:5] - b[5:]).tolist()
+    # the shipped default scoring ranks the good translations above the bad ones under both
+    a, b = (np.array(m.score(SOURCES * 2, GOOD + BAD, progress=False).scores) for m in (fp32, int8))
+    assert (a[:5] > a[5:]).tolist() == (b[:5] > b[5:]).tolist()
     assert "prec:int8" in str(int8.signature()) and "prec:" not in str(fp32.signature())
     assert int8.translate(SOURCES[:2])  # decoding runs through the int8 layers too
 

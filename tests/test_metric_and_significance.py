@@ -55,6 +55,20 @@ def metric(tiny_marian_dir):
         return SigmoidQE(model=load_model(tiny_marian_dir, device="cpu"))
 
 
+def test_signature_names_the_combined_weight(tiny_marian_dir):
+    """Two heads with one matrix but different combine weights score differently: the
+    signature must tell them apart (and say nothing of a weight for other methods)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        qe = load_model(tiny_marian_dir, device="cpu")
+    assert "weight:0.5|" in str(qe.signature(method="combined"))  # the default a
+    qe.head.config.combine_weight = 0.25
+    assert "|weight:0.25|" in str(qe.signature(method="combined"))
+    assert "w:0.25" in qe.signature(method="combined").format(short=True)
+    assert "weight" not in str(qe.signature(method="sigmoid"))
+    assert "weight" not in str(qe.signature(method="softmax"))
+
+
 def test_sacrebleu_style_interface(metric):
     hyps, srcs = ["o gato", "um cao azul"], ["the cat", "a blue dog"]
     corpus = metric.corpus_score(hyps, srcs)

@@ -60,10 +60,14 @@ class HFSeq2SeqBackend(HFBackend):
                 return candidate
         raise SigmoidQEError(f"{self.name}: language code {code!r} is unknown to the tokenizer")
 
-    def generation_context(self, source: str) -> List[int]:
+    def _source_ids(self, source: str) -> List[int]:
+        """The encoder input: the source, through the prompt template where one is set."""
         text = (self.prompt_template.format(**self.prompt_fields(source))
                 if self.prompt_template else source)
-        context = list(self.tokenizer(text, verbose=False)["input_ids"])
+        return list(self.tokenizer(text, verbose=False)["input_ids"])
+
+    def generation_context(self, source: str) -> List[int]:
+        context = self._source_ids(source)
         return _clip(context, self.max_length) if self.max_length else context
 
     def target_token_ids(self, text: str) -> List[int]:
@@ -74,9 +78,7 @@ class HFSeq2SeqBackend(HFBackend):
         limit = self.max_length
         pairs = []
         for index, (source, hypothesis) in enumerate(zip(sources, hypotheses)):
-            text = (self.prompt_template.format(**self.prompt_fields(source))
-                    if self.prompt_template else source)
-            context = list(self.tokenizer(text, verbose=False)["input_ids"])
+            context = self._source_ids(source)
             targets, offsets, spelled = self._tokenize_hypothesis(hypothesis, as_target=True)
             content = self.tokenizer(text_target=spelled.respelled, add_special_tokens=False,
                                      verbose=False)["input_ids"]

@@ -37,24 +37,24 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 # -- option types ------------------------------------------------------------------------------
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _bounded(name: str, convert, expected: str, accept, bound: str):
+    """An argparse type: ``convert`` the text, then refuse a value ``accept`` rejects."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+    parse.__name__ = name
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
+positive_int = _bounded("positive_int", int, "a positive integer", lambda v: v >= 1, "at least 1")
+non_negative_int = _bounded("non_negative_int", int, "an integer >= 0", lambda v: v >= 0, "at least 0")
+positive_float = _bounded("positive_float", float, "a number", lambda v: v > 0, "> 0")
+non_negative_float = _bounded("non_negative_float", float, "a number", lambda v: v >= 0, ">= 0")
 
 
 def prompt_template(text: str) -> str:
@@ -247,10 +247,13 @@ def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
     line and exit code 2, Ctrl-C exit code 130, a closed pipe a quiet exit."""
     from ..distributed import shutdown_distributed
     _PROG[0] = parser.prog
+    finished = False
     try:
         with warnings_to_stderr() as files:
             args = parser.parse_args(argv)
-            return body(args, files)
+            code = body(args, files)
+            finished = True
+            return code
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except SigmoidQEError as exc:
@@ -264,4 +267,4 @@ def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     finally:
-        shutdown_distributed()
+        shutdown_distributed(wait_for_peers=finished)

@@ -285,8 +285,7 @@ def _score_testset(args, data, files) -> Dict[Path, str]:
                      f"{lp_data.n_segments} segments with {args.model}")
         files["source"] = str(lp_data.folder / "sources" / f"{lp}.txt")
         qe = load_from_args(args, [], [], lp=lp)
-        method = args.method or getattr(qe, "default_method", "sigmoid")
-        aggregate = args.aggregate or getattr(qe, "default_aggregate", "mean")
+        method, aggregate = qe.scoring(args.method, args.aggregate)
         scores = score_lp(qe, lp_data, method=method, aggregate=aggregate,
                           batch_size=args.batch_size, progress=not args.quiet,
                           on_warning=lambda line: notice(args, f"warning: {line}"))

@@ -250,9 +250,7 @@ def _selection_name(args) -> str:
 
 
 def _signature(model, args) -> str:
-    method = args.method or model.default_method
-    aggregate = args.aggregate or model.default_aggregate
-    return str(model.signature(method, aggregate, model.include_eos))
+    return str(model.signature(args.method, args.aggregate, model.include_eos))
 
 
 def _record(source: str, group: List[str], choice, qe, generated) -> Dict:

@@ -151,9 +151,8 @@ def _score(args, files) -> int:
     if args.html and context.is_main:
         from ..report_html import render
         from ..results import QEResult
-        method = args.method or model.default_method
-        results = {p: QEResult(segs, method, args.aggregate or model.default_aggregate)
-                   for p, segs in pages.items()}
+        method, aggregate = model.scoring(args.method, args.aggregate)
+        results = {p: QEResult(segs, method, aggregate) for p, segs in pages.items()}
         floor = model.score_floor(method)
         sources = [seg.source for seg in next(iter(results.values())).segments]
         write_output(args.html, render(results, sources, low=floor, high=0.0 if floor < 0 else 1.0))

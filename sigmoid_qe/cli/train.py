@@ -22,8 +22,10 @@ from .common import (
     ArgumentParser,
     add_model_arguments,
     add_quiet_argument,
+    non_negative_float,
     non_negative_int,
     notice,
+    positive_float,
     positive_int,
     run_cli,
     silence_libraries,
@@ -45,24 +47,6 @@ def parse_negatives(text: str) -> Tuple[int, int]:
     return uni, soft
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
 
 
 def build_parser() -> ArgumentParser:
@@ -131,11 +115,7 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    try:
-        return run_cli(build_parser(), _train, argv)
-    finally:
-        from ..distributed import shutdown_distributed
-        shutdown_distributed()
+    return run_cli(build_parser(), _train, argv)  # run_cli leaves the process group
 
 
 def options_from_args(args):

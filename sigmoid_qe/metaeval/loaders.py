@@ -90,21 +90,11 @@ def _index_column(table) -> List[int]:
     return out
 
 
-def _float_cell(token: str, path: PathLike, number: int, column: int) -> float:
-    try:
-        value = float(token)
-    except ValueError:
-        raise InputError(f"column {column + 1}: {token!r} is not a number", path, number) from None
-    if not np.isfinite(value):
-        raise InputError(f"column {column + 1}: {token!r} is not a finite number", path, number)
-    return value
-
-
 def _float_column(table, name: str) -> np.ndarray:
     """A numeric column of a table; a cell that is not a finite number names line and column."""
     k = table.column(name)
-    return np.array([_float_cell(fields[k], table.path, number, k) for number, fields in table.rows],
-                    dtype=np.float64)
+    return np.array([parse_float(fields[k], table.path, number, what=f"column {k + 1}:")
+                     for number, fields in table.rows], dtype=np.float64)
 
 
 #: Largest archive content read (a damaged or hostile archive must not exhaust memory).
@@ -219,7 +209,7 @@ def load_biomqm(path: PathLike) -> pd.DataFrame:
             "lp": f[col["lp"]], "system": f[col["system"]], "seg": seg, "doc": key[0],
             "domain": "biomedical", "source": f[col["source"]], "hypothesis": f[col["target"]],
             "reference": "",
-            "human": _float_cell(f[col["mqm"]], path, number, col["mqm"]),
+            "human": parse_float(f[col["mqm"]], path, number, what=f"column {col['mqm'] + 1}:"),
         })
     frame = pd.DataFrame.from_records(records, columns=BASE_COLUMNS)
     for extra in ("n_errors", "annotator", "error_spans"):

@@ -43,17 +43,21 @@ def read_text_lines(path: PathLike) -> List[Optional[str]]:
             for line in read_lines(path, allow_empty=True)]
 
 
-def parse_float(token: str, path: PathLike, line: int, allow_none: bool) -> float:
-    if token == "None":
-        if allow_none:
-            return math.nan
+def parse_float(token: str, path: PathLike, line: int, allow_none: bool = False,
+                what: str = "score") -> float:
+    """A finite number from one cell; anything else is an error naming file, line and ``what``
+    (the cell: "score", "column 3:"). "None" is NaN where ``allow_none`` (mt-metrics-eval's
+    marker of a missing score)."""
+    if token == "None" and allow_none:
+        return math.nan
+    if token == "None" and what == "score":
         raise InputError("missing score 'None' in a metric score file", path, line)
     try:
         value = float(token)
     except ValueError:
-        raise InputError(f"score {token!r} is not a number", path, line) from None
+        raise InputError(f"{what} {token!r} is not a number", path, line) from None
     if not math.isfinite(value):
-        raise InputError(f"score {token!r} is not a finite number", path, line)
+        raise InputError(f"{what} {token!r} is not a finite number", path, line)
     return value
 
 
