@@ -3,7 +3,8 @@
     python benchmarks/bench_filter_noise.py                 # both directions, 20% noise
     python benchmarks/bench_filter_noise.py --lps en-pt --noise 0.1
 
-A copy of ``parallel/en-pt/dev.tsv`` (2,473 pairs) with a known share of its targets replaced
+A copy of ``parallel/en-pt/dev.tsv`` (1,485 pairs; ``--split dev``: the heads' 2,000-pair dev
+slice instead) with a known share of its targets replaced
 (seeded; the same rows are noised in both directions), in four equal kinds:
 
 * ``shuffled``: the target of another noised row (a misaligned pair);
@@ -14,12 +15,13 @@ A copy of ``parallel/en-pt/dev.tsv`` (2,473 pairs) with a known share of its tar
 Every method ranks the pairs and keeps the top (1 - noise rate), as ``--keep-top`` does (ties:
 the earlier line). Reported: precision of the kept set (share of clean pairs), recall of the
 clean pairs (share kept; at the true rate precision and recall coincide when every kept pair
-is counted), and the share of each noise kind dropped. Methods: the shipped default (what
-``sigmoid-qe-filter`` uses with no flags), sigmoid mean, softmax mean, softmax log-prob sum,
-and the length ratio (``-|log(len(tgt)/len(src))|`` in characters), a common heuristic
+is counted), and the share of each noise kind dropped. Methods: the filter's default (what
+``sigmoid-qe-filter`` uses with no flags, ``FILTER_SCORING``: chosen on ``--split dev``), the
+head's scoring default, the head's and the softmax's other aggregations, BoostedProb, and the
+length ratio (``-|log(len(tgt)/len(src))|`` in characters), a common heuristic
 filter. One scoring pass per direction gives every model-based method; the benchmark then runs
 ``sigmoid-qe-filter`` itself on the noisy file and checks that it keeps the same pairs as the
-shipped-default row.
+filter-default row.
 """
 from __future__ import annotations
 
@@ -100,8 +102,19 @@ def run_cli(pairs: Sequence[Tuple[str, str]], lp: str, percent: float) -> List[T
         return [tuple(line.split("\t", 1)) for line in out.read_text(encoding="utf-8").splitlines()]
 
 
-def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool) -> str:
-    pairs, labels = noisy_corpus(read_parallel("dev"), lp, rate, seed)
+def corpus_rows(split: str) -> List[Dict[str, str]]:
+    """``test``: parallel/en-pt/dev.tsv (the benchmark); ``dev``: the heads' held-out dev
+    slice of train.tsv (``scripts/heads_data.py``), where the filter's default was chosen."""
+    if split == "test":
+        return read_parallel("dev")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from heads_data import load_split
+    return load_split("dev-slice")
+
+
+def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
+             split: str = "test") -> str:
+    pairs, labels = noisy_corpus(corpus_rows(split), lp, rate, seed)
     labels_arr = np.array(labels)
     clean = labels_arr == "clean"
     models = load_heads(lp, None, {})
@@ -110,13 +123,28 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool) 
     stats = score_all_heads(trained, pairs, cache_dir=cache_dir)
     seconds = time.time() - start
     head = next(iter(trained))
-    methods: List[Method] = []
+    from sigmoid_qe.cli.filter import FILTER_SCORING
+    method, aggregate = FILTER_SCORING
+    default = Method(f"**filter default: {method} [{head}] {aggregate}**",
+                     f"sigmoid:{head}" if method == "sigmoid" else method, aggregate)
+    methods: List[Method] = [default]
     shipped = shipped_method(models)
     if shipped is not None:
-        methods.append(shipped)
+        methods.append(Method(shipped.label.replace("shipped default", "the head's scoring default"),
+                              shipped.stat, shipped.aggregate))
+    weight = trained[head].head.config.combine_weight or 0.5
     methods += [Method(f"sigmoid [{head}] mean", f"sigmoid:{head}", "mean"),
+                Method(f"sigmoid [{head}] mean-log", f"sigmoid:{head}", "mean-log"),
+                Method(f"sigmoid [{head}] sum-log", f"sigmoid:{head}", "prod"),
+                Method(f"combined [{head}] a={weight:g} mean", f"combined:{head}@{weight:g}", "mean"),
+                Method(f"combined [{head}] a={weight:g} mean-log", f"combined:{head}@{weight:g}",
+                       "mean-log"),
                 Method("softmax mean", "softmax", "mean"),
-                Method("softmax sum-log", "softmax", "prod")]
+                Method("softmax mean-log", "softmax", "mean-log"),
+                Method("softmax sum-log", "softmax", "prod"),
+                Method("boosted mean", "boosted", "mean")]
+    methods = [m for k, m in enumerate(methods)
+               if (m.stat, m.aggregate) not in {(o.stat, o.aggregate) for o in methods[:k]}]
     k = int(clean.sum())
     rows, masks = [], {}
     for method in methods:
@@ -125,19 +153,19 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool) 
         rows.append(_row(method.label, mask, clean, labels_arr))
     rows.append(_row("length ratio (characters)", keep_top(length_ratio(pairs), k), clean, labels_arr))
     percent = 100.0 * k / len(pairs)
-    lines = [f"### {lp}: {MODELS[lp]}, {len(pairs)} pairs, {len(pairs) - k} noised "
+    lines = [f"### {lp} ({split} data): {MODELS[lp]}, {len(pairs)} pairs, {len(pairs) - k} noised "
              f"({100 * (1 - k / len(pairs)):.1f}%), --keep-top {percent:.2f}%",
              "",
              markdown_table(["method", "kept precision", "clean recall",
                              *[f"{kind} dropped" for kind in KINDS]], rows),
              "",
              f"_One scoring pass ({len(pairs)} pairs, every model-based row) in {seconds:.0f}s._"]
-    if check_cli and shipped is not None:
+    if check_cli:
         kept = run_cli(pairs, lp, percent)
-        expected = [p for p, keep in zip(pairs, masks[shipped.label]) if keep]
+        expected = [p for p, keep in zip(pairs, masks[default.label]) if keep]
         same = kept == expected
         lines.append(f"_`sigmoid-qe-filter --keep-top {percent:.2f}%` kept {len(kept)} pairs, "
-                     f"{'the same as' if same else 'NOT the same as'} the shipped-default row._")
+                     f"{'the same as' if same else 'NOT the same as'} the filter-default row._")
         if not same:
             raise SystemExit(f"{lp}: sigmoid-qe-filter disagrees with the benchmark's selection")
     return "\n".join(lines)
@@ -158,13 +186,15 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", type=Path, default=Path("runs/bench-cache/filter"))
     parser.add_argument("--no-cli-check", action="store_true")
+    parser.add_argument("--split", choices=("test", "dev"), default="test",
+                        help="test: parallel/en-pt/dev.tsv; dev: the heads' dev slice (choices)")
     parser.add_argument("--out", type=Path, default=None, help="also write the tables here")
     args = parser.parse_args(argv)
     if not GERMAN.is_file():
         print(f"needs the shared data ({GERMAN})", file=sys.stderr)
         return 2
     start = time.time()
-    parts = [evaluate(lp, args.noise, args.seed, args.cache_dir, not args.no_cli_check)
+    parts = [evaluate(lp, args.noise, args.seed, args.cache_dir, not args.no_cli_check, args.split)
              for lp in args.lps]
     text = "\n\n".join(parts) + f"\n\n_{time.time() - start:.0f}s on this machine._\n"
     print(text)

@@ -13,7 +13,7 @@ import contextlib
 import os
 import sys
 import warnings
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..devices import DEVICES, PRECISION_NAMES
 from ..errors import InputError, InputWarning, OptionError, SigmoidQEError
@@ -110,12 +110,14 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, training: bool = Fal
                        help=f"sentences per batch (default {batch_default})")
 
 
-def add_method_arguments(parser: argparse.ArgumentParser, eos_help: str) -> None:
+def add_method_arguments(parser: argparse.ArgumentParser, eos_help: str,
+                         defaults: Tuple[str, str] = ("the head's, else sigmoid",
+                                                      "the head's, else mean")) -> None:
     parser.add_argument("--method", choices=METHODS, default=None,
-                        help="token score (default: the head's, else sigmoid)")
+                        help=f"token score (default: {defaults[0]})")
     parser.add_argument("--aggregate", choices=AGGREGATES, default=None,
-                        help="token scores -> sentence score; prod = sum of logs (default: the "
-                             "head's, else mean)")
+                        help=f"token scores -> sentence score; prod = sum of logs (default: "
+                             f"{defaults[1]})")
     parser.add_argument("--no-eos", action="store_true", help=eos_help)
 
 
