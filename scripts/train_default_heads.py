@@ -9,10 +9,12 @@ Data (``scripts/heads_data.py``): the heads train on ``runs/splits/train.tsv`` (
 the held-out dev slice and alternative groups) and stop early on ``runs/splits/dev.tsv`` (the
 dev slice + the non-FLORES rows of dev.tsv); FLORES devtest, alt-test and BioMQM stay test
 sets. Each direction trains with ``sigmoid-qe-train`` into ``runs/default-heads/<model>/`` and
-then installs the kept head as float16 into ``sigmoid_qe/heads/<model>/`` with the method,
-aggregation and span thresholds chosen on dev. The run saves checkpoints and always passes
-``--resume``: rerunning the script after an interruption continues where it stopped and
-yields the same head. The full command of each run is printed first.
+then installs the kept head as float16 into ``sigmoid_qe/heads/<model>/``; the method,
+aggregation and span thresholds are then chosen on dev by ``scripts/reproduce_heads.sh``
+(``dev_eval.py``, ``select_scoring.py``, ``calibrate_spans.py``), which runs the whole chain.
+The run saves checkpoints and always passes ``--resume``: rerunning the script after an
+interruption continues where it stopped and yields the same head. The full command of each
+run is printed first.
 """
 from __future__ import annotations
 

@@ -220,6 +220,9 @@ class FakeQE:
         self.lp = lp
         FakeQE.calls.append((name, lp, batch_size))
 
+    def scoring(self, method=None, aggregate=None):
+        return method or "sigmoid", aggregate or "mean"
+
     def score(self, sources, hypotheses, method="sigmoid", aggregate="mean", batch_size=32,
               progress=True):
         assert len(sources) == len(hypotheses) and method == "sigmoid"
