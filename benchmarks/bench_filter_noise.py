@@ -36,8 +36,12 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from qe_bench_common import (
+ROOT = Path(__file__).resolve().parents[1]
+for folder in (ROOT / "benchmarks", ROOT / "scripts"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+from heads_data import load_split  # noqa: E402
+from qe_bench_common import (  # noqa: E402
     MODELS,
     SHARED,
     Method,
@@ -107,8 +111,6 @@ def corpus_rows(split: str) -> List[Dict[str, str]]:
     slice of train.tsv (``scripts/heads_data.py``), where the filter's default was chosen."""
     if split == "test":
         return read_parallel("dev")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-    from heads_data import load_split
     return load_split("dev-slice")
 
 
@@ -132,7 +134,7 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
     if shipped is not None:
         methods.append(Method(shipped.label.replace("shipped default", "the head's scoring default"),
                               shipped.stat, shipped.aggregate))
-    weight = trained[head].head.config.combine_weight or 0.5
+    weight = trained[head].combine_weight
     methods += [Method(f"sigmoid [{head}] mean", f"sigmoid:{head}", "mean"),
                 Method(f"sigmoid [{head}] mean-log", f"sigmoid:{head}", "mean-log"),
                 Method(f"sigmoid [{head}] sum-log", f"sigmoid:{head}", "prod"),

@@ -47,7 +47,7 @@ def shipped_label(lp: str) -> str:
     qe = load_model(MODELS[lp], device="cpu")
     method, agg = qe.default_method, qe.default_aggregate
     if method == "combined":
-        return f"combined[shipped] a={qe.head.config.combine_weight:g} {agg}"
+        return f"combined[shipped] a={qe.combine_weight:g} {agg}"
     return f"{method}[shipped] {agg}" if method == "sigmoid" else f"{method} {agg}"
 
 

@@ -143,7 +143,7 @@ def run_direction(lp: str, ns: Sequence[int], limit: int, cache: Path, samples: 
     rows = [r for r in read_parallel("dev") if r["origin"] == "flores"][: limit or None]
     sources, refs = [r[src_lang] for r in rows], [r[tgt_lang] for r in rows]
     model = load_model(MODELS[lp], device="cpu")
-    weight = model.head.config.combine_weight or 0.5
+    weight = model.combine_weight
     methods = qe_methods(model)
     shipped = next(iter(methods))
     greedy = model.translate(sources)

@@ -181,7 +181,7 @@ def shipped_method(models) -> Optional[Method]:
         return None
     method, agg = qe.default_method, qe.default_aggregate
     if method == "combined":
-        a = qe.head.config.combine_weight or 0.5
+        a = qe.combine_weight
         return Method(f"shipped default: combined a={a:g} {agg}", f"combined:trained@{a:g}", agg)
     stat = "sigmoid:trained" if method == "sigmoid" else method
     return Method(f"shipped default: {method} {agg}", stat, agg)

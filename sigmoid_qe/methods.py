@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 from .errors import OptionError
 
@@ -49,6 +49,13 @@ SOFTMAX_STATS = ("softmax", "entropy", "boosted")
 STATISTICS = ("sigmoid", *SOFTMAX_STATS, "combined")
 #: Weight of the head's score in ``combined`` when a head does not set one.
 DEFAULT_COMBINE_WEIGHT = 0.5
+
+
+def combine_weight(configured: Optional[float]) -> float:
+    """The ``combined`` method's a: the head's configured weight, else the default."""
+    return DEFAULT_COMBINE_WEIGHT if configured is None else float(configured)
+
+
 AGGREGATES = ("mean", "prod", "mean-log", "min")
 #: Aggregates that take logs, so need probabilities.
 LOG_AGGREGATES = ("prod", "mean-log")

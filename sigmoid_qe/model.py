@@ -16,7 +16,7 @@ from .backends import Backend, load_backend
 from .default_model import direction_warning, resolve_model_name
 from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .head import SigmoidHead
-from .methods import DEFAULT_COMBINE_WEIGHT, METHOD_TABLE, STATISTICS, check_method, orient
+from .methods import METHOD_TABLE, STATISTICS, check_method, combine_weight, orient
 from .prompts import check_prompt_style, check_prompt_template
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
@@ -121,6 +121,11 @@ class QEModel:
     def default_aggregate(self) -> str:
         return self.head.config.aggregate or "mean"
 
+    @property
+    def combine_weight(self) -> float:
+        """The ``combined`` method's a for this head."""
+        return combine_weight(self.head.config.combine_weight)
+
     def scoring(self, method: Optional[str] = None,
                 aggregate: Optional[str] = None) -> Tuple[str, str]:
         """The (method, aggregate) a score uses. Unset, both are the head's choice; the head's
@@ -142,13 +147,11 @@ class QEModel:
         does not run in fp32)."""
         precision = self.backend.precision()
         method, aggregate = self.scoring(method, aggregate)
-        weight = self.head.config.combine_weight
         return QESignature(model=self.backend.name, head=self.head_fingerprint(),
                            method=method, agg=aggregate,
                            eos=self.include_eos if include_eos is None else include_eos,
                            # the combined method's weight is config, not the matrix: say it
-                           weight=(None if method != "combined" else
-                                   DEFAULT_COMBINE_WEIGHT if weight is None else weight),
+                           weight=self.combine_weight if method == "combined" else None,
                            prec=None if precision == "fp32" else precision)
 
     def span_thresholds(self, method: str, override=None) -> SpanThresholds:

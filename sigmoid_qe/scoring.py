@@ -23,7 +23,7 @@ from .backends.base import Backend, EncodedPair
 from .dominant import boosted_prob
 from .frozen import length_sorted_batches, logit_chunks, scored_positions
 from .head import SigmoidHead
-from .methods import DEFAULT_COMBINE_WEIGHT, SOFTMAX_STATS
+from .methods import SOFTMAX_STATS, combine_weight
 
 
 @dataclass
@@ -105,7 +105,7 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
 def combined_scores(sigmoid: torch.Tensor, softmax: torch.Tensor,
                     weight: Optional[float] = None) -> torch.Tensor:
     """sigma^a * p^(1-a), computed in logs (a = the head's combine weight, default 0.5)."""
-    a = DEFAULT_COMBINE_WEIGHT if weight is None else float(weight)
+    a = combine_weight(weight)
     tiny = torch.finfo(torch.float32).tiny
     return torch.exp(a * sigmoid.float().clamp(min=tiny).log()
                      + (1.0 - a) * softmax.float().clamp(min=tiny).log())
