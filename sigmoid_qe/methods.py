@@ -5,13 +5,17 @@ is oriented "higher = better": probabilities as they are, entropy negated, since
 model has low entropy) and whether its token scores are probabilities (only those can be
 multiplied). ``prod`` is reported as the sum of log token scores, the usual way to keep a
 product of probabilities in float range; ``mean-log`` is their mean (the log of the geometric
-mean: a product that does not grow with length).
+mean: a product that does not grow with length). ``token_scores`` is the one place a method's
+token scores are made from token statistics (the combined sigma^a p^(1-a) included): scoring,
+the benchmarks and the scripts all call it.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
+
+import numpy as np
 
 from .errors import OptionError
 
@@ -62,6 +66,8 @@ LOG_AGGREGATES = ("prod", "mean-log")
 #: Methods whose token scores are probabilities (the only ones a product makes sense for).
 PROBABILITY_METHODS = tuple(m.name for m in METHOD_TABLE.values() if m.is_probability)
 _TINY = 1e-45
+#: The smallest normal float32 (torch.finfo(torch.float32).tiny): the floor of a tensor's logs.
+_FLOAT32_TINY = 2.0 ** -126
 
 
 def check_method(method: str, aggregate: str) -> Method:
@@ -75,6 +81,31 @@ def check_method(method: str, aggregate: str) -> Method:
         raise OptionError(f"aggregate {aggregate!r} needs a probability method "
                           f"({', '.join(PROBABILITY_METHODS)}), not {method!r}")
     return entry
+
+
+def token_scores(method: str, statistics: Mapping[str, Any], weight: Optional[float] = None):
+    """Token scores of ``method``, higher = better, from the token statistics it reads.
+
+    ``statistics`` maps statistic names to one value per token: torch tensors (scoring) or
+    numpy arrays (the benchmarks). ``combined`` reads "sigmoid" and "softmax" and is
+    sigma^a * p^(1-a) computed in logs, with a = ``combine_weight(weight)``; every other method
+    is its own statistic, negated where lower is better (entropy).
+    """
+    entry = METHOD_TABLE[method]
+    if entry.statistic == "combined":
+        a = combine_weight(weight)
+        logs = a * _log(statistics["sigmoid"]) + (1.0 - a) * _log(statistics["softmax"])
+        return logs.exp() if hasattr(logs, "exp") else np.exp(logs)
+    values = statistics[entry.statistic]
+    return values if entry.sign > 0 else -values
+
+
+def _log(values):
+    """log of token statistics, floored: a tensor in float32 at its smallest normal, an array
+    at 1e-45."""
+    if hasattr(values, "clamp"):
+        return values.float().clamp(min=_FLOAT32_TINY).log()
+    return np.log(np.maximum(values, _TINY))
 
 
 def orient(method: str, values: Sequence[float]) -> list:

@@ -23,7 +23,7 @@ from .backends.base import Backend, EncodedPair
 from .dominant import boosted_prob
 from .frozen import length_sorted_batches, logit_chunks, scored_positions
 from .head import SigmoidHead
-from .methods import SOFTMAX_STATS, combine_weight
+from .methods import SOFTMAX_STATS, token_scores
 
 
 @dataclass
@@ -86,8 +86,8 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
                 if want_softmax:
                     computed.update(softmax_stats(backend, hidden, ids, want_softmax))
                 if combine:
-                    computed["combined"] = combined_scores(computed["sigmoid"], computed["softmax"],
-                                                           head.config.combine_weight)
+                    computed["combined"] = token_scores("combined", computed,
+                                                        head.config.combine_weight)
                 computed = {name: value for name, value in computed.items() if name in stats}
             ids_list = ids.tolist()
             lists = {name: t.float().cpu().tolist() for name, t in computed.items()}
@@ -100,15 +100,6 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
         if own_bar:
             bar.close()
     return results  # type: ignore[return-value]
-
-
-def combined_scores(sigmoid: torch.Tensor, softmax: torch.Tensor,
-                    weight: Optional[float] = None) -> torch.Tensor:
-    """sigma^a * p^(1-a), computed in logs (a = the head's combine weight, default 0.5)."""
-    a = combine_weight(weight)
-    tiny = torch.finfo(torch.float32).tiny
-    return torch.exp(a * sigmoid.float().clamp(min=tiny).log()
-                     + (1.0 - a) * softmax.float().clamp(min=tiny).log())
 
 
 def _sigmoid_scores(backend: Backend, head: SigmoidHead, hidden: torch.Tensor,

@@ -1,6 +1,6 @@
 """The data protocol of the shipped heads: a hold-out that cannot leak, and the dev challenge set.
 
-    python scripts/heads_data.py            # writes runs/splits/ (and prints the manifest)
+    python benchmarks/heads_data.py            # writes runs/splits/ (and prints the manifest)
 
 From ``../shared/data/parallel/en-pt/train.tsv`` (47k pairs) it holds back, once and
 reproducibly (nothing here is random but a seeded sample):
