@@ -69,6 +69,44 @@ def resolve_head(spec: HeadSpec, backend: Backend, key: Optional[str] = None,
     return head.to(backend.device)
 
 
+def attach_head(backend: Backend, head: HeadSpec = None, head_key: Optional[str] = None,
+                allow_other_model: bool = False, prompt_style: Optional[str] = None) -> SigmoidHead:
+    """The checked head of ``backend`` (see :func:`resolve_head`), with the backend set to the
+    input format of ``prompt_style`` (default: the head's, if it names one)."""
+    head = resolve_head(head, backend, head_key, allow_other_model)
+    style = prompt_style or head.config.prompt_style
+    if style is not None:
+        if not hasattr(backend, "set_prompt_style"):
+            raise OptionError(f"{backend.name}: prompt styles are for causal LMs, not this "
+                              f"model (style {style!r})")
+        backend.set_prompt_style(style)
+    return head
+
+
+def load_backend_and_head(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None,
+                          device: Optional[str] = None, precision: str = "fp32",
+                          prompt_template: Optional[str] = None, trust_remote_code: bool = False,
+                          revision: Optional[str] = None, head_key: Optional[str] = None,
+                          allow_other_model: bool = False,
+                          prompt_style: Optional[str] = None) -> Tuple[Backend, SigmoidHead]:
+    """The one assembly of a model and its head, for scoring (:func:`load_model`) and for
+    training (``sigmoid-qe-train``). Options are checked and a head file is read before the
+    model loads; the head is then checked against the model (see :func:`load_model`)."""
+    if prompt_style is not None:
+        check_prompt_style(prompt_style)
+    if prompt_template is not None:
+        check_prompt_template(prompt_template)
+    if head is not None and not isinstance(head, SigmoidHead) and str(head) != UNTRAINED:
+        if not Path(head).exists():
+            raise ModelLoadError(f"{head}: not a head directory, a state-dict file or "
+                                 f"'{UNTRAINED}'")
+        head = SigmoidHead.load(head, key=head_key)
+    backend = load_backend(name_or_dir, lp=lp, device=device, precision=precision,
+                           prompt_template=prompt_template, trust_remote_code=trust_remote_code,
+                           revision=revision)
+    return backend, attach_head(backend, head, head_key, allow_other_model, prompt_style)
+
+
 def segments(texts: Iterable[str], what: str) -> List[str]:
     """A list of segments from any iterable of strings; a lone string is a mistake."""
     if isinstance(texts, (str, bytes)):
@@ -94,13 +132,7 @@ class QEModel:
                  include_eos: bool = True, head_key: Optional[str] = None,
                  allow_other_model: bool = False, prompt_style: Optional[str] = None):
         self.backend = backend
-        self.head = resolve_head(head, backend, head_key, allow_other_model)
-        style = prompt_style or self.head.config.prompt_style
-        if style is not None:
-            if not hasattr(backend, "set_prompt_style"):
-                raise OptionError(f"{backend.name}: prompt styles are for causal LMs, not this "
-                                  f"model (style {style!r})")
-            backend.set_prompt_style(style)
+        self.head = attach_head(backend, head, head_key, allow_other_model, prompt_style)
         self.head.eval()
         self.head.requires_grad_(False)
         self.batch_size = check_batch_size(batch_size)
@@ -338,20 +370,12 @@ def load_model(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None
     stays off unless asked: a model repository's code runs with the user's rights.
     """
     check_batch_size(batch_size)
-    if prompt_style is not None:
-        check_prompt_style(prompt_style)
-    if prompt_template is not None:
-        check_prompt_template(prompt_template)
-    if head is not None and not isinstance(head, SigmoidHead) and str(head) != UNTRAINED \
-            and not Path(head).exists():
-        raise ModelLoadError(f"{head}: not a head directory, a state-dict file or "
-                             f"'{UNTRAINED}'")
-    backend = load_backend(name_or_dir, lp=lp, device=device, precision=precision,
-                           prompt_template=prompt_template, trust_remote_code=trust_remote_code,
-                           revision=revision)
+    backend, head = load_backend_and_head(
+        name_or_dir, head, lp=lp, device=device, precision=precision,
+        prompt_template=prompt_template, trust_remote_code=trust_remote_code, revision=revision,
+        head_key=head_key, allow_other_model=allow_other_model, prompt_style=prompt_style)
     return QEModel(backend, head=head, batch_size=batch_size, include_eos=include_eos,
-                   head_key=head_key, allow_other_model=allow_other_model,
-                   prompt_style=prompt_style)
+                   allow_other_model=allow_other_model, prompt_style=prompt_style)
 
 
 def score(sources: Iterable[str], hypotheses: Iterable[str],
