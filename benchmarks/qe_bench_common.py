@@ -106,7 +106,7 @@ def code_fingerprint() -> str:
     package = Path(sigmoid_qe.__file__).parent
     digest = hashlib.sha256()
     for path in sorted(package.glob("backends/*.py")) + [package / name for name in (
-            "scoring.py", "methods.py", "dominant.py", "frozen.py")]:
+            "scoring.py", "methods.py", "dominant.py")]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -7,10 +7,9 @@ files that look like another language pair than the model's get a warning.
 """
 from __future__ import annotations
 
-import contextlib
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .backends import Backend, load_backend
 from .default_model import direction_warning, resolve_model_name
@@ -324,28 +323,6 @@ class QEModel:
         if n is None and decoding is None:
             return [c[0].text for c in found]
         return [[c.text for c in per] for per in found]
-
-
-@contextlib.contextmanager
-def shifted_input_warnings(offset: int = 0,
-                           position: Optional[Callable[[str, int], int]] = None) -> Iterator[None]:
-    """Re-issue the :class:`InputWarning` of a chunk with positions in the whole input:
-    ``index + offset``, or ``position(side, index)``; a warning that maps to a line already
-    warned about with the same words is dropped (a source shared by several candidates)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    seen = set()
-    for item in caught:
-        message = item.message
-        if isinstance(message, InputWarning):
-            index = (position(message.side, message.index) if position is not None
-                     else message.index + offset)
-            if (message.side, index, message.message) in seen:
-                continue
-            seen.add((message.side, index, message.message))
-            message = InputWarning(message.message, message.side, index)
-        warnings.warn(message, stacklevel=3)
 
 
 def _sentence_score(method: str, aggregate: str, stats: TokenStats) -> float:

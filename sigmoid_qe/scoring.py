@@ -13,17 +13,17 @@ itself expected something it cannot spell (a rare letter in a name, say).
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import torch
 
 from .backends.base import Backend, EncodedPair
+from .backends.frozen import length_sorted_batches, logit_chunks, scored_positions
 from .dominant import boosted_prob
-from .frozen import length_sorted_batches, logit_chunks, scored_positions
 from .head import SigmoidHead
 from .methods import SOFTMAX_STATS, token_scores
+from .progress import progress_bar
 
 
 @dataclass
@@ -74,7 +74,7 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
     results: List[Optional[TokenStats]] = [None] * len(pairs)
     batches = length_sorted_batches([p.cost for p in pairs], batch_size)
     own_bar = not hasattr(progress, "update")  # a caller's bar (chunked scoring) stays open
-    bar = _progress(len(pairs), progress, desc) if own_bar else progress
+    bar = progress_bar(len(pairs), progress, desc) if own_bar else progress
     try:
         for batch_idx in batches:
             with torch.inference_mode():
@@ -113,11 +113,3 @@ def _sigmoid_scores(backend: Backend, head: SigmoidHead, hidden: torch.Tensor,
             logits = backend.output_logits(hidden[rows]).float()
             scores[rows.to(scores.device)] = torch.softmax(logits, -1)[:, unk].to(scores.dtype)
     return scores
-
-
-def _progress(total: int, enabled: Optional[bool], desc: str):
-    """tqdm on stderr (stdout carries only results). ``enabled`` None follows tqdm's
-    convention: a bar only when stderr is a terminal."""
-    from tqdm.auto import tqdm
-    return tqdm(total=total, disable=None if enabled is None else not enabled, desc=desc,
-                unit="seg", file=sys.stderr, dynamic_ncols=True, leave=False)

@@ -21,7 +21,6 @@ import torch
 
 from ..decoding import Candidate, Decoding
 from ..errors import ModelLoadError, OptionError
-from ..frozen import length_sorted_batches
 from ..offsets import Respeller, byte_to_char, map_spans, partition
 from .base import (
     Backend,
@@ -33,6 +32,7 @@ from .base import (
     warn_truncated,
 )
 from .bergamot_model import EOS_ID, BergamotTransformer
+from .frozen import length_sorted_batches
 from .marian_reader import (
     MAX_NAME,
     MAX_TENSORS,

@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence
 import torch
 
 from ..decoding import Candidate, Decoding
-from ..frozen import length_sorted_batches
+from .frozen import length_sorted_batches
 
 #: Room for the output: at most this many tokens per source token (plus a few).
 MAX_LENGTH_FACTOR = 2.5

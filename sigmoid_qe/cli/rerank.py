@@ -152,8 +152,8 @@ def _rerank(args, files) -> int:
                                [line for _, line in zip(range(100), iter_lines(args.candidates))])
     utility = utility_function(args.mbr) if args.mbr else None
     per_source = args.num_candidates or args.generate
-    from ..scoring import _progress
-    bar = _progress(args.total_sources, None if not args.quiet else False, "Reranking")
+    from ..progress import progress_bar
+    bar = progress_bar(args.total_sources, None if not args.quiet else False, "Reranking")
     selection = _selection_name(args)
     header = {"signature": _signature(model, args) if needs_qe else None,
               "selection": selection,
@@ -220,7 +220,7 @@ def _generate(model, part, decoding):
 def _qe_scores(model, args, part, groups: List[List[str]]) -> List[List[float]]:
     """QE score of every candidate, grouped per source; warnings name the candidate's line
     (its source's line for source-side ones)."""
-    from ..model import shifted_input_warnings
+    from ..errors import shifted_input_warnings
     sources = [source for _, source, _ in part]
     flat_sources = [s for s, group in zip(sources, groups) for _ in group]
     flat = [c for group in groups for c in group]
