@@ -296,11 +296,16 @@ class QEModel:
 
     def generate(self, sources: Iterable[str], decoding: Union[str, Decoding, None] = None,
                  n: Optional[int] = None, batch_size: Optional[int] = None, first_index: int = 0,
-                 **options) -> List[List[Candidate]]:
+                 indices: Optional[Sequence[int]] = None, **options) -> List[List[Candidate]]:
         """Candidates (text, model log-probability, search score) per source, for backends
         that can decode (Bergamot, Hugging Face). ``decoding`` is a :class:`Decoding` or a
         strategy name (greedy, beam, sample) with its options as keywords (``beam_size``,
-        ``temperature``, ``top_k``, ``top_p``, ``epsilon``, ``seed``, ``length_penalty``)."""
+        ``temperature``, ``top_k``, ``top_p``, ``epsilon``, ``seed``, ``length_penalty``).
+
+        Sampling seeds follow each source's position in the whole input: ``indices`` (one per
+        source, e.g. a rank's share ``r, r + w, ...`` of a sharded run), else ``first_index``,
+        ``first_index + 1``, ...; so a share is generated in batches with the draws it would
+        get in one run."""
         from .decoding import Decoding
         if not isinstance(decoding, Decoding):
             strategy = decoding or ("beam" if (n or 1) > 1 else "greedy")
@@ -310,9 +315,14 @@ class QEModel:
         generate = getattr(self.backend, "generate", None)
         if generate is None:
             raise NotImplementedError(f"{self.backend.name}: this backend cannot translate")
-        return generate(segments(sources, "sources"), decoding,
+        sources = segments(sources, "sources")
+        if indices is None:
+            indices = range(first_index, first_index + len(sources))
+        elif len(indices) != len(sources):
+            raise OptionError(f"{len(indices)} indices for {len(sources)} sources")
+        return generate(sources, decoding,
                         batch_size=check_batch_size(batch_size or self.batch_size),
-                        first_index=first_index)
+                        indices=list(indices))
 
     def translate(self, sources: Iterable[str], batch_size: Optional[int] = None,
                   n: Optional[int] = None, decoding: Union[str, Decoding, None] = None,
