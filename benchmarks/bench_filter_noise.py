@@ -125,7 +125,7 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
     stats = score_all_heads(trained, pairs, cache_dir=cache_dir)
     seconds = time.time() - start
     head = next(iter(trained))
-    from sigmoid_qe.cli.filter import FILTER_SCORING
+    from sigmoid_qe.filtering import FILTER_SCORING
     method, aggregate = FILTER_SCORING
     default = Method(f"**filter default: {method} [{head}] {aggregate}**",
                      f"sigmoid:{head}" if method == "sigmoid" else method, aggregate)

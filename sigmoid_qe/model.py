@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .backends import Backend, load_backend
-from .default_model import direction_warning, resolve_model_name
+from .default_model import resolve_model_name
 from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .head import SigmoidHead
+from .languages import direction_warning
 from .methods import METHOD_TABLE, STATISTICS, check_method, combine_weight, orient
 from .prompts import check_prompt_style, check_prompt_template
 from .results import QEResult, SegmentScore, TokenScore

@@ -14,7 +14,7 @@
 Spans follow XCOMET's conventions: ``{"text", "start", "end", "severity", "confidence"}``,
 character offsets into ``mt``, end exclusive, ``mt[start:end] == text``. Thresholds are in the
 oriented score scale of the method (higher = better); they are calibrated without human labels
-on synthetic errors (:mod:`sigmoid_qe.span_calibration`) and stored in the head's config.
+on synthetic errors (:mod:`sigmoid_qe.challenge.span_calibration`) and stored in the head's config.
 """
 from __future__ import annotations
 

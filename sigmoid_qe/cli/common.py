@@ -1,4 +1,4 @@
-"""The one shell of all four commands: parsing, shared options, warnings, errors, exit codes.
+"""The one shell of all six commands: parsing, shared options, warnings, errors, exit codes.
 
 * A user's mistake (a bad option, file, model or head) is one line on stderr,
   ``PROG: error: ...``, and exit code 2, before any long work where it can be found early;

@@ -45,8 +45,8 @@ from .devset import DevSet, dev_loss, prepare_dev, sentence_negatives
 from .features import SentenceFeatures, extract_features
 from .loss import objective_sum
 from .options import TrainOptions
+from .plan import RunPlan, encode_data, plan_run
 from .sampler import SOURCE_STREAM, sentence_generator
-from .setup import RunPlan, encode_data, plan_run
 
 
 @dataclass
