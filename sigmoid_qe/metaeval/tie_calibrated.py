@@ -14,7 +14,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .resampling import PermResult, item_bootstrap_indices, percentile_interval
-from .stats import _inputs, _PairIndex, prepare_gold
+from .stats import PairIndex, paired_inputs, prepare_gold
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def acc_eq(gold, metric, group: str = "item", variant: str = "acc23",
     """
     if variant not in ("acc23", "23"):
         raise ValueError("acc_eq optimises only the '23' and 'acc23' variants")
-    prepared, m = _inputs(gold, metric)
+    prepared, m = paired_inputs(gold, metric)
     pairs = prepared.pairs(group)
     groups = int(np.count_nonzero(pairs.n_pairs))
     if groups == 0:
@@ -133,7 +133,7 @@ def acc_eq_bootstrap_ci(gold, metric, n_samples: int = 1000, seed: int = 1234,
     A resample only changes how often each item counts, so its whole threshold curve is a
     weighted cumulative sum over the same sorted pairs: no pair is enumerated twice.
     """
-    prepared, m = _inputs(gold, metric)
+    prepared, m = paired_inputs(gold, metric)
     if indices is None:
         indices = item_bootstrap_indices(prepared.shape[1], n_samples, seed)
     pairs = prepared.pairs("item")
@@ -203,7 +203,7 @@ def acc_eq_pair_permutation(gold, metric1, metric2, epsilon1: float, epsilon2: f
     return PermResult(hits / max(done, 1), delta, done)
 
 
-def _pair_outcomes(pairs: _PairIndex, metric: np.ndarray, epsilon: float) -> np.ndarray:
+def _pair_outcomes(pairs: PairIndex, metric: np.ndarray, epsilon: float) -> np.ndarray:
     """Per pair: 1 if concordant or tied in both with metric tie threshold epsilon."""
     diff, before = pairs.outcomes(metric)
     return np.where(diff <= epsilon, pairs.gold_tie, before).astype(float)
