@@ -3,7 +3,6 @@ sigmoid-qe-eval, and span option mistakes."""
 from __future__ import annotations
 
 import json
-import warnings
 
 import pytest
 
@@ -11,21 +10,14 @@ from sigmoid_qe.cli import eval as eval_cli
 from sigmoid_qe.cli import score as score_cli
 from sigmoid_qe.metaeval import spans as evaluation
 
+from cli_helpers import pair_files, run
 
-# -- command line --------------------------------------------------------------------------------------
+
 @pytest.fixture()
 def files(tmp_path):
-    src, hyp = tmp_path / "src.en", tmp_path / "hyp.pt"
-    src.write_text("the cat sat on the mat\na dog\n", encoding="utf-8")
+    src, hyp = pair_files(tmp_path)
     hyp.write_text("o gato sentou no tapete\num cao azul peixe\n", encoding="utf-8")
     return src, hyp
-
-
-def run(main, argv, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main([str(a) for a in argv])
-    return (code, *capsys.readouterr())
 
 
 def test_cli_spans_outputs_and_their_evaluation(files, tmp_path, capsys, tiny_marian_dir):
