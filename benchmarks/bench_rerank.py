@@ -29,7 +29,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
 from sigmoid_qe import load_model
 from sigmoid_qe.decoding import Decoding
 from sigmoid_qe.methods import aggregate_scores, token_scores

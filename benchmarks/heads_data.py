@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sigmoid_qe.challenge.sets import alternatives, detection_items, tolerance_items  # noqa: E402
 from sigmoid_qe.files import read_table  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "parallel" / "en-pt"
@@ -147,6 +148,18 @@ def load_split(name: str, out: Path = SPLITS) -> List[Row]:
     if not path.is_file():
         make_splits(out=out)
     return read_rows(path)
+
+
+def dev_items(lp: str, seed: int = 0):
+    """The dev challenge set of ``lp``: (error-detection items on every dev pair, alternative-
+    tolerance items on the alt-dev groups)."""
+    src, tgt = lp.split("-")
+    rows = load_split("dev-slice") + dev_rows()
+    pairs = list(dict.fromkeys((r[src], r[tgt]) for r in rows))
+    detection = detection_items(pairs, tgt, src, seed=seed)
+    groups = alternatives((r[src], r[tgt]) for r in load_split("alt-dev"))
+    tolerance = tolerance_items(groups, tgt, src, seed=seed)
+    return detection, tolerance
 
 
 if __name__ == "__main__":

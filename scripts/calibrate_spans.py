@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "scripts", ROOT / "benchmarks"):
+for folder in (ROOT, ROOT / "benchmarks"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
@@ -26,7 +26,7 @@ from sigmoid_qe.challenge.sets import scored_pairs  # noqa: E402
 from sigmoid_qe.challenge.span_calibration import calibrate, gold_for, items_from_scores  # noqa: E402
 from sigmoid_qe.methods import METHOD_TABLE, orient  # noqa: E402
 
-from dev_eval import dev_items  # noqa: E402
+from heads_data import dev_items  # noqa: E402
 from qe_bench_common import MODELS  # noqa: E402
 
 METHODS = ("sigmoid", "combined", "softmax", "boosted", "entropy")
