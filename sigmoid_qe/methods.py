@@ -5,13 +5,18 @@ is oriented "higher = better": probabilities as they are, entropy negated, since
 model has low entropy) and whether its token scores are probabilities (only those can be
 multiplied). ``prod`` is reported as the sum of log token scores, the usual way to keep a
 product of probabilities in float range; ``mean-log`` is their mean (the log of the geometric
-mean: a product that does not grow with length).
+mean: a product that does not grow with length). ``errors`` is minus the expected number of
+bad tokens, -sum(1 - s_t): 0 = no error expected, -2.5 = about two or three bad tokens. It
+counts the way MQM does (a sum of penalties over a segment of any length), reads the same for
+every model and direction, and with two directions the counts add.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
+
+import numpy as np
 
 from .errors import OptionError
 
@@ -56,9 +61,9 @@ def combine_weight(configured: Optional[float]) -> float:
     return DEFAULT_COMBINE_WEIGHT if configured is None else float(configured)
 
 
-AGGREGATES = ("mean", "prod", "mean-log", "min")
-#: Aggregates that take logs, so need probabilities.
-LOG_AGGREGATES = ("prod", "mean-log")
+AGGREGATES = ("mean", "prod", "mean-log", "min", "errors")
+#: Aggregates that need probabilities (logs of them, or 1 - s as the chance of an error).
+PROBABILITY_AGGREGATES = ("prod", "mean-log", "errors")
 #: Methods whose token scores are probabilities (the only ones a product makes sense for).
 PROBABILITY_METHODS = tuple(m.name for m in METHOD_TABLE.values() if m.is_probability)
 _TINY = 1e-45
@@ -71,10 +76,35 @@ def check_method(method: str, aggregate: str) -> Method:
     if aggregate not in AGGREGATES:
         raise OptionError(f"unknown aggregate {aggregate!r}; choose one of {', '.join(AGGREGATES)}")
     entry = METHOD_TABLE[method]
-    if aggregate in LOG_AGGREGATES and not entry.is_probability:
+    if aggregate in PROBABILITY_AGGREGATES and not entry.is_probability:
         raise OptionError(f"aggregate {aggregate!r} needs a probability method "
                           f"({', '.join(PROBABILITY_METHODS)}), not {method!r}")
     return entry
+
+
+def token_scores(method: str, statistics: Mapping[str, Any], weight: Optional[float] = None):
+    """Token scores of ``method``, higher = better, from the token statistics it reads.
+
+    ``statistics`` maps statistic names to one value per token: torch tensors (scoring) or
+    numpy arrays (the benchmarks). ``combined`` reads "sigmoid" and "softmax" and is
+    sigma^a * p^(1-a) computed in logs, with a = ``combine_weight(weight)``; every other method
+    is its own statistic, negated where lower is better (entropy).
+    """
+    entry = METHOD_TABLE[method]
+    if entry.statistic == "combined":
+        a = combine_weight(weight)
+        logs = a * _log(statistics["sigmoid"]) + (1.0 - a) * _log(statistics["softmax"])
+        return logs.exp() if hasattr(logs, "exp") else np.exp(logs)
+    values = statistics[entry.statistic]
+    return values if entry.sign > 0 else -values
+
+
+def _log(values):
+    """log of token statistics, floored: a tensor in float32 at its smallest normal, an array
+    at 1e-45."""
+    if hasattr(values, "clamp"):
+        return values.float().clamp(min=2.0 ** -126).log()
+    return np.log(np.maximum(values, _TINY))
 
 
 def orient(method: str, values: Sequence[float]) -> list:
@@ -84,7 +114,8 @@ def orient(method: str, values: Sequence[float]) -> list:
 
 
 def aggregate_scores(values: Sequence[float], aggregate: str) -> float:
-    """Sentence score from token scores: mean, prod (as sum of logs), mean-log or min."""
+    """Sentence score from token scores: mean, prod (as sum of logs), mean-log, min, or
+    errors (minus the expected number of bad tokens)."""
     if not values:
         return float("nan")
     if aggregate == "mean":
@@ -95,4 +126,6 @@ def aggregate_scores(values: Sequence[float], aggregate: str) -> float:
         return math.fsum(math.log(max(v, _TINY)) for v in values) / len(values)
     if aggregate == "min":
         return min(values)
+    if aggregate == "errors":
+        return -math.fsum(1.0 - v for v in values)
     raise OptionError(f"unknown aggregate {aggregate!r}")
