@@ -16,9 +16,9 @@ import warnings
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..devices import DEVICES, PRECISION_NAMES
+from ..directions import DIRECTIONS
 from ..errors import InputError, InputWarning, OptionError, SigmoidQEError
 from ..files import read_lines
-from ..directions import DIRECTIONS
 from ..methods import AGGREGATES, METHODS, check_method
 from ..prompts import PROMPT_STYLES, check_prompt_template
 
