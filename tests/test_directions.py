@@ -172,3 +172,15 @@ def test_reverse_log_prob_sum_from_the_opposite_models_own_forward(two_marians):
             logp = torch.log_softmax(model(**enc, labels=labels).logits[0], -1)
         want = float(logp.gather(1, labels[0][:, None]).sum())
         assert value == pytest.approx(want, abs=1e-4)
+
+
+def test_html_report_marks_the_omitted_source_words(pt_en):
+    from sigmoid_qe.report_html import render
+    src, hyp = ["Eu gosto de maçãs verdes."], ["I like apples."]
+    result = pt_en.score(src, hyp, direction="both", aggregate="errors", spans=True)
+    page = render({"mt": result}, src)
+    err = result.segments[0].source_errors[0]
+    mark = (f'<mark class="omission" data-start="{err.start}" data-end="{err.end}"')
+    assert mark in page
+    assert f'{mark}' in page.split('class="src">', 1)[1].split("</td>", 1)[0]
+    assert "not translated from the source" in page

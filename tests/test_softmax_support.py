@@ -14,8 +14,11 @@ SOURCES = ["The cat is sleeping on the living room sofa.", "I like green apples 
            "Prices rose by 3.5% in the second quarter of 2024.", "Where is the train station?"]
 TARGETS = ["O gato está dormindo no sofá da sala.", "Eu gosto muito de maçãs verdes.",
            "Os preços subiram 3,5% no segundo trimestre de 2024.", "Onde fica a estação de trem?"]
-#: The largest per-token |log p_shortlist - log p_full| accepted here (the dev measurement in
-#: benchmarks/RESULTS.md is far below it for the translations a model would produce).
+#: The largest per-token |log p_shortlist - log p_full| accepted on these well-formed
+#: translations. On the dev challenge set (benchmarks/bench_shortlist_softmax.py) the 99th
+#: percentile is ~1 and the maximum ~8.5 (tokens the source's shortlist does not expect, mostly
+#: in the synthetic errors); what is held to a bound there is the ranking of sentences
+#: (Spearman of the default's sentence scores, full vs shortlist, >= 0.999).
 TOLERANCE = 0.5
 
 
