@@ -31,7 +31,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from flat_acc_eq import acc_eq_flat_bootstrap_ci
+from sigmoid_qe.metaeval.tie_calibrated import acc_eq_flat_bootstrap_ci
+
 from qe_bench_common import (
     BIOMQM,
     MODELS,

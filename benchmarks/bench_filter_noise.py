@@ -37,7 +37,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT / "benchmarks", ROOT / "scripts"):
+for folder in (ROOT, ROOT / "benchmarks"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 from heads_data import load_split  # noqa: E402
@@ -108,7 +108,7 @@ def run_cli(pairs: Sequence[Tuple[str, str]], lp: str, percent: float) -> List[T
 
 def corpus_rows(split: str) -> List[Dict[str, str]]:
     """``test``: parallel/en-pt/dev.tsv (the benchmark); ``dev``: the heads' held-out dev
-    slice of train.tsv (``scripts/heads_data.py``), where the filter's default was chosen."""
+    slice of train.tsv (``benchmarks/heads_data.py``), where the filter's default was chosen."""
     if split == "test":
         return read_parallel("dev")
     return load_split("dev-slice")
@@ -125,7 +125,7 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
     stats = score_all_heads(trained, pairs, cache_dir=cache_dir)
     seconds = time.time() - start
     head = next(iter(trained))
-    from sigmoid_qe.cli.filter import FILTER_SCORING
+    from sigmoid_qe.filtering import FILTER_SCORING
     method, aggregate = FILTER_SCORING
     default = Method(f"**filter default: {method} [{head}] {aggregate}**",
                      f"sigmoid:{head}" if method == "sigmoid" else method, aggregate)

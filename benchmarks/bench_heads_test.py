@@ -3,7 +3,7 @@
     python benchmarks/bench_heads_test.py                 # both directions, shipped heads
     python benchmarks/bench_heads_test.py --lps pt-en --head extra=DIR
 
-Test sets, never used for any choice (``scripts/heads_data.py`` makes the splits):
+Test sets, never used for any choice (``benchmarks/heads_data.py`` makes the splits):
 
 * error detection: each FLORES-200 devtest translation (the ``flores`` rows of
   ``parallel/en-pt/dev.tsv``, 1012 per direction) against one copy per error kind of
@@ -23,16 +23,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "benchmarks", ROOT / "scripts"):
+for folder in (ROOT, ROOT / "benchmarks"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
 from sigmoid_qe.challenge.perturb import KINDS  # noqa: E402
 from sigmoid_qe.challenge.sets import alternatives, detection_items, tolerance_items  # noqa: E402
 
-from dev_eval import evaluate_items  # noqa: E402
 from heads_data import flores_rows, load_split  # noqa: E402
-from qe_bench_common import MODELS, markdown_table  # noqa: E402
+from qe_bench_common import MODELS, evaluate_items, markdown_table  # noqa: E402
 
 
 def test_items(lp: str, seed: int = 0):

@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sigmoid_qe import load_model
 from sigmoid_qe.decoding import Decoding
-from sigmoid_qe.methods import aggregate_scores
+from sigmoid_qe.methods import aggregate_scores, token_scores
 from sigmoid_qe.rerank import first_best, top_k, utility_function
 
 from qe_bench_common import MODELS, markdown_table, read_parallel, score_pairs
@@ -52,13 +52,7 @@ def qe_methods(model) -> Dict[str, tuple]:
 
 
 def candidate_scores(tokens: Dict[str, np.ndarray], stat: str, agg: str, weight: float) -> float:
-    if stat == "combined":
-        tiny = 1e-45
-        values = np.exp(weight * np.log(np.maximum(tokens["sigmoid"], tiny))
-                        + (1 - weight) * np.log(np.maximum(tokens["softmax"], tiny)))
-    else:
-        values = tokens[stat]
-    return aggregate_scores(values.tolist(), agg)
+    return aggregate_scores(token_scores(stat, tokens, weight).tolist(), agg)
 
 
 def cached_candidates(model, sources, decoding: Decoding, path: Path):

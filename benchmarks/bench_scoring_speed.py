@@ -62,7 +62,7 @@ def random_opus_mt(directory: Path, texts) -> str:
 
 def _breakdown(qe, sources, hyps, batch_size):
     """(body, projection + softmax) CPU seconds over the same length-sorted batches."""
-    from sigmoid_qe.frozen import length_sorted_batches, scored_positions
+    from sigmoid_qe.backends.frozen import length_sorted_batches, scored_positions
     from sigmoid_qe.scoring import softmax_stats
     pairs = qe.backend.encode(sources, hyps)
     batches = [[pairs[i] for i in rows]

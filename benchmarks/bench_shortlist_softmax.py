@@ -31,7 +31,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-for folder in (ROOT, HERE, ROOT / "scripts"):
+for folder in (ROOT, HERE):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
@@ -45,7 +45,7 @@ PREVIOUS = {"pt-en": ("sigmoid", "prod", None, "full"), "en-pt": ("combined", "m
 def dev_pairs(lp: str, n: int, seed: int = 0) -> List[Pair]:
     from sigmoid_qe.challenge.sets import scored_pairs
 
-    from dev_eval import dev_items
+    from heads_data import dev_items
     detection, tolerance = dev_items(lp)
     pairs = scored_pairs(detection, tolerance)
     return random.Random(seed).sample(pairs, min(n, len(pairs)))

@@ -10,7 +10,7 @@ it). Tokens = trained target positions; per-epoch rates come from the step times
     python benchmarks/bench_training_speed.py --pairs 256 --epochs 3 --threads 2
 
 Without ../shared the benchmark uses synthetic sentences; without the Bergamot backend it
-falls back to a tiny random Marian model (numbers then only show the mechanics).
+stops and asks for ``--model``.
 """
 from __future__ import annotations
 
@@ -50,10 +50,9 @@ def load_backend_for(args):
         except Exception as exc:
             if args.model != "bergamot-en-pt":
                 raise
-            print(f"bergamot-en-pt does not load ({exc}); using a tiny random Marian model", file=sys.stderr)
-            sys.path.insert(0, str(ROOT / "tests"))
-            from tiny_models import make_tiny_marian
-            return load_backend(make_tiny_marian(tempfile.mkdtemp()), lp=args.lp, device=args.device)
+            # benchmarks never import tests/: name another model rather than the tests' tiny one
+            raise SystemExit(f"bergamot-en-pt does not load ({exc}); pass --model with another "
+                             "model (a Hugging Face Marian name or directory)") from exc
 
 
 def timed_run(backend, data, out: Path, cache: bool, args):

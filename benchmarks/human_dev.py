@@ -34,7 +34,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-for folder in (ROOT, HERE, ROOT / "scripts"):
+for folder in (ROOT, HERE):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
@@ -188,7 +188,7 @@ def biomqm_report(models, samples: int, seed: int, progress: bool) -> Dict[str, 
 def synthetic_report(models, lps: Sequence[str], progress: bool) -> Dict[str, object]:
     from sigmoid_qe.challenge.sets import detection_accuracy, scored_pairs, tolerance_accuracy
 
-    from dev_eval import dev_items
+    from heads_data import dev_items
     report: Dict[str, object] = {}
     for lp in lps:
         detection, tolerance = dev_items(lp)

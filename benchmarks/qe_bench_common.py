@@ -24,9 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sigmoid_qe.challenge.perturb import KINDS  # noqa: E402
+from sigmoid_qe.challenge.sets import (  # noqa: E402
+    detection_accuracy,
+    scored_pairs,
+    tolerance_accuracy,
+)
 from sigmoid_qe.default_model import DEFAULT_MODELS as MODELS  # noqa: E402
 from sigmoid_qe.files import read_table  # noqa: E402
-from sigmoid_qe.methods import METHOD_TABLE, SOFTMAX_STATS, aggregate_scores  # noqa: E402
+from sigmoid_qe.methods import METHOD_TABLE, SOFTMAX_STATS, aggregate_scores, token_scores  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 PARALLEL = SHARED / "parallel" / "en-pt"
@@ -100,7 +106,7 @@ def code_fingerprint() -> str:
     package = Path(sigmoid_qe.__file__).parent
     digest = hashlib.sha256()
     for path in sorted(package.glob("backends/*.py")) + [package / name for name in (
-            "scoring.py", "dominant.py", "frozen.py")]:
+            "scoring.py", "methods.py", "dominant.py")]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -217,10 +223,10 @@ def token_values(method: Method, token_stats: Dict[str, List[np.ndarray]], index
         sigma, p = token_stats[f"sigmoid:{head}"][index], token_stats["softmax"][index]
         if not weight:  # the plain product sigma x p
             return sigma * p
-        a = float(weight)  # the package's combined method: sigma^a p^(1-a)
-        return np.exp(a * np.log(np.maximum(sigma, 1e-45)) + (1 - a) * np.log(np.maximum(p, 1e-45)))
+        # the package's combined method: sigma^a p^(1-a)
+        return token_scores("combined", {"sigmoid": sigma, "softmax": p}, float(weight))
     values = token_stats[method.stat][index]
-    return values * METHOD_TABLE[method.stat].sign if method.stat in METHOD_TABLE else values
+    return token_scores(method.stat, {method.stat: values}) if method.stat in METHOD_TABLE else values
 
 
 def sentence_scores(method: Method, token_stats: Dict[str, List[np.ndarray]]) -> np.ndarray:
@@ -231,6 +237,69 @@ def sentence_scores(method: Method, token_stats: Dict[str, List[np.ndarray]]) ->
         return np.array([-float(len(token_stats["softmax"][i])) for i in range(n)])
     return np.array([aggregate_scores(token_values(method, token_stats, i).tolist(), method.aggregate)
                      for i in range(n)])
+
+
+# -- the dev table's methods (scripts/dev_eval.py) and the test sets' (bench_heads_test.py) ------
+#: Sentence-level aggregations compared for probability-valued token scores.
+AGGREGATES = ("mean", "prod", "mean-log", "min")
+#: Exponents a of the combined token score sigma^a * p^(1-a) tried on dev.
+COMBINED_EXPONENTS = (0.25, 0.5, 0.75)
+
+
+
+def method_scores(token: Dict[str, List[np.ndarray]], heads: Sequence[str]) -> Dict[str, np.ndarray]:
+    """{label: sentence score per pair} for every method and aggregation compared."""
+    def agg(values: List[np.ndarray], how: str) -> np.ndarray:
+        return np.array([aggregate_scores(v.tolist(), how) for v in values])
+
+    out: Dict[str, np.ndarray] = {}
+    for name in heads:
+        for how in AGGREGATES:
+            out[f"sigmoid[{name}] {how}"] = agg(token[f"sigmoid:{name}"], how)
+    for how in AGGREGATES:
+        out[f"softmax {how}"] = agg(token["softmax"], how)
+    out["boosted mean"] = agg(token["boosted"], "mean")
+    out["boosted prod"] = agg(token["boosted"], "prod")
+    out["entropy mean"] = agg([token_scores("entropy", {"entropy": v}) for v in token["entropy"]], "mean")
+    for name in heads:
+        if name == "untrained":
+            continue
+        for a in COMBINED_EXPONENTS:
+            combined = [token_scores("combined", {"sigmoid": s, "softmax": p}, a)
+                        for s, p in zip(token[f"sigmoid:{name}"], token["softmax"])]
+            out[f"combined[{name}] a={a} prod"] = agg(combined, "prod")
+            out[f"combined[{name}] a={a} mean-log"] = agg(combined, "mean-log")
+    out["length (-tokens)"] = np.array([-float(len(v)) for v in token["softmax"]])
+    return out
+
+
+def evaluate_items(lp: str, heads: Dict[str, str], detection, tolerance, cache_dir: Path,
+                   batch_size: int = 32) -> Dict[str, object]:
+    """Every method and aggregation on given detection and tolerance items (the dev set here,
+    the test sets in ``bench_heads_test.py``)."""
+    from sigmoid_qe import load_model
+    from sigmoid_qe.model import QEModel
+    pairs = scored_pairs(detection, tolerance)
+    base = load_model(MODELS[lp], head="untrained", device="cpu")
+    token: Dict[str, List[np.ndarray]] = {}
+    soft = score_pairs(base, pairs, ["softmax", "entropy", "boosted"], batch_size, cache_dir)
+    for stat in ("softmax", "entropy", "boosted"):
+        token[stat] = [p[stat] for p in soft]
+    configs = {}
+    for name, directory in heads.items():
+        qe = base if directory == "untrained" else QEModel(base.backend, head=directory)
+        token[f"sigmoid:{name}"] = [p["sigmoid"] for p in score_pairs(qe, pairs, ["sigmoid"],
+                                                                       batch_size, cache_dir)]
+        configs[name] = {"fingerprint": qe.head_fingerprint(),
+                         "dev_loss": qe.head.config.training.get("dev_loss")}
+    results = {}
+    for label, values in method_scores(token, list(heads)).items():
+        score = dict(zip(pairs, values.tolist()))
+        results[label] = {"detection": detection_accuracy(score, detection),
+                          "tolerance": tolerance_accuracy(score, tolerance)}
+    counts = {"detection": {k: sum(d.kind == k for d in detection) for k in KINDS},
+              "tolerance_items": len(tolerance), "pairs": len(pairs)}
+    return {"lp": lp, "heads": configs, "counts": counts, "results": results}
 
 
 # -- output ---------------------------------------------------------------------------------------

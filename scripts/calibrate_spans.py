@@ -5,7 +5,7 @@ labels), and store them in the head's config.json.
 
 The synthetic errors are the dev challenge set's (``dev_eval.py``: every perturbation of the
 dev pairs, with the characters it changed), mixed with the untouched originals;
-:func:`sigmoid_qe.span_calibration.calibrate` picks the thresholds with the best span F1. The
+:func:`sigmoid_qe.challenge.span_calibration.calibrate` picks the thresholds with the best span F1. The
 same procedure runs for every method (sigmoid, combined, softmax, boosted, entropy), so their
 span F1s on human annotations can be compared fairly. Prints the thresholds and the dev F1s.
 """
@@ -23,10 +23,10 @@ for folder in (ROOT, ROOT / "scripts", ROOT / "benchmarks"):
         sys.path.insert(0, str(folder))
 
 from sigmoid_qe.challenge.sets import scored_pairs  # noqa: E402
+from sigmoid_qe.challenge.span_calibration import calibrate, gold_for, items_from_scores  # noqa: E402
 from sigmoid_qe.methods import METHOD_TABLE, orient  # noqa: E402
-from sigmoid_qe.span_calibration import calibrate, gold_for, items_from_scores  # noqa: E402
 
-from dev_eval import dev_items  # noqa: E402
+from heads_data import dev_items  # noqa: E402
 from qe_bench_common import MODELS  # noqa: E402
 
 METHODS = ("sigmoid", "combined", "softmax", "boosted", "entropy")

@@ -18,69 +18,15 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Sequence
-
-import numpy as np
+from typing import Dict
 
 ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "benchmarks", ROOT / "scripts"):
+for folder in (ROOT, ROOT / "benchmarks"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from sigmoid_qe.challenge.perturb import KINDS  # noqa: E402
-from sigmoid_qe.challenge.sets import (  # noqa: E402
-    alternatives,
-    detection_accuracy,
-    detection_items,
-    scored_pairs,
-    tolerance_accuracy,
-    tolerance_items,
-)
-from sigmoid_qe.methods import aggregate_scores  # noqa: E402
-
-from heads_data import dev_rows, load_split  # noqa: E402
-from qe_bench_common import MODELS, markdown_table, score_pairs  # noqa: E402
-
-#: Sentence-level aggregations compared for probability-valued token scores.
-AGGREGATES = ("mean", "prod", "mean-log", "min")
-#: Exponents a of the combined token score sigma^a * p^(1-a) tried on dev.
-COMBINED_EXPONENTS = (0.25, 0.5, 0.75)
-
-
-def dev_items(lp: str, seed: int = 0):
-    src, tgt = lp.split("-")
-    rows = load_split("dev-slice") + dev_rows()
-    pairs = list(dict.fromkeys((r[src], r[tgt]) for r in rows))
-    detection = detection_items(pairs, tgt, src, seed=seed)
-    groups = alternatives((r[src], r[tgt]) for r in load_split("alt-dev"))
-    tolerance = tolerance_items(groups, tgt, src, seed=seed)
-    return detection, tolerance
-
-
-def method_scores(token: Dict[str, List[np.ndarray]], heads: Sequence[str]) -> Dict[str, np.ndarray]:
-    """{label: sentence score per pair} for every method and aggregation compared."""
-    def agg(values: List[np.ndarray], how: str) -> np.ndarray:
-        return np.array([aggregate_scores(v.tolist(), how) for v in values])
-
-    out: Dict[str, np.ndarray] = {}
-    for name in heads:
-        for how in AGGREGATES:
-            out[f"sigmoid[{name}] {how}"] = agg(token[f"sigmoid:{name}"], how)
-    for how in AGGREGATES:
-        out[f"softmax {how}"] = agg(token["softmax"], how)
-    out["boosted mean"] = agg(token["boosted"], "mean")
-    out["boosted prod"] = agg(token["boosted"], "prod")
-    out["entropy mean"] = agg([-v for v in token["entropy"]], "mean")
-    for name in heads:
-        if name == "untrained":
-            continue
-        for a in COMBINED_EXPONENTS:
-            logs = [a * np.log(np.maximum(s, 1e-45)) + (1 - a) * np.log(np.maximum(p, 1e-45))
-                    for s, p in zip(token[f"sigmoid:{name}"], token["softmax"])]
-            out[f"combined[{name}] a={a} prod"] = np.array([float(v.sum()) for v in logs])
-            out[f"combined[{name}] a={a} mean-log"] = np.array([float(v.mean()) for v in logs])
-    out["length (-tokens)"] = np.array([-float(len(v)) for v in token["softmax"]])
-    return out
+from heads_data import dev_items  # noqa: E402
+from qe_bench_common import MODELS, evaluate_items, markdown_table  # noqa: E402
 
 
 def evaluate(lp: str, heads: Dict[str, str], cache_dir: Path, batch_size: int = 32,
@@ -88,35 +34,6 @@ def evaluate(lp: str, heads: Dict[str, str], cache_dir: Path, batch_size: int = 
     """The dev table of ``heads`` (name -> directory or "untrained")."""
     detection, tolerance = dev_items(lp, seed)
     return evaluate_items(lp, heads, detection, tolerance, cache_dir, batch_size)
-
-
-def evaluate_items(lp: str, heads: Dict[str, str], detection, tolerance, cache_dir: Path,
-                   batch_size: int = 32) -> Dict[str, object]:
-    """Every method and aggregation on given detection and tolerance items (the dev set here,
-    the test sets in ``benchmarks/bench_heads_test.py``)."""
-    from sigmoid_qe import load_model
-    from sigmoid_qe.model import QEModel
-    pairs = scored_pairs(detection, tolerance)
-    base = load_model(MODELS[lp], head="untrained", device="cpu")
-    token: Dict[str, List[np.ndarray]] = {}
-    soft = score_pairs(base, pairs, ["softmax", "entropy", "boosted"], batch_size, cache_dir)
-    for stat in ("softmax", "entropy", "boosted"):
-        token[stat] = [p[stat] for p in soft]
-    configs = {}
-    for name, directory in heads.items():
-        qe = base if directory == "untrained" else QEModel(base.backend, head=directory)
-        token[f"sigmoid:{name}"] = [p["sigmoid"] for p in score_pairs(qe, pairs, ["sigmoid"],
-                                                                       batch_size, cache_dir)]
-        configs[name] = {"fingerprint": qe.head_fingerprint(),
-                         "dev_loss": qe.head.config.training.get("dev_loss")}
-    results = {}
-    for label, values in method_scores(token, list(heads)).items():
-        score = dict(zip(pairs, values.tolist()))
-        results[label] = {"detection": detection_accuracy(score, detection),
-                          "tolerance": tolerance_accuracy(score, tolerance)}
-    counts = {"detection": {k: sum(d.kind == k for d in detection) for k in KINDS},
-              "tolerance_items": len(tolerance), "pairs": len(pairs)}
-    return {"lp": lp, "heads": configs, "counts": counts, "results": results}
 
 
 def summary(report: Dict[str, object], top: int = 0) -> str:

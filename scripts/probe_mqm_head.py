@@ -47,7 +47,7 @@ def token_error_labels(offsets, spans) -> List[int]:
 
 def collect(qe, frame, batch_size: int = 32):
     """Per row: hidden states [n, H], token ids [n], error labels [n], softmax probs [n]."""
-    from sigmoid_qe.frozen import scored_positions
+    from sigmoid_qe.backends.frozen import scored_positions
     from sigmoid_qe.scoring import softmax_stats
     pairs = qe.backend.encode(list(frame["source"]), list(frame["hypothesis"]))
     rows = []

@@ -5,7 +5,7 @@
     python scripts/train_default_heads.py --variant lr3e-3 --train-pairs 12000 --no-install
     python scripts/train_default_heads.py --limit 64 --epochs 1 --install-dir /tmp/h  # smoke test
 
-Data (``scripts/heads_data.py``): the heads train on ``runs/splits/train.tsv`` (train.tsv minus
+Data (``benchmarks/heads_data.py``): the heads train on ``runs/splits/train.tsv`` (train.tsv minus
 the held-out dev slice and alternative groups) and stop early on ``runs/splits/dev.tsv`` (the
 dev slice + the non-FLORES rows of dev.tsv); FLORES devtest, alt-test and BioMQM stay test
 sets. Each direction trains with ``sigmoid-qe-train`` into ``runs/default-heads/<model>/`` and

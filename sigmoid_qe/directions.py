@@ -20,10 +20,12 @@ the user names it (``--reverse-model``, ``--reverse-head``).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
-from typing import Optional
+import warnings
+from typing import Iterator, Optional
 
-from .errors import OptionError
+from .errors import InputWarning, OptionError
 
 DIRECTIONS = ("forward", "reverse", "both")
 #: Aggregates whose two directions are averaged in ``both`` (the rest add, or take the min).
@@ -80,18 +82,19 @@ def reverse_backend(backend):
     return other
 
 
-def load_reverse(model, reverse_model: Optional[str] = None, reverse_head=None, **options):
-    """The reverse QEModel of ``model``: ``reverse_model`` (+ ``reverse_head``) when given, else
-    the offline default's other student, else the same multilingual model swapped."""
-    from .model import QEModel, load_model
-    name = reverse_model or OPPOSITE_DEFAULT.get(model.name)
-    if name is not None:
-        return load_model(name, head=reverse_head, lp=swapped_lp(model.backend.lp), **options)
-    backend = reverse_backend(model.backend)
-    if backend is None:
-        raise OptionError(f"{model.name} translates one direction only: give the opposite "
-                          f"model with --reverse-model (and its head with --reverse-head) to "
-                          f"score the source given the translation")
-    return QEModel(backend, head=reverse_head if reverse_head is not None else model.head,
-                   batch_size=model.batch_size, include_eos=model.include_eos,
-                   softmax_over=model.softmax_over)
+@contextlib.contextmanager
+def reverse_side_warnings() -> Iterator[None]:
+    """The reverse pass reads the translation as its source and the source as its
+    translation: its input warnings are re-issued with the sides named as the user sees them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    swap = {"translation": "source", "source": "translation"}
+    for item in caught:
+        message = item.message
+        if isinstance(message, InputWarning):
+            if "empty translation" in message.message:
+                continue  # said by the forward side; an empty *source* is the user's to see
+            message = InputWarning(f"{message.message} (reverse direction)",
+                                   swap.get(message.side, message.side), message.index)
+        warnings.warn(message, stacklevel=3)

@@ -135,6 +135,17 @@ def init_distributed(device: Optional[str] = None) -> tuple:
     return DistContext(), chosen
 
 
+def join_process_group(device: Optional[str] = None) -> Optional[str]:
+    """Under ``torchrun`` / ``accelerate launch`` (WORLD_SIZE > 1): join the process group
+    (gloo on CPU, NCCL on GPUs) and return this rank's device, for the model to load on; the
+    commands then shard their work and rank 0 writes (:mod:`sigmoid_qe.parallel`). Otherwise
+    ``device`` unchanged."""
+    if (_env_int("WORLD_SIZE") or 1) > 1:
+        _, chosen = init_distributed(device)
+        return str(chosen)
+    return device
+
+
 def shutdown_distributed(wait_for_peers: bool = False) -> None:
     """Leave the process group. ``wait_for_peers`` (a run that ended normally on every rank)
     meets the other ranks first: a rank that tears gloo down while a peer is still finishing

@@ -13,8 +13,8 @@ Why a short top-k is exact: a jump after position i needs p(i) > 0.005, so once 
 probabilities are at or below 0.005 no later jump can exist. :func:`dominant_sets` therefore
 sorts only the top :data:`FIRST_TOP_K` of each row, which is exact for every row whose
 32nd probability is <= 0.005, and the top :data:`WIDE_TOP_K` of the few other rows, which is
-exact for all rows (p(256) <= 1/256 < 0.005). :func:`dominant_mask` applies the rule to a
-plain top-1024 sort: the straightforward form, kept as the reference the fast one is tested
+exact for all rows (p(256) <= 1/256 < 0.005). The tests hold the straightforward form (the
+rule on a plain top-1024 sort, ``tests/dominant_reference.py``) that the fast one is checked
 against.
 """
 from __future__ import annotations
@@ -29,8 +29,6 @@ ABSOLUTE_JUMP = 0.005
 FIRST_TOP_K = 32
 #: Top-k sorted for rows whose FIRST_TOP_K-th probability is above ABSOLUTE_JUMP.
 WIDE_TOP_K = 256
-#: Top-k of the plain reference form (:func:`dominant_mask`).
-REFERENCE_TOP_K = 1024
 
 
 def dominant_count(sorted_probs: torch.Tensor, relative: float = RELATIVE_JUMP,
@@ -75,16 +73,6 @@ def dominant_sets(probs: torch.Tensor, enabled: bool = True) -> Tuple[torch.Tens
         ids[wide, :width] = wide_ids[:, :width]
     ids[torch.arange(width, device=probs.device) >= count.unsqueeze(-1)] = -1
     return ids, count
-
-
-def dominant_mask(probs: torch.Tensor, top_k: int = REFERENCE_TOP_K) -> torch.Tensor:
-    """Bool mask [n, vocab], True at each row's dominant tokens: the rule on a plain top-k
-    sort (the reference form of :func:`dominant_sets`)."""
-    _, top_ids, count = _top(probs, top_k)
-    in_set = torch.arange(top_ids.shape[-1], device=probs.device) < count.unsqueeze(-1)
-    mask = torch.zeros_like(probs, dtype=torch.bool)
-    mask.scatter_(-1, top_ids, in_set)
-    return mask
 
 
 def boosted_prob(probs: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:

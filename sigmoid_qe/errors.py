@@ -6,6 +6,10 @@ errors stay ordinary exceptions so that they keep their traceback.
 """
 from __future__ import annotations
 
+import contextlib
+import warnings
+from typing import Callable, Iterator, Optional
+
 
 class SigmoidQEError(Exception):
     """Base class of the errors that are the user's to fix."""
@@ -51,6 +55,28 @@ class InputWarning(SigmoidQEWarning):
         self.side = side
         self.index = index
         super().__init__(f"{side} line {index + 1}: {message}")
+
+
+@contextlib.contextmanager
+def shifted_input_warnings(offset: int = 0,
+                           position: Optional[Callable[[str, int], int]] = None) -> Iterator[None]:
+    """Re-issue the :class:`InputWarning` of a chunk with positions in the whole input:
+    ``index + offset``, or ``position(side, index)``; a warning that maps to a line already
+    warned about with the same words is dropped (a source shared by several candidates)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = set()
+    for item in caught:
+        message = item.message
+        if isinstance(message, InputWarning):
+            index = (position(message.side, message.index) if position is not None
+                     else message.index + offset)
+            if (message.side, index, message.message) in seen:
+                continue
+            seen.add((message.side, index, message.message))
+            message = InputWarning(message.message, message.side, index)
+        warnings.warn(message, stacklevel=3)
 
 
 def first_line(exc: BaseException) -> str:

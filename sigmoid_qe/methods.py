@@ -8,13 +8,15 @@ product of probabilities in float range; ``mean-log`` is their mean (the log of 
 mean: a product that does not grow with length). ``errors`` is minus the expected number of
 bad tokens, -sum(1 - s_t): 0 = no error expected, -2.5 = about two or three bad tokens. It
 counts the way MQM does (a sum of penalties over a segment of any length), reads the same for
-every model and direction, and with two directions the counts add.
+every model and direction, and with two directions the counts add. ``token_scores`` is the one
+place a method's token scores are made from token statistics (the combined sigma^a p^(1-a)
+included): scoring, the benchmarks and the scripts all call it.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -32,25 +34,28 @@ class Method:
     sign: int
     #: Token scores are probabilities in [0, 1] (so ``prod`` is meaningful).
     is_probability: bool
-    #: Needs the full-vocabulary softmax (otherwise only the head's gathered rows).
-    needs_softmax: bool
-    description: str
+    #: (minor, major) span thresholds when a head carries no calibration for the method
+    #: (a warning says so): round values on the method's scale (entropy: negated nats).
+    span_thresholds: Tuple[float, float]
 
 
 METHOD_TABLE: Dict[str, Method] = {m.name: m for m in (
-    Method("sigmoid", "sigmoid", +1, True, False, "the Sigmoid Head's sigma(h . w_y)"),
-    Method("softmax", "softmax", +1, True, True, "the model's probability of the token"),
-    Method("entropy", "entropy", -1, False, True, "negated entropy of the model's softmax"),
-    Method("boosted", "boosted", +1, True, True,
-           "BoostedProb: the dominant set's mass when the token is in it, else its probability"),
-    Method("combined", "combined", +1, True, True,
-           "sigma^a * p^(1-a): the head's score and the model's probability, weighted by the "
-           "head's combine_weight a (0.5 unless the head says otherwise)"),
+    # the Sigmoid Head's sigma(h . w_y)
+    Method("sigmoid", "sigmoid", +1, True, (0.5, 0.1)),
+    # the model's probability of the token
+    Method("softmax", "softmax", +1, True, (0.1, 0.01)),
+    # negated entropy of the model's softmax
+    Method("entropy", "entropy", -1, False, (-2.5, -4.0)),
+    # BoostedProb: the dominant set's mass when the token is in it, else its probability
+    Method("boosted", "boosted", +1, True, (0.1, 0.01)),
+    # sigma^a * p^(1-a): the head's score and the model's probability, weighted by the head's
+    # combine_weight a (0.5 unless the head says otherwise)
+    Method("combined", "combined", +1, True, (0.2, 0.03)),
 )}
 METHODS = tuple(METHOD_TABLE)
 #: Token statistics computed from the full-vocabulary softmax.
 SOFTMAX_STATS = ("softmax", "entropy", "boosted")
-#: Every token statistic scoring can compute.
+#: Every token statistic scoring can compute: the fields of ``TokenScore`` and ``TokenStats``.
 STATISTICS = ("sigmoid", *SOFTMAX_STATS, "combined")
 #: Weight of the head's score in ``combined`` when a head does not set one.
 DEFAULT_COMBINE_WEIGHT = 0.5
@@ -67,6 +72,8 @@ PROBABILITY_AGGREGATES = ("prod", "mean-log", "errors")
 #: Methods whose token scores are probabilities (the only ones a product makes sense for).
 PROBABILITY_METHODS = tuple(m.name for m in METHOD_TABLE.values() if m.is_probability)
 _TINY = 1e-45
+#: The smallest normal float32 (torch.finfo(torch.float32).tiny): the floor of a tensor's logs.
+_FLOAT32_TINY = 2.0 ** -126
 
 
 def check_method(method: str, aggregate: str) -> Method:
@@ -103,7 +110,7 @@ def _log(values):
     """log of token statistics, floored: a tensor in float32 at its smallest normal, an array
     at 1e-45."""
     if hasattr(values, "clamp"):
-        return values.float().clamp(min=2.0 ** -126).log()
+        return values.float().clamp(min=_FLOAT32_TINY).log()
     return np.log(np.maximum(values, _TINY))
 
 

@@ -7,15 +7,23 @@ files that look like another language pair than the model's get a warning.
 """
 from __future__ import annotations
 
-import contextlib
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .backends import Backend, load_backend
-from .default_model import direction_warning, resolve_model_name
+from .default_model import resolve_model_name
+from .directions import (
+    OPPOSITE_DEFAULT,
+    check_direction,
+    combine,
+    reverse_backend,
+    reverse_side_warnings,
+    swapped_lp,
+)
 from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .head import SigmoidHead
+from .languages import direction_warning
 from .methods import METHOD_TABLE, STATISTICS, check_method, combine_weight, orient
 from .prompts import check_prompt_style, check_prompt_template
 from .results import QEResult, SegmentScore, TokenScore
@@ -71,6 +79,44 @@ def resolve_head(spec: HeadSpec, backend: Backend, key: Optional[str] = None,
     return head.to(backend.device)
 
 
+def attach_head(backend: Backend, head: HeadSpec = None, head_key: Optional[str] = None,
+                allow_other_model: bool = False, prompt_style: Optional[str] = None) -> SigmoidHead:
+    """The checked head of ``backend`` (see :func:`resolve_head`), with the backend set to the
+    input format of ``prompt_style`` (default: the head's, if it names one)."""
+    head = resolve_head(head, backend, head_key, allow_other_model)
+    style = prompt_style or head.config.prompt_style
+    if style is not None:
+        if not hasattr(backend, "set_prompt_style"):
+            raise OptionError(f"{backend.name}: prompt styles are for causal LMs, not this "
+                              f"model (style {style!r})")
+        backend.set_prompt_style(style)
+    return head
+
+
+def load_backend_and_head(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None,
+                          device: Optional[str] = None, precision: str = "fp32",
+                          prompt_template: Optional[str] = None, trust_remote_code: bool = False,
+                          revision: Optional[str] = None, head_key: Optional[str] = None,
+                          allow_other_model: bool = False,
+                          prompt_style: Optional[str] = None) -> Tuple[Backend, SigmoidHead]:
+    """The one assembly of a model and its head, for scoring (:func:`load_model`) and for
+    training (``sigmoid-qe-train``). Options are checked and a head file is read before the
+    model loads; the head is then checked against the model (see :func:`load_model`)."""
+    if prompt_style is not None:
+        check_prompt_style(prompt_style)
+    if prompt_template is not None:
+        check_prompt_template(prompt_template)
+    if head is not None and not isinstance(head, SigmoidHead) and str(head) != UNTRAINED:
+        if not Path(head).exists():
+            raise ModelLoadError(f"{head}: not a head directory, a state-dict file or "
+                                 f"'{UNTRAINED}'")
+        head = SigmoidHead.load(head, key=head_key)
+    backend = load_backend(name_or_dir, lp=lp, device=device, precision=precision,
+                           prompt_template=prompt_template, trust_remote_code=trust_remote_code,
+                           revision=revision)
+    return backend, attach_head(backend, head, head_key, allow_other_model, prompt_style)
+
+
 def segments(texts: Iterable[str], what: str) -> List[str]:
     """A list of segments from any iterable of strings; a lone string is a mistake."""
     if isinstance(texts, (str, bytes)):
@@ -98,13 +144,7 @@ class QEModel:
                  reverse: Optional[QEModel] = None, reverse_options: Optional[dict] = None,
                  direction: Optional[str] = None, softmax_over: str = "shortlist"):
         self.backend = backend
-        self.head = resolve_head(head, backend, head_key, allow_other_model)
-        style = prompt_style or self.head.config.prompt_style
-        if style is not None:
-            if not hasattr(backend, "set_prompt_style"):
-                raise OptionError(f"{backend.name}: prompt styles are for causal LMs, not this "
-                                  f"model (style {style!r})")
-            backend.set_prompt_style(style)
+        self.head = attach_head(backend, head, head_key, allow_other_model, prompt_style)
         self.head.eval()
         self.head.requires_grad_(False)
         self.batch_size = check_batch_size(batch_size)
@@ -115,7 +155,6 @@ class QEModel:
         self._reverse = reverse
         self._reverse_options = dict(reverse_options or {})
         if direction is not None:
-            from .directions import check_direction
             check_direction(direction)
         self._direction = direction
         if softmax_over not in SOFTMAX_NORMALISERS:
@@ -148,7 +187,6 @@ class QEModel:
     def reverse(self) -> QEModel:
         """The model that scores the source given the translation (loaded on first use)."""
         if self._reverse is None:
-            from .directions import load_reverse
             self._reverse = load_reverse(self, **self._reverse_options)
         return self._reverse
 
@@ -256,8 +294,7 @@ class QEModel:
         scores the source given the translation) or ``both`` (:mod:`.directions`); the
         reverse side's token scores and spans are ``source_tokens`` / ``source_errors``.
         """
-        from .directions import check_direction as check_dir
-        direction = check_dir(direction or self.default_direction)
+        direction = check_direction(direction or self.default_direction)
         if direction != "forward":
             return self._score_directions(
                 sources, hypotheses, direction, method=method, aggregate=aggregate,
@@ -309,7 +346,6 @@ class QEModel:
                           **options) -> QEResult:
         """``reverse`` / ``both``: the opposite model scores each source given its
         translation (with the same method and aggregation); ``both`` adds the forward score."""
-        from .directions import combine
         method, aggregate = self.scoring(method, aggregate)
         sources, hypotheses = segments(sources, "sources"), segments(hypotheses, "hypotheses")
         forward = None
@@ -321,7 +357,7 @@ class QEModel:
             mismatch = direction_warning(self.backend.lp, sources, hypotheses)
             if mismatch:
                 warnings.warn(SigmoidQEWarning(mismatch), stacklevel=3)
-        with _reverse_warnings():
+        with reverse_side_warnings():
             backward = self.reverse.score(hypotheses, sources, method, aggregate,
                                           direction="forward", check_direction=False,
                                           **options)
@@ -360,11 +396,16 @@ class QEModel:
 
     def generate(self, sources: Iterable[str], decoding: Union[str, Decoding, None] = None,
                  n: Optional[int] = None, batch_size: Optional[int] = None, first_index: int = 0,
-                 **options) -> List[List[Candidate]]:
+                 indices: Optional[Sequence[int]] = None, **options) -> List[List[Candidate]]:
         """Candidates (text, model log-probability, search score) per source, for backends
         that can decode (Bergamot, Hugging Face). ``decoding`` is a :class:`Decoding` or a
         strategy name (greedy, beam, sample) with its options as keywords (``beam_size``,
-        ``temperature``, ``top_k``, ``top_p``, ``epsilon``, ``seed``, ``length_penalty``)."""
+        ``temperature``, ``top_k``, ``top_p``, ``epsilon``, ``seed``, ``length_penalty``).
+
+        Sampling seeds follow each source's position in the whole input: ``indices`` (one per
+        source, e.g. a rank's share ``r, r + w, ...`` of a sharded run), else ``first_index``,
+        ``first_index + 1``, ...; so a share is generated in batches with the draws it would
+        get in one run."""
         from .decoding import Decoding
         if not isinstance(decoding, Decoding):
             strategy = decoding or ("beam" if (n or 1) > 1 else "greedy")
@@ -374,9 +415,14 @@ class QEModel:
         generate = getattr(self.backend, "generate", None)
         if generate is None:
             raise NotImplementedError(f"{self.backend.name}: this backend cannot translate")
-        return generate(segments(sources, "sources"), decoding,
+        sources = segments(sources, "sources")
+        if indices is None:
+            indices = range(first_index, first_index + len(sources))
+        elif len(indices) != len(sources):
+            raise OptionError(f"{len(indices)} indices for {len(sources)} sources")
+        return generate(sources, decoding,
                         batch_size=check_batch_size(batch_size or self.batch_size),
-                        first_index=first_index)
+                        indices=list(indices))
 
     def translate(self, sources: Iterable[str], batch_size: Optional[int] = None,
                   n: Optional[int] = None, decoding: Union[str, Decoding, None] = None,
@@ -387,46 +433,6 @@ class QEModel:
         if n is None and decoding is None:
             return [c[0].text for c in found]
         return [[c.text for c in per] for per in found]
-
-
-@contextlib.contextmanager
-def _reverse_warnings() -> Iterator[None]:
-    """The reverse pass reads the translation as its source and the source as its
-    translation: its input warnings are re-issued with the sides named as the user sees them."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    swap = {"translation": "source", "source": "translation"}
-    for item in caught:
-        message = item.message
-        if isinstance(message, InputWarning):
-            if "empty translation" in message.message:
-                continue  # said by the forward side; an empty *source* is the user's to see
-            message = InputWarning(f"{message.message} (reverse direction)",
-                                   swap.get(message.side, message.side), message.index)
-        warnings.warn(message, stacklevel=3)
-
-
-@contextlib.contextmanager
-def shifted_input_warnings(offset: int = 0,
-                           position: Optional[Callable[[str, int], int]] = None) -> Iterator[None]:
-    """Re-issue the :class:`InputWarning` of a chunk with positions in the whole input:
-    ``index + offset``, or ``position(side, index)``; a warning that maps to a line already
-    warned about with the same words is dropped (a source shared by several candidates)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    seen = set()
-    for item in caught:
-        message = item.message
-        if isinstance(message, InputWarning):
-            index = (position(message.side, message.index) if position is not None
-                     else message.index + offset)
-            if (message.side, index, message.message) in seen:
-                continue
-            seen.add((message.side, index, message.message))
-            message = InputWarning(message.message, message.side, index)
-        warnings.warn(message, stacklevel=3)
 
 
 def _sentence_score(method: str, aggregate: str, stats: TokenStats) -> float:
@@ -460,28 +466,38 @@ def load_model(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None
     """
     check_batch_size(batch_size)
     if direction is not None:
-        from .directions import check_direction
         check_direction(direction)
-    if prompt_style is not None:
-        check_prompt_style(prompt_style)
-    if prompt_template is not None:
-        check_prompt_template(prompt_template)
-    if head is not None and not isinstance(head, SigmoidHead) and str(head) != UNTRAINED \
-            and not Path(head).exists():
-        raise ModelLoadError(f"{head}: not a head directory, a state-dict file or "
-                             f"'{UNTRAINED}'")
-    backend = load_backend(name_or_dir, lp=lp, device=device, precision=precision,
-                           prompt_template=prompt_template, trust_remote_code=trust_remote_code,
-                           revision=revision)
+    backend, head = load_backend_and_head(
+        name_or_dir, head, lp=lp, device=device, precision=precision,
+        prompt_template=prompt_template, trust_remote_code=trust_remote_code, revision=revision,
+        head_key=head_key, allow_other_model=allow_other_model, prompt_style=prompt_style)
     reverse_options = {"device": device, "precision": precision, "batch_size": batch_size,
                        "include_eos": include_eos, "trust_remote_code": trust_remote_code,
                        "softmax_over": softmax_over}
     if reverse_model is not None or reverse_head is not None:
         reverse_options.update(reverse_model=reverse_model, reverse_head=reverse_head)
     return QEModel(backend, head=head, batch_size=batch_size, include_eos=include_eos,
-                   head_key=head_key, allow_other_model=allow_other_model,
-                   prompt_style=prompt_style, reverse_options=reverse_options,
-                   direction=direction, softmax_over=softmax_over)
+                   allow_other_model=allow_other_model, prompt_style=prompt_style,
+                   reverse_options=reverse_options, direction=direction,
+                   softmax_over=softmax_over)
+
+
+def load_reverse(model: QEModel, reverse_model: Optional[str] = None, reverse_head: HeadSpec = None,
+                 **options) -> QEModel:
+    """The reverse QEModel of ``model``: ``reverse_model`` (+ ``reverse_head``) when given, else
+    the offline default's other student, else the same multilingual model swapped
+    (:func:`.directions.reverse_backend`)."""
+    name = reverse_model or OPPOSITE_DEFAULT.get(model.name)
+    if name is not None:
+        return load_model(name, head=reverse_head, lp=swapped_lp(model.backend.lp), **options)
+    backend = reverse_backend(model.backend)
+    if backend is None:
+        raise OptionError(f"{model.name} translates one direction only: give the opposite "
+                          f"model with --reverse-model (and its head with --reverse-head) to "
+                          f"score the source given the translation")
+    return QEModel(backend, head=reverse_head if reverse_head is not None else model.head,
+                   batch_size=model.batch_size, include_eos=model.include_eos,
+                   softmax_over=model.softmax_over)
 
 
 def score(sources: Iterable[str], hypotheses: Iterable[str],

@@ -11,7 +11,8 @@ import itertools
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from .distributed import DistContext, current_context
-from .errors import InputError
+from .errors import InputError, shifted_input_warnings
+from .progress import progress_bar
 
 
 def score_sharded(model, sources: Sequence[str], hypotheses: Sequence[str],
@@ -72,8 +73,6 @@ def scored_chunks(model, pairs: Iterable[Tuple[str, str]], chunk_size: int = 100
     at multiples of ``chunk_size`` from the start, so every chunk is scored exactly as in an
     uninterrupted run. Warnings name positions in the whole input; the language-direction
     check runs on the first chunk only."""
-    from .model import shifted_input_warnings
-    from .scoring import _progress
     ctx = context or current_context()
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
@@ -82,7 +81,7 @@ def scored_chunks(model, pairs: Iterable[Tuple[str, str]], chunk_size: int = 100
     iterator = iter(pairs)
     for _ in itertools.islice(iterator, skip):
         pass
-    bar = _progress(total, progress if ctx.is_main else False, "Scoring")
+    bar = progress_bar(total, progress if ctx.is_main else False, "Scoring")
     bar.update(skip)
     start = skip
     try:

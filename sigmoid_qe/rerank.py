@@ -8,16 +8,21 @@
 * QE-pruned MBR: MBR among the ``k`` candidates with the best quality estimate, both as
   hypotheses and as pseudo-references (``comet-mbr --rerank_top_k``).
 
-Ties go to the earlier candidate, always.
+Ties go to the earlier candidate, always. :func:`rerank` does the whole step for a list of
+sources (candidates given or generated, QE-scored when the choice needs it); ``sigmoid-qe-rerank``
+reads, chunks and writes around it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from .errors import OptionError
+from .errors import OptionError, shifted_input_warnings
+
+if TYPE_CHECKING:
+    from .decoding import Decoding
 
 #: Utilities MBR can use: sacrebleu metrics, as sentence-level scores in [0, 100].
 MBR_METRICS = ("chrf", "bleu")
@@ -86,3 +91,90 @@ def choose(candidates: Sequence[str], qe: Optional[Sequence[float]] = None,
         pool = top_k(qe, qe_top_k)
     utilities = expected_utilities([candidates[i] for i in pool], utility)
     return Choice(pool[first_best(utilities)], dict(zip(pool, utilities)))
+
+
+def rerank(model, sources: Sequence[str], candidates: Optional[Sequence[Sequence[str]]] = None,
+           decoding: Union[Decoding, str, None] = None,
+           mbr: Union[str, Callable[[str, str], float], None] = None,
+           qe_top_k: Optional[int] = None, method: Optional[str] = None,
+           aggregate: Optional[str] = None, indices: Optional[Sequence[int]] = None) -> List[Dict]:
+    """One translation per source, chosen among its ``candidates`` (a list per source) or among
+    candidates the model generates with ``decoding`` (a :class:`~sigmoid_qe.decoding.Decoding`).
+
+    The choice is QE reranking (``mbr`` None; ``method``/``aggregate`` as in
+    :meth:`QEModel.score <sigmoid_qe.model.QEModel.score>`), MBR with ``mbr`` as utility (a
+    name in :data:`MBR_METRICS` or a function ``U(hypothesis, pseudo_reference)``), or MBR among
+    the ``qe_top_k`` best by QE. ``model`` (a :class:`~sigmoid_qe.model.QEModel`) may be None
+    for MBR over given candidates. ``indices`` are the sources' positions in the whole input
+    (default 0, 1, ...): sampling seeds and the lines that warnings name follow them.
+
+    Returns one record per source, as ``sigmoid-qe-rerank --to-json`` writes it:
+    ``{"source", "chosen" (index), "translation" (the chosen text), "candidates": [{"text",
+    "qe", "logprob", "search_score", "mbr"}, ...]}`` (the scores that were computed).
+    """
+    sources = list(sources)
+    if (candidates is None) == (decoding is None):
+        raise OptionError("give the candidates, or a decoding to generate them")
+    if qe_top_k is not None and mbr is None:
+        raise OptionError("qe_top_k prunes the candidates of MBR: give mbr too")
+    if not sources:
+        return []
+    positions = list(indices) if indices is not None else list(range(len(sources)))
+    utility = utility_function(mbr) if isinstance(mbr, str) else mbr
+    if decoding is not None:
+        found = model.generate(sources, decoding, indices=positions)
+        groups = [[c.text for c in per] for per in found]
+    else:
+        found, groups = None, [list(group) for group in candidates]
+        if len(groups) != len(sources):
+            raise OptionError(f"{len(groups)} candidate lists for {len(sources)} sources")
+    needs_qe = utility is None or qe_top_k is not None
+    qe = qe_scores(model, sources, groups, positions, method, aggregate) if needs_qe else None
+    out = []
+    for k, (source, group) in enumerate(zip(sources, groups)):
+        choice = choose(group, qe[k] if qe else None, utility, qe_top_k)
+        out.append(choice_record(source, group, choice, qe[k] if qe else None,
+                                 found[k] if found else None))
+    return out
+
+
+def qe_scores(model, sources: Sequence[str], groups: List[List[str]], positions: Sequence[int],
+              method: Optional[str] = None, aggregate: Optional[str] = None) -> List[List[float]]:
+    """QE score of every candidate, grouped per source; warnings name the candidate's line
+    (``position * len(group) + k``, the layout of a candidates file) or, for source-side ones,
+    its source's line."""
+    flat_sources = [s for s, group in zip(sources, groups) for _ in group]
+    flat = [c for group in groups for c in group]
+    owner = [k for k, group in enumerate(groups) for _ in group]
+
+    def position(side: str, index: int) -> int:
+        source_line = positions[owner[index]]
+        if side != "translation":
+            return source_line
+        return source_line * len(groups[owner[index]]) + index - owner.index(owner[index])
+
+    with shifted_input_warnings(position=position):
+        result = model.score(flat_sources, flat, method=method, aggregate=aggregate,
+                             progress=False, check_direction=positions[0] == 0)
+    scores, k = [], 0
+    for group in groups:
+        scores.append(result.scores[k:k + len(group)])
+        k += len(group)
+    return scores
+
+
+def choice_record(source: str, group: List[str], choice: Choice, qe, generated) -> Dict:
+    """The record of one source: its candidates with their scores, and the choice."""
+    candidates = []
+    for i, text in enumerate(group):
+        entry: Dict = {"text": text}
+        if qe is not None:
+            entry["qe"] = qe[i]
+        if generated is not None:
+            entry["logprob"] = generated[i].logprob
+            entry["search_score"] = generated[i].score
+        if choice.mbr is not None and i in choice.mbr:
+            entry["mbr"] = choice.mbr[i]
+        candidates.append(entry)
+    return {"source": source, "chosen": choice.index, "translation": group[choice.index],
+            "candidates": candidates}

@@ -2,29 +2,29 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, make_dataclass
 from typing import TYPE_CHECKING, Dict, List, Optional
+
+from .methods import STATISTICS
 
 if TYPE_CHECKING:
     from .spans import ErrorSpan
 
 
-@dataclass
-class TokenScore:
-    """One scored hypothesis token. Fields that were not computed stay None."""
+def _token_score_to_dict(self) -> Dict[str, object]:
+    return {k: v for k, v in asdict(self).items() if v is not None}
 
-    token: str
-    token_id: int
-    start: int
-    end: int
-    sigmoid: Optional[float] = None
-    softmax: Optional[float] = None
-    entropy: Optional[float] = None
-    boosted: Optional[float] = None
-    combined: Optional[float] = None
 
-    def to_dict(self) -> Dict[str, object]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+#: One scored hypothesis token: ``token``, ``token_id``, ``start``, ``end`` (character offsets)
+#: and one field per token statistic (:data:`~sigmoid_qe.methods.STATISTICS`); fields that were
+#: not computed stay None.
+TokenScore = make_dataclass(
+    "TokenScore",
+    [("token", str), ("token_id", int), ("start", int), ("end", int),
+     *[(name, Optional[float], field(default=None)) for name in STATISTICS]],
+    namespace={"to_dict": _token_score_to_dict,
+               "__doc__": "One scored hypothesis token. Fields that were not computed stay None."})
+TokenScore.__module__ = __name__  # picklable (gathered across processes)
 
 
 @dataclass

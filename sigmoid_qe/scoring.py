@@ -13,29 +13,26 @@ itself expected something it cannot spell (a rare letter in a name, say).
 """
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
+from dataclasses import field, make_dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 
 from .backends.base import Backend, EncodedPair
+from .backends.frozen import length_sorted_batches, logit_chunks, scored_positions
 from .dominant import boosted_prob
-from .frozen import length_sorted_batches, logit_chunks, scored_positions
 from .head import SigmoidHead
-from .methods import SOFTMAX_STATS, combine_weight
+from .methods import SOFTMAX_STATS, STATISTICS, token_scores
+from .progress import progress_bar
 
-
-@dataclass
-class TokenStats:
-    """Per scored token of one segment, as Python lists (None = not computed)."""
-
-    token_ids: List[int]
-    sigmoid: Optional[List[float]] = None
-    softmax: Optional[List[float]] = None
-    entropy: Optional[List[float]] = None
-    boosted: Optional[List[float]] = None
-    combined: Optional[List[float]] = None
+#: Per scored token of one segment, as Python lists: ``token_ids`` and one field per token
+#: statistic (:data:`~sigmoid_qe.methods.STATISTICS`; None = not computed).
+TokenStats = make_dataclass(
+    "TokenStats",
+    [("token_ids", List[int]),
+     *[(name, Optional[List[float]], field(default=None)) for name in STATISTICS]],
+    namespace={"__doc__": "Per scored token of one segment, as Python lists (None = not computed)."})
+TokenStats.__module__ = __name__
 
 
 def softmax_stats(backend: Backend, hidden: torch.Tensor, token_ids: torch.Tensor,
@@ -99,7 +96,7 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
     results: List[Optional[TokenStats]] = [None] * len(pairs)
     batches = length_sorted_batches([p.cost for p in pairs], batch_size)
     own_bar = not hasattr(progress, "update")  # a caller's bar (chunked scoring) stays open
-    bar = _progress(len(pairs), progress, desc) if own_bar else progress
+    bar = progress_bar(len(pairs), progress, desc) if own_bar else progress
     try:
         for batch_idx in batches:
             with torch.inference_mode():
@@ -119,8 +116,8 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
                 elif want_softmax:
                     computed.update(softmax_stats(backend, hidden, ids, want_softmax))
                 if combine:
-                    computed["combined"] = combined_scores(computed["sigmoid"], computed["softmax"],
-                                                           head.config.combine_weight)
+                    computed["combined"] = token_scores("combined", computed,
+                                                        head.config.combine_weight)
                 computed = {name: value for name, value in computed.items() if name in stats}
             ids_list = ids.tolist()
             lists = {name: t.float().cpu().tolist() for name, t in computed.items()}
@@ -135,15 +132,6 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
     return results  # type: ignore[return-value]
 
 
-def combined_scores(sigmoid: torch.Tensor, softmax: torch.Tensor,
-                    weight: Optional[float] = None) -> torch.Tensor:
-    """sigma^a * p^(1-a), computed in logs (a = the head's combine weight, default 0.5)."""
-    a = combine_weight(weight)
-    tiny = torch.finfo(torch.float32).tiny
-    return torch.exp(a * sigmoid.float().clamp(min=tiny).log()
-                     + (1.0 - a) * softmax.float().clamp(min=tiny).log())
-
-
 def _sigmoid_scores(backend: Backend, head: SigmoidHead, hidden: torch.Tensor,
                     ids: torch.Tensor) -> torch.Tensor:
     """sigma(h . w_y), with ``<unk>`` positions scored by the model's p(<unk>) (see above)."""
@@ -155,11 +143,3 @@ def _sigmoid_scores(backend: Backend, head: SigmoidHead, hidden: torch.Tensor,
             logits = backend.output_logits(hidden[rows]).float()
             scores[rows.to(scores.device)] = torch.softmax(logits, -1)[:, unk].to(scores.dtype)
     return scores
-
-
-def _progress(total: int, enabled: Optional[bool], desc: str):
-    """tqdm on stderr (stdout carries only results). ``enabled`` None follows tqdm's
-    convention: a bar only when stderr is a terminal."""
-    from tqdm.auto import tqdm
-    return tqdm(total=total, disable=None if enabled is None else not enabled, desc=desc,
-                unit="seg", file=sys.stderr, dynamic_ncols=True, leave=False)

@@ -14,7 +14,7 @@
 Spans follow XCOMET's conventions: ``{"text", "start", "end", "severity", "confidence"}``,
 character offsets into ``mt``, end exclusive, ``mt[start:end] == text``. Thresholds are in the
 oriented score scale of the method (higher = better); they are calibrated without human labels
-on synthetic errors (:mod:`sigmoid_qe.span_calibration`) and stored in the head's config.
+on synthetic errors (:mod:`sigmoid_qe.challenge.span_calibration`) and stored in the head's config.
 """
 from __future__ import annotations
 
@@ -24,15 +24,15 @@ from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import OptionError
+from .methods import METHOD_TABLE
 
 Span = Tuple[int, int]
 _WORD = re.compile(r"\S+")
 SEVERITIES = ("minor", "major")
 WORD_AGGREGATES = ("min", "mean")
 #: (minor, major) thresholds used when a head carries no calibration for a method (a warning
-#: says so): round values on each method's scale (entropy: negated nats).
-DEFAULT_THRESHOLDS = {"sigmoid": (0.5, 0.1), "softmax": (0.1, 0.01), "boosted": (0.1, 0.01),
-                      "combined": (0.2, 0.03), "entropy": (-2.5, -4.0)}
+#: says so): ``Method.span_thresholds``.
+DEFAULT_THRESHOLDS = {name: method.span_thresholds for name, method in METHOD_TABLE.items()}
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,12 @@ def spa_reference(gold, metric, num_permutations=1000, seed=4) -> float:
 
     ph, pm = p_values(g), p_values(m)
     return 1.0 - float(np.mean([abs(ph[k] - pm[k]) for k in ph]))
+
+
+def count_inversions(values) -> int:
+    """Pairs i < j with ``values[i] > values[j]``, through the package's rank inversions."""
+    from sigmoid_qe.metaeval.inversions import rank_inversions
+    ranks = np.unique(np.asarray(values), return_inverse=True)[1].astype(np.int64).ravel()
+    if len(ranks) < 2:
+        return 0
+    return rank_inversions(ranks, int(ranks.max()) + 1)

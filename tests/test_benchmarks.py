@@ -10,9 +10,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from sigmoid_qe.metaeval import resampling, tie_calibrated
+from sigmoid_qe.metaeval.tie_calibrated import acc_eq_flat_bootstrap_ci
 
 from bench_error_detection import accuracy_rows, mine_alternatives, tolerance_rows
-from flat_acc_eq import acc_eq_flat_bootstrap_ci
 from qe_bench_common import (
     Method,
     markdown_table,

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sigmoid_qe.default_model import choose_default_model, guess_language
+from sigmoid_qe.default_model import choose_default_model
 from sigmoid_qe.errors import SigmoidQEError
+from sigmoid_qe.languages import guess_language
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = Path(__file__).parent / "data" / "bergamot_pairs.tsv"

@@ -201,7 +201,7 @@ def test_bergamot_generate_beam_one_equals_translate():
     assert all(c[0].score >= c[1].score >= c[3].score for c in beam)
     drawn = backend.generate(sources, Decoding("sample", 3, seed=5, epsilon=0.02))
     again = backend.generate(sources[2:], Decoding("sample", 3, seed=5, epsilon=0.02),
-                             batch_size=1, first_index=2)
+                             batch_size=1, indices=[2, 3])
     assert [[x.text for x in c] for c in drawn[2:]] == [[x.text for x in c] for c in again]
 
 

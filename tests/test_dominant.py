@@ -1,6 +1,8 @@
 import torch
 
-from sigmoid_qe.dominant import boosted_prob, dominant_count, dominant_mask
+from sigmoid_qe.dominant import boosted_prob, dominant_count
+
+from dominant_reference import dominant_mask
 
 
 def test_hand_made_distribution():

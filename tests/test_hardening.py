@@ -471,7 +471,7 @@ def test_blank_tsv_lines_warn_in_training(tmp_path):
 
 def test_training_truncation_warning_names_file_and_line(tmp_path, marian_qe):
     from sigmoid_qe.training import load_parallel
-    from sigmoid_qe.training.setup import encode_data
+    from sigmoid_qe.training.plan import encode_data
     path = tmp_path / "d.tsv"
     path.write_text("en\tpt\na\tb\n\n" + "the " * 200 + "\tum\n", encoding="utf-8")
     with warnings.catch_warnings():

@@ -3,8 +3,8 @@ from collections import Counter
 
 import pytest
 
-from sigmoid_qe.challenge.languages import LanguageProfile, get_profile, register_language, words
 from sigmoid_qe.challenge.perturb import KINDS, Perturber, build_vocabulary, challenge_set, perturb
+from sigmoid_qe.challenge.wordlists import LanguageProfile, get_profile, register_language, words
 
 PT = "O médico disse que o estudo ainda está dando os primeiros passos em 2016."
 EN = "The doctor said that the research was still in its early days in 2016."

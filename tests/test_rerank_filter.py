@@ -133,6 +133,31 @@ def test_rerank_generated_candidates(files, capsys, tmp_path):
     assert texts(tmp_path / "a.json") == texts(tmp_path / "b.json")
 
 
+def test_rerank_from_python():
+    """rerank(): QE reranking equals the best QE score per source, MBR needs no model, and a
+    share of the sources at their positions (a rank of a sharded run, generated in one batch)
+    gets the candidates the whole run gets."""
+    from sigmoid_qe.decoding import Decoding
+    from sigmoid_qe.rerank import rerank
+    model = load_model("bergamot-en-pt", device="cpu")
+    records = rerank(model, EN, CANDIDATES, method="softmax")
+    for record, source, group in zip(records, EN, CANDIDATES):
+        scores = model.score([source] * 4, group, method="softmax").scores
+        assert record["translation"] == group[first_best(scores)] == group[record["chosen"]]
+        assert [c["qe"] for c in record["candidates"]] == pytest.approx(scores, rel=1e-5)
+    mbr = rerank(None, EN, CANDIDATES, mbr="chrf")
+    assert [r["translation"] for r in mbr] == [g[choose(g, utility=utility_function("chrf")).index]
+                                               for g in CANDIDATES]
+    sample = Decoding("sample", 3, seed=4)
+    whole = rerank(model, EN, decoding=sample)
+    share = rerank(model, EN[1::2], decoding=sample, indices=[1, 3])
+    texts = lambda records: [[c["text"] for c in r["candidates"]] for r in records]  # noqa: E731
+    assert texts(share) == texts(whole[1::2])
+    assert [r["translation"] for r in share] == [r["translation"] for r in whole[1::2]]
+    with pytest.raises(ValueError, match="candidates, or a decoding"):
+        rerank(model, EN)
+
+
 def test_rerank_on_a_hugging_face_model(files, capsys, tiny_marian_dir, tmp_path):
     src = tmp_path / "src.txt"
     src.write_text("the cat sat on the mat\na dog eats fish\n")

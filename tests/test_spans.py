@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sigmoid_qe.challenge.span_calibration import CalibrationItem, calibrate
 from sigmoid_qe.cli import eval as eval_cli
 from sigmoid_qe.cli import score as score_cli
 from sigmoid_qe.errors import InputError, OptionError
 from sigmoid_qe.metaeval import spans as evaluation
-from sigmoid_qe.span_calibration import CalibrationItem, calibrate
 from sigmoid_qe.spans import (
     SpanThresholds,
     align_words,

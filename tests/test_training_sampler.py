@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy.stats import chisquare
 
-from sigmoid_qe.dominant import dominant_mask, dominant_sets
+from sigmoid_qe.dominant import dominant_sets
 from sigmoid_qe.training.sampler import (
     NegativeSampler,
     SamplerOptions,
@@ -12,6 +12,7 @@ from sigmoid_qe.training.sampler import (
     unigram_distribution,
 )
 
+from dominant_reference import dominant_mask
 from training_helpers import single_thread
 
 

@@ -168,3 +168,21 @@ def test_cli_starts_from_a_released_state_dict(tiny_marian_dir, marian, toy, tmp
     assert train_cli.main(argv + ["--head", str(tmp_path / "wrong.bin"), "--output-dir",
                                   str(tmp_path / "b")]) == 2
     assert "does not match" in capsys.readouterr().err
+
+
+def test_cli_trains_a_head_of_another_model_only_when_allowed(tiny_marian_dir, marian, toy,
+                                                                tmp_path, capsys):
+    """--head made for another base model: refused (exit 2) without --allow-other-model, and
+    trained from with it (the trainer does not check the base model a second time)."""
+    start = SigmoidHead.from_output_embedding(marian.output_embedding().clone() * 0.5,
+                                              base_model="other-model")
+    start.save_pretrained(tmp_path / "foreign")
+    argv = ["--model", tiny_marian_dir, "--lp", "en-pt", "--train", toy[0].files[0], "--max-steps",
+            "1", "--quiet", "--device", "cpu", "--lr", "1e-3", "--head", str(tmp_path / "foreign")]
+    capsys.readouterr()
+    assert train_cli.main(argv + ["--output-dir", str(tmp_path / "refused")]) == 2
+    assert "trained for other-model" in capsys.readouterr().err
+    assert not (tmp_path / "refused" / "head.safetensors").exists()
+    assert train_cli.main(argv + ["--allow-other-model", "--output-dir", str(tmp_path / "a")]) == 0
+    trained = SigmoidHead.from_pretrained(tmp_path / "a").weight
+    assert (trained - start.weight).abs().max().item() <= 1e-3 + 1e-6  # one Adam step from `start`

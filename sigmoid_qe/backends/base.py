@@ -126,6 +126,10 @@ class Backend(abc.ABC):
     device: torch.device = torch.device("cpu")
     #: The language pair ("en-pt") the backend was set up for, when known.
     lp: Optional[str] = None
+    #: The dtype the model computes in; None: that of ``self.model`` (Hugging Face backends).
+    dtype: Optional[torch.dtype] = None
+    #: Weights quantised to int8 (the signature says so).
+    int8: bool = False
 
     @property
     @abc.abstractmethod
@@ -165,9 +169,9 @@ class Backend(abc.ABC):
     def precision(self) -> str:
         """fp32, bf16, fp16 or int8: what the scores are computed in (the signature says so
         when it is not fp32)."""
-        if getattr(self, "int8", False):
+        if self.int8:
             return "int8"
-        dtype = getattr(self, "dtype", None)
+        dtype = self.dtype
         if dtype is None and hasattr(self, "model"):
             dtype = getattr(self.model, "dtype", None)
         return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32")

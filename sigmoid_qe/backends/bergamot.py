@@ -21,7 +21,6 @@ import torch
 
 from ..decoding import Candidate, Decoding
 from ..errors import ModelLoadError, OptionError
-from ..frozen import length_sorted_batches
 from ..offsets import Respeller, byte_to_char, map_spans, partition
 from .base import (
     Backend,
@@ -33,6 +32,7 @@ from .base import (
     warn_truncated,
 )
 from .bergamot_model import EOS_ID, BergamotTransformer
+from .frozen import length_sorted_batches
 from .marian_reader import (
     MAX_NAME,
     MAX_TENSORS,
@@ -360,16 +360,18 @@ class BergamotBackend(Backend):
         return [c[0].text for c in self.generate(sources, Decoding(), batch_size)]
 
     def generate(self, sources: Sequence[str], decoding: Decoding, batch_size: int = 32,
-                 first_index: int = 0) -> List[List[Candidate]]:
+                 indices: Optional[Sequence[int]] = None) -> List[List[Candidate]]:
         """``decoding.n`` candidates per source (see :mod:`.bergamot_decoding`).
 
         Sentences are decoded in length-sorted batches of about ``batch_size`` decoder rows
         (a beam or the draws of a sentence count as that many rows); each sentence gets its
         own shortlist, so the result does not depend on what it is batched with. Sampling
-        seeds are drawn per (``first_index`` + position, draw).
+        seeds are drawn per (position, draw): ``indices`` are the sources' positions in the
+        whole input (default 0, 1, ...).
         """
         from . import bergamot_decoding as search
-        encoded = [self._source_ids(text, first_index + i)[0] for i, text in enumerate(sources)]
+        positions = list(indices) if indices is not None else list(range(len(sources)))
+        encoded = [self._source_ids(text, positions[i])[0] for i, text in enumerate(sources)]
         results: List[List[Candidate]] = [[] for _ in encoded]
         rows_per_sentence = decoding.n if decoding.strategy == "sample" else decoding.beam
         sentences = max(1, batch_size // rows_per_sentence)
@@ -387,7 +389,7 @@ class BergamotBackend(Backend):
                                                decoding.beam, decoding.n, decoding.length_penalty)
                 else:
                     found = search.sample(self.net, src, mask, allowed, limits, decoding.n,
-                                          [first_index + i for i in rows], decoding.seed,
+                                          [positions[i] for i in rows], decoding.seed,
                                           decoding.temperature, decoding.top_k, decoding.top_p,
                                           decoding.epsilon)
             for i, decoded in zip(rows, found):

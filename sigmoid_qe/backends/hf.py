@@ -175,11 +175,11 @@ class HFBackend(Backend):
         raise NotImplementedError
 
     def generate(self, sources: Sequence[str], decoding, batch_size: int = 32,
-                 first_index: int = 0):
+                 indices: Optional[Sequence[int]] = None):
         """``decoding.n`` candidates per source (see :mod:`.hf_generate`)."""
         from .hf_generate import generate
         contexts = [self.generation_context(s) for s in sources]
-        return generate(self, contexts, decoding, batch_size, first_index,
+        return generate(self, contexts, decoding, batch_size, indices,
                         causal=not self.model.config.is_encoder_decoder)
 
     def translate(self, sources: Sequence[str], batch_size: int = 32) -> List[str]:

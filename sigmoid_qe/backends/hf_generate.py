@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence
 import torch
 
 from ..decoding import Candidate, Decoding
-from ..frozen import length_sorted_batches
+from .frozen import length_sorted_batches
 
 #: Room for the output: at most this many tokens per source token (plus a few).
 MAX_LENGTH_FACTOR = 2.5
@@ -50,8 +50,10 @@ def _forced_bos(backend) -> Optional[int]:
 
 
 def generate(backend, contexts: Sequence[List[int]], decoding: Decoding, batch_size: int,
-             first_index: int = 0, causal: bool = False) -> List[List[Candidate]]:
-    """``decoding.n`` candidates per context (token ids of a source or prompt)."""
+             indices: Optional[Sequence[int]] = None, causal: bool = False) -> List[List[Candidate]]:
+    """``decoding.n`` candidates per context (token ids of a source or prompt); ``indices``
+    are the contexts' positions in the whole input (default 0, 1, ...), which seed sampling."""
+    positions = list(indices) if indices is not None else list(range(len(contexts)))
     model, tokenizer, device = backend.model, backend.tokenizer, backend.device
     pad = backend.pad_token_id
     rows_per_sentence = decoding.n if decoding.strategy == "sample" else decoding.beam
@@ -73,7 +75,7 @@ def generate(backend, contexts: Sequence[List[int]], decoding: Decoding, batch_s
         if backend.max_length:
             room = max(1, min(room, backend.max_length - (width if causal else 0)))
         if decoding.strategy == "sample":
-            torch.manual_seed(decoding.seed * 1_000_003 + first_index + min(rows))
+            torch.manual_seed(decoding.seed * 1_000_003 + positions[min(rows)])
         extra = {"forced_bos_token_id": forced} if forced is not None else {}
         with torch.inference_mode():
             out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),

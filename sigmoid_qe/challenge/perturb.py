@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .languages import (
+from .wordlists import (
     LanguageProfile,
     delete_span,
     get_profile,

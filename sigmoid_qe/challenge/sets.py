@@ -116,8 +116,3 @@ def tolerance_accuracy(score: Mapping[Pair, float], items: Sequence[Tolerance],
     for name, hits in (("a", a), ("b", b), ("both", [x and y for x, y in zip(a, b)])):
         out[name] = float(np.mean(hits)) if hits else float("nan")
     return out
-
-
-def score_table(pairs: Sequence[Pair], values: Sequence[float]) -> Dict[Pair, float]:
-    return dict(zip(pairs, (float(v) for v in values)))
-

@@ -1,4 +1,4 @@
-"""The one shell of all four commands: parsing, shared options, warnings, errors, exit codes.
+"""The one shell of all six commands: parsing, shared options, warnings, errors, exit codes.
 
 * A user's mistake (a bad option, file, model or head) is one line on stderr,
   ``PROG: error: ...``, and exit code 2, before any long work where it can be found early;
@@ -176,10 +176,11 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
                    lp: Optional[str] = None):
     """The QEModel the options ask for (the Bergamot default when --model is absent)."""
     from ..default_model import resolve_model_name
+    from ..distributed import join_process_group
     from ..model import load_model
     if getattr(args, "quiet", False):
         silence_libraries()
-    join_process_group(args)
+    args.device = join_process_group(args.device)
     name, lp, guessed = resolve_model_name(args.model, sources, first_translations,
                                            lp if lp is not None else args.lp)
     if guessed:
@@ -196,38 +197,11 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
                       softmax_over=getattr(args, "softmax_over", "shortlist"))
 
 
-def join_process_group(args) -> None:
-    """Under ``torchrun`` / ``accelerate launch`` (WORLD_SIZE > 1): join the process group
-    (gloo on CPU, NCCL on GPUs) and load the model on this rank's device; the commands then
-    shard their work and rank 0 writes (:mod:`sigmoid_qe.parallel`). A no-op otherwise."""
-    from ..distributed import _env_int, init_distributed
-    if (_env_int("WORLD_SIZE") or 1) > 1:
-        _, device = init_distributed(args.device)
-        args.device = str(device)
-
-
 def silence_libraries() -> None:
     """--quiet also silences transformers' own loading bars and info logs."""
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-
-
-def score_systems(args, files: Dict[str, Optional[str]]):
-    """Read -s/-t, load the model once, score every system: (model, {path: QEResult}), the
-    results on rank 0 of a data-parallel run and None on the others. ``files`` (from
-    :func:`warnings_to_stderr`) is pointed at the file being scored."""
-    from ..parallel import score_sharded
-    sources, systems = read_inputs(args.sources, args.translations)
-    model = load_from_args(args, sources, next(iter(systems.values())))
-    results = {}
-    for path, hypotheses in systems.items():
-        files["translation"] = path
-        results[path] = score_sharded(model, sources, hypotheses, method=args.method,
-                                      aggregate=args.aggregate, progress=not args.quiet,
-                                      spans=getattr(args, "spans", False),
-                                      span_threshold=getattr(args, "span_threshold", None))
-    return model, results
 
 
 # -- messages ------------------------------------------------------------------------------------

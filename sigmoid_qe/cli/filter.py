@@ -5,7 +5,8 @@ Output: the kept pairs as ``source<TAB>target`` lines on stdout (or ``-o``), in 
 ``--dropped FILE`` gets the others as ``line<TAB>score<TAB>source<TAB>target``.
 
 The score is the mean sigmoid token score unless ``--method``/``--aggregate`` say otherwise
-(:data:`FILTER_SCORING`: length-independent, and the best of the head's scores on dev noise).
+(:data:`sigmoid_qe.filtering.FILTER_SCORING`: length-independent, and the best of the head's
+scores on dev noise).
 
 * ``--threshold X`` keeps the pairs scoring at least X, in one streaming pass.
 * ``--keep-top P%`` keeps exactly round(P% x pairs) pairs, the best by score over the whole
@@ -28,8 +29,9 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..distributed import current_context
-from ..errors import InputError, OptionError, SigmoidQEWarning
+from ..errors import InputError, OptionError
 from ..files import check_output, iter_lines
+from ..filtering import FILTER_SCORING, Swaps, kept_count, top_mask
 from ..parallel import scored_chunks
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
 from .common import (
@@ -43,15 +45,6 @@ from .common import (
     run_cli,
 )
 
-#: The sentence score a filter uses when neither --method nor --aggregate is given. Filtering
-#: compares pairs of different sources and lengths, where a head's own choice may not carry
-#: over (pt-en sums log scores, which favours short, truncated targets): on the heads' dev data
-#: with 20% injected noise (``benchmarks/bench_filter_noise.py --split dev``) the mean sigmoid
-#: score kept the cleanest 80% in both directions among the head's scores (precision 0.941
-#: en-pt, 0.955 pt-en, against 0.922 and 0.892 for the heads' scoring defaults).
-FILTER_SCORING = ("sigmoid", "mean")
-#: Line numbers quoted in the swapped-languages warning.
-EXAMPLES = 5
 #: With --resume, --keep-top keeps its scores in OUTPUT + this until the job is done.
 SCORES_SUFFIX = ".scores.f64"
 
@@ -151,39 +144,6 @@ def _check(args) -> int:
     return sum(1 for _ in iter_pairs(args))
 
 
-def kept_count(total: int, percent: float) -> int:
-    """round(percent% of total), halves rounded up."""
-    return int(np.floor(total * percent / 100 + 0.5))
-
-
-class _Swaps:
-    """Pairs whose languages look the other way round from the model's direction."""
-
-    def __init__(self, lp: Optional[str]):
-        from ..languages import split_lp
-        src, tgt = split_lp(lp) if lp else (None, None)
-        self.src, self.tgt = src, tgt
-        self.lines: List[int] = []
-        self.count = 0
-
-    def check(self, line: int, source: str, target: str) -> None:
-        from ..default_model import guess_language
-        if self.src is None:
-            return
-        if guess_language([source]) == self.tgt and guess_language([target]) == self.src:
-            self.count += 1
-            if len(self.lines) < EXAMPLES:
-                self.lines.append(line)
-
-    def report(self) -> None:
-        import warnings
-        if self.count:
-            where = ", ".join(str(n) for n in self.lines) + (", ..." if self.count > EXAMPLES else "")
-            warnings.warn(SigmoidQEWarning(
-                f"{self.count} pair(s) look swapped ({self.tgt} source, {self.src} target, but "
-                f"the model translates {self.src}-{self.tgt}): lines {where}"), stacklevel=2)
-
-
 def _filter(args, files) -> int:
     total = _check(args)
     if args.method is None and args.aggregate is None:
@@ -207,7 +167,7 @@ class _FilterJob:
     def __init__(self, args, model, total: int):
         self.args, self.model, self.total = args, model, total
         self.context = current_context()
-        self.swaps = _Swaps(model.backend.lp)
+        self.swaps = Swaps(model.backend.lp)
         options = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
         self.key = job_key(options, [args.sources, args.targets, args.tsv])
         self.paths = {"kept": args.output, "dropped": args.dropped} if self.context.is_main else {}
@@ -274,20 +234,11 @@ def _write(outputs, line: int, score: float, source: str, target: str, keep: boo
 
 
 def _top(args, scores_path: str, k: int) -> Iterator[Tuple[int, float, str, str, bool]]:
-    """Second pass of --keep-top: exactly ``k`` kept, the highest scores, earlier lines first
-    among equal scores."""
+    """Second pass of --keep-top: exactly ``k`` kept (see :func:`~sigmoid_qe.filtering.top_mask`)."""
     scores = np.fromfile(scores_path, dtype=np.float64)
-    if k == 0:
-        cut, above = np.inf, 0
-    else:
-        cut = np.partition(scores, len(scores) - k)[len(scores) - k]  # the k-th highest
-        above = int((scores > cut).sum())
-    ties_left = k - above
+    keep = top_mask(scores, k)
     for line, ((src, tgt), score) in enumerate(zip(iter_pairs(args), scores), start=1):
-        keep = score > cut
-        if not keep and score == cut and ties_left > 0:
-            keep, ties_left = True, ties_left - 1
-        yield line, float(score), src, tgt, bool(keep)
+        yield line, float(score), src, tgt, bool(keep[line - 1])
 
 
 @contextlib.contextmanager

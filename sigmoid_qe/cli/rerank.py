@@ -18,7 +18,7 @@ from ..distributed import current_context
 from ..errors import InputError, OptionError
 from ..files import check_output, chunks, count_lines, iter_lines, json_output, open_output
 from ..parallel import shard_map
-from ..rerank import MBR_METRICS, choose, utility_function
+from ..rerank import MBR_METRICS, rerank, utility_function
 from .common import (
     ArgumentParser,
     add_method_arguments,
@@ -136,7 +136,7 @@ def _check(args) -> Optional[Decoding]:
             raise InputError(f"has {count} lines = {count // per_source} sources x "
                              f"{per_source} candidates, but {args.sources} has {sources} lines",
                              args.candidates)
-    args.total_sources, args.per_source = sources, per_source
+    args.total_sources = sources
     return decoding
 
 
@@ -152,8 +152,8 @@ def _rerank(args, files) -> int:
                                [line for _, line in zip(range(100), iter_lines(args.candidates))])
     utility = utility_function(args.mbr) if args.mbr else None
     per_source = args.num_candidates or args.generate
-    from ..scoring import _progress
-    bar = _progress(args.total_sources, None if not args.quiet else False, "Reranking")
+    from ..progress import progress_bar
+    bar = progress_bar(args.total_sources, None if not args.quiet else False, "Reranking")
     selection = _selection_name(args)
     header = {"signature": _signature(model, args) if needs_qe else None,
               "selection": selection,
@@ -189,58 +189,15 @@ def _rerank(args, files) -> int:
 
 def _choose_part(args, model, decoding, utility, part) -> List[Tuple[str, Dict]]:
     """(chosen text, JSON record) for each (position, source, candidates or None) of this
-    rank's share of a chunk."""
-    sources = [source for _, source, _ in part]
+    rank's share of a chunk (generated in batches, seeded by position: the draws do not depend
+    on the chunking or the number of processes)."""
     if not part:
         return []
-    if decoding is not None:
-        found = _generate(model, part, decoding)
-        groups = [[c.text for c in per] for per in found]
-    else:
-        found, groups = None, [group for _, _, group in part]
-    needs_qe = args.mbr is None or args.qe_top_k is not None
-    qe = _qe_scores(model, args, part, groups) if needs_qe else None
-    out = []
-    for k, (source, group) in enumerate(zip(sources, groups)):
-        choice = choose(group, qe[k] if qe else None, utility, args.qe_top_k)
-        out.append((group[choice.index], _record(source, group, choice, qe[k] if qe else None,
-                                                 found[k] if found else None)))
-    return out
-
-
-def _generate(model, part, decoding):
-    """Candidates for a share of a chunk; sampling seeds follow each source's position in the
-    input, so the draws do not depend on the chunking or the number of processes."""
-    positions = [i for i, _, _ in part]
-    if positions == list(range(positions[0], positions[0] + len(positions))):
-        return model.generate([s for _, s, _ in part], decoding, first_index=positions[0])
-    return [model.generate([source], decoding, first_index=i)[0] for i, source, _ in part]
-
-
-def _qe_scores(model, args, part, groups: List[List[str]]) -> List[List[float]]:
-    """QE score of every candidate, grouped per source; warnings name the candidate's line
-    (its source's line for source-side ones)."""
-    from ..model import shifted_input_warnings
-    sources = [source for _, source, _ in part]
-    flat_sources = [s for s, group in zip(sources, groups) for _ in group]
-    flat = [c for group in groups for c in group]
-    owner = [k for k, group in enumerate(groups) for _ in group]
-
-    def position(side: str, index: int) -> int:
-        source_line = part[owner[index]][0]
-        if side != "translation":
-            return source_line
-        return source_line * args.per_source + index - owner.index(owner[index])
-
-    first = part[0][0]
-    with shifted_input_warnings(position=position):
-        result = model.score(flat_sources, flat, method=args.method, aggregate=args.aggregate,
-                             progress=False, check_direction=first == 0)
-    scores, k = [], 0
-    for group in groups:
-        scores.append(result.scores[k:k + len(group)])
-        k += len(group)
-    return scores
+    records = rerank(model, [source for _, source, _ in part],
+                     None if decoding is not None else [group for _, _, group in part],
+                     decoding, utility, args.qe_top_k, method=args.method,
+                     aggregate=args.aggregate, indices=[i for i, _, _ in part])
+    return [(record["translation"], record) for record in records]
 
 
 def _selection_name(args) -> str:
@@ -251,22 +208,6 @@ def _selection_name(args) -> str:
 
 def _signature(model, args) -> str:
     return str(model.signature(args.method, args.aggregate, model.include_eos))
-
-
-def _record(source: str, group: List[str], choice, qe, generated) -> Dict:
-    candidates = []
-    for i, text in enumerate(group):
-        entry: Dict = {"text": text}
-        if qe is not None:
-            entry["qe"] = qe[i]
-        if generated is not None:
-            entry["logprob"] = generated[i].logprob
-            entry["search_score"] = generated[i].score
-        if choice.mbr is not None and i in choice.mbr:
-            entry["mbr"] = choice.mbr[i]
-        candidates.append(entry)
-    return {"source": source, "chosen": choice.index, "translation": group[choice.index],
-            "candidates": candidates}
 
 
 if __name__ == "__main__":

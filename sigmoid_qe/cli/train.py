@@ -153,24 +153,15 @@ def _train(args, files) -> int:
     if args.lp is not None or not train_table.is_tsv:
         train = train_table.select(args.lp)
         dev = dev_table.select(args.lp) if dev_table is not None else None
-    head = None
-    if args.head and args.head != "untrained":  # untrained = the default start
-        from ..head import SigmoidHead
-        head = SigmoidHead.load(args.head, key=args.head_key)
-    from ..backends import load_backend
+    from ..model import load_backend_and_head
     # two files named like train.en / train.pt name the pair when --lp is absent
     lp = args.lp or (train.lp if train is not None and "source" not in (train.lp or "source") else None)
-    backend = load_backend(args.model, lp=lp, device=str(device), precision=args.precision,
-                           prompt_template=args.prompt_template,
-                           trust_remote_code=args.trust_remote_code)
-    if args.prompt_style is not None or (head is not None and head.config.prompt_style):
-        style = args.prompt_style or head.config.prompt_style
-        if not hasattr(backend, "set_prompt_style"):
-            raise InputError(f"--prompt-style is for causal LMs, not {backend.name}")
-        backend.set_prompt_style(style)
-    if head is not None:
-        head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name,
-                              backend.revision, args.allow_other_model)
+    # the start is --head, else the untrained copy of the output embedding (never a shipped head)
+    backend, head = load_backend_and_head(
+        args.model, args.head or "untrained", lp=lp, device=str(device), precision=args.precision,
+        prompt_template=args.prompt_template, trust_remote_code=args.trust_remote_code,
+        head_key=args.head_key, allow_other_model=args.allow_other_model,
+        prompt_style=args.prompt_style)
     if train is None:  # TSV without --lp: the model's own pair picks the columns
         if backend.lp is None:
             raise InputError(f"give the direction with --lp xx-yy (columns: "

@@ -19,11 +19,12 @@ Conventions shared by every function here:
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Dict, Tuple
 
 import numpy as np
+
+from .inversions import rank_inversions
 
 GROUPS = ("none", "sys", "item")
 KENDALL_VARIANTS = ("b", "c", "23", "acc23")
@@ -85,8 +86,8 @@ class PreparedGold:
             return ranks, (int(ranks.max()) + 1 if len(ranks) else 0)
         return self._cached(("dense",), make)
 
-    def pairs(self, group: str) -> _PairIndex:
-        return self._cached(("pairs", group), lambda: _PairIndex.build(self.values, group))
+    def pairs(self, group: str) -> PairIndex:
+        return self._cached(("pairs", group), lambda: PairIndex.build(self.values, group))
 
     def with_missing(self, metric: np.ndarray) -> PreparedGold:
         """This, or a fresh one that also drops the entries where the metric has no score."""
@@ -101,7 +102,7 @@ def prepare_gold(gold) -> PreparedGold:
     return gold if isinstance(gold, PreparedGold) else PreparedGold(gold)
 
 
-def _inputs(gold, metric) -> Tuple[PreparedGold, np.ndarray]:
+def paired_inputs(gold, metric) -> Tuple[PreparedGold, np.ndarray]:
     prepared = prepare_gold(gold)
     m = np.asarray(metric, dtype=np.float64)
     if m.shape != prepared.shape:
@@ -229,66 +230,6 @@ def _tie_pairs(ranks: np.ndarray) -> int:
     return int((counts * (counts - 1) // 2).sum())
 
 
-def count_inversions(values) -> int:
-    """Pairs i < j with ``values[i] > values[j]``, in O(n log n) numpy steps."""
-    ranks = _dense_ranks(np.asarray(values))
-    if len(ranks) < 2:
-        return 0
-    top = int(ranks.max()) + 1
-    if top <= _SMALL_RANGE:
-        return _inversions_small_range(ranks, top)
-    return _inversions_by_merging(ranks)
-
-
-_SMALL_RANGE = 1024
-
-
-def _inversions_small_range(ranks: np.ndarray, top: int) -> int:
-    """Few distinct values (MQM scores): brute force inside chunks, and across chunks a table
-    of how many earlier elements have each value (chunk size balances the two costs)."""
-    n = len(ranks)
-    size = int(min(64, max(16, 2 * math.sqrt(top))))
-    chunks = -(-n // size)
-    padded = np.full(chunks * size, top, dtype=np.int64)  # the largest value, last: no inversion
-    padded[:n] = ranks
-    blocks = padded.reshape(chunks, size)
-    i, j = np.triu_indices(size, 1)
-    within = int(np.count_nonzero(blocks[:, i] > blocks[:, j]))
-    hist = np.bincount((np.arange(chunks)[:, None] * (top + 1) + blocks).ravel(),
-                       minlength=chunks * (top + 1)).reshape(chunks, top + 1)
-    earlier = np.cumsum(hist, axis=0) - hist  # per chunk: counts of each value before it
-    at_most = np.cumsum(earlier, axis=1)  # ... with a value <= v
-    before = np.arange(chunks) * size
-    chunk_of = np.repeat(np.arange(chunks), size)[:n]
-    across = int((before[chunk_of] - at_most[chunk_of, ranks]).sum())
-    return within + across
-
-
-def _inversions_by_merging(ranks: np.ndarray) -> int:
-    """Bottom-up merge count: at each width, elements in value order are regrouped into
-    blocks (a stable radix sort on block ids), and each right-half element counts the
-    left-half elements of its block that sort after it."""
-    n = len(ranks)
-    position = np.argsort(ranks, kind="stable").astype(np.int64)
-    total, width = 0, 1
-    while width < n:
-        block = position // (2 * width)
-        order = np.argsort(block.astype(np.uint16 if n <= 2 * 65535 else np.uint32), kind="stable")
-        pos, blk = position[order], block[order]
-        left = ((pos // width) & 1) == 0
-        seen_left = np.cumsum(left)
-        starts = np.flatnonzero(np.r_[True, blk[1:] != blk[:-1]])
-        ends = np.r_[starts[1:], n]
-        left_before_block = np.r_[0, seen_left[ends[:-1] - 1]]
-        lengths = ends - starts
-        left_in_block = np.repeat(seen_left[ends - 1] - left_before_block, lengths)
-        left_so_far = seen_left - np.repeat(left_before_block, lengths)
-        right = ~left
-        total += int((left_in_block[right] - left_so_far[right]).sum())
-        width *= 2
-    return total
-
-
 def tau_counts(gold, metric, epsilon: float = 0.0) -> TauCounts:
     """Concordant, discordant and tied pairs of two vectors (gold NaN entries dropped).
 
@@ -298,7 +239,7 @@ def tau_counts(gold, metric, epsilon: float = 0.0) -> TauCounts:
     """
     if epsilon < 0:
         raise ValueError("epsilon must be non-negative")
-    prepared, m = _inputs(gold, np.asarray(metric, dtype=np.float64))
+    prepared, m = paired_inputs(gold, np.asarray(metric, dtype=np.float64))
     where, g = prepared.flat()
     m = m.ravel()[where]
     if epsilon > 0 or len(g) <= _PAIRWISE_MAX_ROW:
@@ -324,10 +265,7 @@ def tau_counts(gold, metric, epsilon: float = 0.0) -> TauCounts:
     ties_g = _tie_pairs(gold_ranks) - joint
     ties_m = _tie_pairs(metric_ranks) - joint
     counted = counted_ranks[order]
-    if top <= _SMALL_RANGE:
-        discordant = _inversions_small_range(counted, top)
-    else:
-        discordant = _inversions_by_merging(counted)
+    discordant = rank_inversions(counted, top)
     con = total - ties_m - ties_g - joint - discordant
     return TauCounts(con, discordant, ties_g, ties_m, joint)
 
@@ -439,7 +377,7 @@ def correlation(gold, metric, measure: str = "pearson", group: str = "none",
         _check_variant(variant, epsilon)
     elif measure not in ("pearson", "spearman"):
         raise ValueError(f"unknown measure {measure!r}; expected pearson, spearman or kendall")
-    prepared, m = _inputs(gold, metric)
+    prepared, m = paired_inputs(gold, metric)
     if group == "none" or prepared.values.ndim == 1:
         where, g = prepared.flat()
         if len(g) < 2:
@@ -469,7 +407,7 @@ def correlation(gold, metric, measure: str = "pearson", group: str = "none",
 
 
 @dataclass
-class _PairIndex:
+class PairIndex:
     """Every pair of scored entries inside every group, as flat positions into the matrix."""
 
     first: np.ndarray
@@ -481,7 +419,7 @@ class _PairIndex:
     n_rows: int
 
     @staticmethod
-    def build(gold: np.ndarray, group: str) -> _PairIndex:
+    def build(gold: np.ndarray, group: str) -> PairIndex:
         rows_of = _rows(gold, group)
         position = _rows(np.arange(gold.size).reshape(gold.shape), group)
         n_rows, length = rows_of.shape
@@ -495,7 +433,7 @@ class _PairIndex:
         first, second = position[rows, i[p]], position[rows, j[p]]
         flat = gold.ravel()
         diff = flat[first] - flat[second]
-        return _PairIndex(first, second, rows, np.sign(diff), (diff == 0).astype(np.int8),
+        return PairIndex(first, second, rows, np.sign(diff), (diff == 0).astype(np.int8),
                           np.bincount(rows, minlength=n_rows), n_rows)
 
     def outcomes(self, metric: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

@@ -14,8 +14,8 @@ from typing import List, Sequence, Tuple
 import torch
 
 from ..backends.base import Backend, EncodedPair
+from ..backends.frozen import length_sorted_batches
 from ..distributed import DistContext
-from ..frozen import length_sorted_batches
 from .features import SentenceFeatures, extract_features
 from .loss import bce_sum
 from .sampler import DEV_EPOCH, UNIGRAM_STREAM, NegativeSampler, sentence_generator

@@ -13,8 +13,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 
 from ..backends.base import Backend, EncodedPair
+from ..backends.frozen import logit_chunks, scored_positions
 from ..dominant import dominant_sets
-from ..frozen import logit_chunks, scored_positions
 from .sampler import SOFTMAX_STREAM, NegativeSampler, sentence_generator
 
 

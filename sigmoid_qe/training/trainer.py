@@ -45,8 +45,8 @@ from .devset import DevSet, dev_loss, prepare_dev, sentence_negatives
 from .features import SentenceFeatures, extract_features
 from .loss import objective_sum
 from .options import TrainOptions
+from .plan import RunPlan, encode_data, plan_run
 from .sampler import SOURCE_STREAM, sentence_generator
-from .setup import RunPlan, encode_data, plan_run
 
 
 @dataclass
@@ -70,7 +70,9 @@ def train_head(backend: Backend, train: ParallelData, output_dir, dev: Optional[
                context: Optional[DistContext] = None) -> TrainResult:
     """Train a Sigmoid Head for ``backend`` and write it to ``output_dir`` (head format).
 
-    ``head`` is the starting point (default: a copy of the model's output embedding).
+    ``head`` is the starting point (default: a copy of the model's output embedding); it is
+    checked for shape only: which model it was made for is the caller's to check (the CLI uses
+    :func:`sigmoid_qe.model.load_backend_and_head`, which honours ``--allow-other-model``).
     ``on_step(step, loss)`` is called after each optimizer step (and its checkpoint).
     Under ``torchrun``/``accelerate launch``, call :func:`.distributed.init_distributed` first
     (the CLI does); ``context`` is then found automatically.
@@ -102,8 +104,9 @@ class TrainingRun:
         self.device = backend.device
         start = head or SigmoidHead.from_output_embedding(backend.output_embedding(), backend.name,
                                                           backend.revision)
+        # its base model is the loader's to check (--allow-other-model); only its shape here
         start.check_compatible(backend.vocab_size, backend.hidden_size, backend.name,
-                               backend.revision)
+                               backend.revision, allow_other_model=True)
         self.weight = torch.nn.Parameter(start.weight.detach().to(self.device, torch.float32).clone())
         self.optimizer = torch.optim.SparseAdam([self.weight], lr=self.opts.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(

@@ -1,6 +1,6 @@
 """The data protocol of the shipped heads: a hold-out that cannot leak, and the dev challenge set.
 
-    python scripts/heads_data.py            # writes runs/splits/ (and prints the manifest)
+    python benchmarks/heads_data.py            # writes runs/splits/ (and prints the manifest)
 
 From ``../shared/data/parallel/en-pt/train.tsv`` (47k pairs) it holds back, once and
 reproducibly (nothing here is random but a seeded sample):
@@ -140,6 +140,19 @@ def make_splits(data_dir: Path = DATA, out: Path = SPLITS) -> Dict[str, object]:
                                    "sha256": write_rows(out / f"{name}.tsv", rows)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
+
+
+def dev_items(lp: str, seed: int = 0):
+    """The dev challenge set of a direction: (detection items on every dev pair, tolerance
+    items on the alt-dev groups), the same perturbations for every head and method."""
+    from sigmoid_qe.challenge.sets import alternatives, detection_items, tolerance_items
+    src, tgt = lp.split("-")
+    rows = load_split("dev-slice") + dev_rows()
+    pairs = list(dict.fromkeys((r[src], r[tgt]) for r in rows))
+    detection = detection_items(pairs, tgt, src, seed=seed)
+    groups = alternatives((r[src], r[tgt]) for r in load_split("alt-dev"))
+    tolerance = tolerance_items(groups, tgt, src, seed=seed)
+    return detection, tolerance
 
 
 def load_split(name: str, out: Path = SPLITS) -> List[Row]:

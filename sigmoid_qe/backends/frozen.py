@@ -15,7 +15,7 @@ from typing import Iterator, List, Sequence, Tuple
 
 import torch
 
-from .backends.base import Backend, EncodedPair
+from .base import Backend, EncodedPair
 
 #: Max float32 elements of one logits chunk (64 MiB).
 LOGITS_CHUNK_ELEMENTS = 1 << 24

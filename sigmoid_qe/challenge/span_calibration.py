@@ -18,8 +18,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .metaeval.spans import Segment, span_f1
-from .spans import SpanThresholds, error_spans
+from ..metaeval.spans import Segment, span_f1
+from ..spans import SpanThresholds, error_spans
 
 Span = Tuple[int, int]
 #: Severity of each synthetic error kind.
