@@ -35,7 +35,8 @@ AVERAGED = ("mean", "mean-log")
 OPPOSITE_DEFAULT = {"bergamot-en-pt": "bergamot-pt-en", "bergamot-pt-en": "bergamot-en-pt"}
 
 
-def check_direction(direction: str) -> str:
+def checked_direction(direction: str) -> str:
+    """``direction`` if it is one of :data:`DIRECTIONS`, else an OptionError."""
     if direction not in DIRECTIONS:
         raise OptionError(f"unknown direction {direction!r}; choose one of {', '.join(DIRECTIONS)}")
     return direction

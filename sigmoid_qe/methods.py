@@ -34,6 +34,8 @@ class Method:
     sign: int
     #: Token scores are probabilities in [0, 1] (so ``prod`` is meaningful).
     is_probability: bool
+    #: Reads the model's softmax (so the logits, and ``softmax_over``, come into play).
+    needs_softmax: bool
     #: (minor, major) span thresholds when a head carries no calibration for the method
     #: (a warning says so): round values on the method's scale (entropy: negated nats).
     span_thresholds: Tuple[float, float]
@@ -41,16 +43,16 @@ class Method:
 
 METHOD_TABLE: Dict[str, Method] = {m.name: m for m in (
     # the Sigmoid Head's sigma(h . w_y)
-    Method("sigmoid", "sigmoid", +1, True, (0.5, 0.1)),
+    Method("sigmoid", "sigmoid", +1, True, False, (0.5, 0.1)),
     # the model's probability of the token
-    Method("softmax", "softmax", +1, True, (0.1, 0.01)),
+    Method("softmax", "softmax", +1, True, True, (0.1, 0.01)),
     # negated entropy of the model's softmax
-    Method("entropy", "entropy", -1, False, (-2.5, -4.0)),
+    Method("entropy", "entropy", -1, False, True, (-2.5, -4.0)),
     # BoostedProb: the dominant set's mass when the token is in it, else its probability
-    Method("boosted", "boosted", +1, True, (0.1, 0.01)),
+    Method("boosted", "boosted", +1, True, True, (0.1, 0.01)),
     # sigma^a * p^(1-a): the head's score and the model's probability, weighted by the head's
     # combine_weight a (0.5 unless the head says otherwise)
-    Method("combined", "combined", +1, True, (0.2, 0.03)),
+    Method("combined", "combined", +1, True, True, (0.2, 0.03)),
 )}
 METHODS = tuple(METHOD_TABLE)
 #: Token statistics computed from the full-vocabulary softmax.

@@ -15,7 +15,7 @@ from .backends import Backend, load_backend
 from .default_model import resolve_model_name
 from .directions import (
     OPPOSITE_DEFAULT,
-    check_direction,
+    checked_direction,
     combine,
     reverse_backend,
     reverse_side_warnings,
@@ -155,7 +155,7 @@ class QEModel:
         self._reverse = reverse
         self._reverse_options = dict(reverse_options or {})
         if direction is not None:
-            check_direction(direction)
+            checked_direction(direction)
         self._direction = direction
         if softmax_over not in SOFTMAX_NORMALISERS:
             raise OptionError(f"softmax_over must be one of {', '.join(SOFTMAX_NORMALISERS)}, "
@@ -294,7 +294,7 @@ class QEModel:
         scores the source given the translation) or ``both`` (:mod:`.directions`); the
         reverse side's token scores and spans are ``source_tokens`` / ``source_errors``.
         """
-        direction = check_direction(direction or self.default_direction)
+        direction = checked_direction(direction or self.default_direction)
         if direction != "forward":
             return self._score_directions(
                 sources, hypotheses, direction, method=method, aggregate=aggregate,
@@ -466,7 +466,7 @@ def load_model(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None
     """
     check_batch_size(batch_size)
     if direction is not None:
-        check_direction(direction)
+        checked_direction(direction)
     backend, head = load_backend_and_head(
         name_or_dir, head, lp=lp, device=device, precision=precision,
         prompt_template=prompt_template, trust_remote_code=trust_remote_code, revision=revision,

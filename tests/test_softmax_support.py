@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sigmoid_qe import load_model
-from sigmoid_qe.frozen import scored_positions
+from sigmoid_qe.backends.frozen import scored_positions
 from sigmoid_qe.scoring import score_tokens
 
 SOURCES = ["The cat is sleeping on the living room sofa.", "I like green apples very much.",
