@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sigmoid_qe.challenge.sets import alternatives, detection_items, tolerance_items  # noqa: E402
 from sigmoid_qe.files import read_table  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "parallel" / "en-pt"
@@ -143,16 +142,10 @@ def make_splits(data_dir: Path = DATA, out: Path = SPLITS) -> Dict[str, object]:
     return manifest
 
 
-def load_split(name: str, out: Path = SPLITS) -> List[Row]:
-    path = out / f"{name}.tsv"
-    if not path.is_file():
-        make_splits(out=out)
-    return read_rows(path)
-
-
 def dev_items(lp: str, seed: int = 0):
-    """The dev challenge set of ``lp``: (error-detection items on every dev pair, alternative-
-    tolerance items on the alt-dev groups)."""
+    """The dev challenge set of a direction: (detection items on every dev pair, tolerance
+    items on the alt-dev groups), the same perturbations for every head and method."""
+    from sigmoid_qe.challenge.sets import alternatives, detection_items, tolerance_items
     src, tgt = lp.split("-")
     rows = load_split("dev-slice") + dev_rows()
     pairs = list(dict.fromkeys((r[src], r[tgt]) for r in rows))
@@ -160,6 +153,13 @@ def dev_items(lp: str, seed: int = 0):
     groups = alternatives((r[src], r[tgt]) for r in load_split("alt-dev"))
     tolerance = tolerance_items(groups, tgt, src, seed=seed)
     return detection, tolerance
+
+
+def load_split(name: str, out: Path = SPLITS) -> List[Row]:
+    path = out / f"{name}.tsv"
+    if not path.is_file():
+        make_splits(out=out)
+    return read_rows(path)
 
 
 if __name__ == "__main__":

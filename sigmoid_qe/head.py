@@ -34,7 +34,8 @@ STATE_DICT_KEYS = ("confidence_head.weight", "weight")
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 _CONFIG_FIELDS = ("vocab_size", "hidden_size", "base_model", "base_revision", "dtype", "method",
-                  "aggregate", "prompt_style", "combine_weight", "span_thresholds", "training")
+                  "aggregate", "direction", "prompt_style", "combine_weight", "span_thresholds",
+                  "training")
 
 
 @dataclass
@@ -50,6 +51,8 @@ class SigmoidHeadConfig:
         dtype: storage dtype of ``head.safetensors`` (heads always compute in float32).
         method / aggregate: the sentence score the head was selected for; scoring uses them
             when the user names none.
+        direction: forward, reverse or both (:mod:`sigmoid_qe.directions`): whether the
+            score the head was selected for adds the opposite model scoring the source.
         prompt_style: the input format the head was trained with (causal LMs).
         combine_weight: the weight a of the head's score in the ``combined`` method
             (sigma^a * p^(1-a)), chosen on dev.
@@ -65,6 +68,7 @@ class SigmoidHeadConfig:
     dtype: str = "float32"
     method: Optional[str] = None
     aggregate: Optional[str] = None
+    direction: Optional[str] = None
     prompt_style: Optional[str] = None
     combine_weight: Optional[float] = None
     span_thresholds: Dict[str, Dict[str, float]] = field(default_factory=dict)
@@ -86,6 +90,10 @@ class SigmoidHeadConfig:
         weight = data.get("combine_weight")
         if weight is not None and not (isinstance(weight, (int, float)) and 0 <= weight <= 1):
             raise ModelLoadError(f"{where}: combine_weight must be a number in [0, 1]")
+        direction = data.get("direction")
+        if direction is not None and direction not in ("forward", "reverse", "both"):
+            raise ModelLoadError(f"{where}: direction must be forward, reverse or both, "
+                                 f"not {direction!r}")
         if not isinstance(data.get("span_thresholds", {}), dict) \
                 or not isinstance(data.get("training", {}), dict):
             raise ModelLoadError(f"{where}: span_thresholds and training must be objects")

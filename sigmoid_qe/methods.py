@@ -5,9 +5,12 @@ is oriented "higher = better": probabilities as they are, entropy negated, since
 model has low entropy) and whether its token scores are probabilities (only those can be
 multiplied). ``prod`` is reported as the sum of log token scores, the usual way to keep a
 product of probabilities in float range; ``mean-log`` is their mean (the log of the geometric
-mean: a product that does not grow with length). ``token_scores`` is the one place a method's
-token scores are made from token statistics (the combined sigma^a p^(1-a) included): scoring,
-the benchmarks and the scripts all call it.
+mean: a product that does not grow with length). ``errors`` is minus the expected number of
+bad tokens, -sum(1 - s_t): 0 = no error expected, -2.5 = about two or three bad tokens. It
+counts the way MQM does (a sum of penalties over a segment of any length), reads the same for
+every model and direction, and with two directions the counts add. ``token_scores`` is the one
+place a method's token scores are made from token statistics (the combined sigma^a p^(1-a)
+included): scoring, the benchmarks and the scripts all call it.
 """
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ class Method:
     sign: int
     #: Token scores are probabilities in [0, 1] (so ``prod`` is meaningful).
     is_probability: bool
+    #: Reads the model's softmax (so the logits, and ``softmax_over``, come into play).
+    needs_softmax: bool
     #: (minor, major) span thresholds when a head carries no calibration for the method
     #: (a warning says so): round values on the method's scale (entropy: negated nats).
     span_thresholds: Tuple[float, float]
@@ -38,16 +43,16 @@ class Method:
 
 METHOD_TABLE: Dict[str, Method] = {m.name: m for m in (
     # the Sigmoid Head's sigma(h . w_y)
-    Method("sigmoid", "sigmoid", +1, True, (0.5, 0.1)),
+    Method("sigmoid", "sigmoid", +1, True, False, (0.5, 0.1)),
     # the model's probability of the token
-    Method("softmax", "softmax", +1, True, (0.1, 0.01)),
+    Method("softmax", "softmax", +1, True, True, (0.1, 0.01)),
     # negated entropy of the model's softmax
-    Method("entropy", "entropy", -1, False, (-2.5, -4.0)),
+    Method("entropy", "entropy", -1, False, True, (-2.5, -4.0)),
     # BoostedProb: the dominant set's mass when the token is in it, else its probability
-    Method("boosted", "boosted", +1, True, (0.1, 0.01)),
+    Method("boosted", "boosted", +1, True, True, (0.1, 0.01)),
     # sigma^a * p^(1-a): the head's score and the model's probability, weighted by the head's
     # combine_weight a (0.5 unless the head says otherwise)
-    Method("combined", "combined", +1, True, (0.2, 0.03)),
+    Method("combined", "combined", +1, True, True, (0.2, 0.03)),
 )}
 METHODS = tuple(METHOD_TABLE)
 #: Token statistics computed from the full-vocabulary softmax.
@@ -63,9 +68,9 @@ def combine_weight(configured: Optional[float]) -> float:
     return DEFAULT_COMBINE_WEIGHT if configured is None else float(configured)
 
 
-AGGREGATES = ("mean", "prod", "mean-log", "min")
-#: Aggregates that take logs, so need probabilities.
-LOG_AGGREGATES = ("prod", "mean-log")
+AGGREGATES = ("mean", "prod", "mean-log", "min", "errors")
+#: Aggregates that need probabilities (logs of them, or 1 - s as the chance of an error).
+PROBABILITY_AGGREGATES = ("prod", "mean-log", "errors")
 #: Methods whose token scores are probabilities (the only ones a product makes sense for).
 PROBABILITY_METHODS = tuple(m.name for m in METHOD_TABLE.values() if m.is_probability)
 _TINY = 1e-45
@@ -80,7 +85,7 @@ def check_method(method: str, aggregate: str) -> Method:
     if aggregate not in AGGREGATES:
         raise OptionError(f"unknown aggregate {aggregate!r}; choose one of {', '.join(AGGREGATES)}")
     entry = METHOD_TABLE[method]
-    if aggregate in LOG_AGGREGATES and not entry.is_probability:
+    if aggregate in PROBABILITY_AGGREGATES and not entry.is_probability:
         raise OptionError(f"aggregate {aggregate!r} needs a probability method "
                           f"({', '.join(PROBABILITY_METHODS)}), not {method!r}")
     return entry
@@ -118,7 +123,8 @@ def orient(method: str, values: Sequence[float]) -> list:
 
 
 def aggregate_scores(values: Sequence[float], aggregate: str) -> float:
-    """Sentence score from token scores: mean, prod (as sum of logs), mean-log or min."""
+    """Sentence score from token scores: mean, prod (as sum of logs), mean-log, min, or
+    errors (minus the expected number of bad tokens)."""
     if not values:
         return float("nan")
     if aggregate == "mean":
@@ -129,4 +135,6 @@ def aggregate_scores(values: Sequence[float], aggregate: str) -> float:
         return math.fsum(math.log(max(v, _TINY)) for v in values) / len(values)
     if aggregate == "min":
         return min(values)
+    if aggregate == "errors":
+        return -math.fsum(1.0 - v for v in values)
     raise OptionError(f"unknown aggregate {aggregate!r}")

@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, 
 
 from .backends import Backend, load_backend
 from .default_model import resolve_model_name
+from .directions import (
+    OPPOSITE_DEFAULT,
+    checked_direction,
+    combine,
+    reverse_backend,
+    reverse_side_warnings,
+    swapped_lp,
+)
 from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .head import SigmoidHead
 from .languages import direction_warning
@@ -29,6 +37,8 @@ if TYPE_CHECKING:
 HeadSpec = Union[None, str, Path, SigmoidHead]
 #: ``--head untrained``: the copy of the output embedding, for baselines and ablations.
 UNTRAINED = "untrained"
+#: ``softmax_over``: the backend's decoding shortlist where it has one, or the full vocabulary.
+SOFTMAX_NORMALISERS = ("shortlist", "full")
 
 
 def default_head_dir(model_name: str) -> Optional[Path]:
@@ -130,7 +140,9 @@ class QEModel:
 
     def __init__(self, backend: Backend, head: HeadSpec = None, batch_size: int = 32,
                  include_eos: bool = True, head_key: Optional[str] = None,
-                 allow_other_model: bool = False, prompt_style: Optional[str] = None):
+                 allow_other_model: bool = False, prompt_style: Optional[str] = None,
+                 reverse: Optional[QEModel] = None, reverse_options: Optional[dict] = None,
+                 direction: Optional[str] = None, softmax_over: str = "shortlist"):
         self.backend = backend
         self.head = attach_head(backend, head, head_key, allow_other_model, prompt_style)
         self.head.eval()
@@ -139,6 +151,18 @@ class QEModel:
         self.include_eos = include_eos
         self._fingerprint: Optional[str] = None
         self._warned_spans: set = set()
+        #: The opposite direction's model (loaded on first use; see :mod:`.directions`).
+        self._reverse = reverse
+        self._reverse_options = dict(reverse_options or {})
+        if direction is not None:
+            checked_direction(direction)
+        self._direction = direction
+        if softmax_over not in SOFTMAX_NORMALISERS:
+            raise OptionError(f"softmax_over must be one of {', '.join(SOFTMAX_NORMALISERS)}, "
+                              f"not {softmax_over!r}")
+        #: What the softmax is normalised over: the model's decoding shortlist where it has
+        #: one (Bergamot), else the full vocabulary; "full" always uses the full vocabulary.
+        self.softmax_over = softmax_over
 
     @property
     def name(self) -> str:
@@ -152,6 +176,19 @@ class QEModel:
     @property
     def default_aggregate(self) -> str:
         return self.head.config.aggregate or "mean"
+
+    @property
+    def default_direction(self) -> str:
+        """The direction asked for at load time, else the one the head was selected for,
+        else forward."""
+        return self._direction or self.head.config.direction or "forward"
+
+    @property
+    def reverse(self) -> QEModel:
+        """The model that scores the source given the translation (loaded on first use)."""
+        if self._reverse is None:
+            self._reverse = load_reverse(self, **self._reverse_options)
+        return self._reverse
 
     @property
     def combine_weight(self) -> float:
@@ -174,17 +211,31 @@ class QEModel:
         return self._fingerprint
 
     def signature(self, method: Optional[str] = None, aggregate: Optional[str] = None,
-                  include_eos: Optional[bool] = None) -> QESignature:
+                  include_eos: Optional[bool] = None,
+                  direction: Optional[str] = None) -> QESignature:
         """sacrebleu-style reproducibility signature, version last (``prec`` when the model
-        does not run in fp32)."""
+        does not run in fp32; ``rev``, the opposite model and its head, when it scores)."""
         precision = self.backend.precision()
         method, aggregate = self.scoring(method, aggregate)
+        direction = direction or self.default_direction
+        reverse = None
+        if direction != "forward":
+            reverse = f"{self.reverse.name}+{self.reverse.head_fingerprint()}"
         return QESignature(model=self.backend.name, head=self.head_fingerprint(),
                            method=method, agg=aggregate,
                            eos=self.include_eos if include_eos is None else include_eos,
+                           dir=direction, rev=reverse,
+                           norm=self.normaliser(method),
                            # the combined method's weight is config, not the matrix: say it
                            weight=self.combine_weight if method == "combined" else None,
                            prec=None if precision == "fp32" else precision)
+
+    def normaliser(self, method: str) -> Optional[str]:
+        """``shortlist`` when ``method`` reads a softmax normalised over the model's
+        shortlist, else None (the full vocabulary, or no softmax at all)."""
+        if self.softmax_over != "shortlist" or not METHOD_TABLE[method].needs_softmax:
+            return None
+        return "shortlist" if getattr(self.backend, "shortlist", None) is not None else None
 
     def span_thresholds(self, method: str, override=None) -> SpanThresholds:
         """The error-span thresholds for ``method``: ``override`` (a number: the minor
@@ -228,7 +279,8 @@ class QEModel:
               method: Optional[str] = None, aggregate: Optional[str] = None,
               batch_size: Optional[int] = None, progress: Optional[bool] = None,
               include_eos: Optional[bool] = None, extra_stats: Sequence[str] = (),
-              spans: bool = False, span_threshold=None, check_direction: bool = True) -> QEResult:
+              spans: bool = False, span_threshold=None, check_direction: bool = True,
+              direction: Optional[str] = None) -> QEResult:
         """Score hypotheses against their sources (no reference needed).
 
         ``method``/``aggregate`` default to what the head was selected for (else sigmoid,
@@ -238,7 +290,17 @@ class QEModel:
         ``spans=True`` adds each segment's error spans (``SegmentScore.errors``), with the
         head's calibrated thresholds unless ``span_threshold`` overrides them.
         ``check_direction`` warns when the texts look like another language pair.
+        ``direction`` (default: the head's) is ``forward``, ``reverse`` (the opposite model
+        scores the source given the translation) or ``both`` (:mod:`.directions`); the
+        reverse side's token scores and spans are ``source_tokens`` / ``source_errors``.
         """
+        direction = checked_direction(direction or self.default_direction)
+        if direction != "forward":
+            return self._score_directions(
+                sources, hypotheses, direction, method=method, aggregate=aggregate,
+                batch_size=batch_size, progress=progress, include_eos=include_eos,
+                extra_stats=extra_stats, spans=spans, span_threshold=span_threshold,
+                check_direction=check_direction)
         method, aggregate = self.scoring(method, aggregate)
         entry = check_method(method, aggregate)
         sources, hypotheses = segments(sources, "sources"), segments(hypotheses, "hypotheses")
@@ -260,7 +322,8 @@ class QEModel:
                                            "token only", "translation", pos), stacklevel=2)
         thresholds = self.span_thresholds(method, span_threshold) if spans else None
         wanted = list(dict.fromkeys([entry.statistic, *extra_stats]))
-        token_stats = score_tokens(self.backend, self.head, pairs, wanted, batch_size, progress)
+        token_stats = score_tokens(self.backend, self.head, pairs, wanted, batch_size, progress,
+                                   softmax_over=self.softmax_over)
         result: List[SegmentScore] = []
         eos_id = self.backend.eos_token_id
         for src, hyp, pair, stats in zip(sources, hypotheses, pairs, token_stats):
@@ -275,7 +338,43 @@ class QEModel:
                 segment.errors = segment_errors(hyp, pair.offsets, values,
                                                 [t == eos_id for t in stats.token_ids], thresholds)
             result.append(segment)
-        return QEResult(result, method, aggregate, str(self.signature(method, aggregate, eos)))
+        return QEResult(result, method, aggregate,
+                        str(self.signature(method, aggregate, eos, "forward")))
+
+    def _score_directions(self, sources, hypotheses, direction: str, method=None,
+                          aggregate=None, span_threshold=None, check_direction=True,
+                          **options) -> QEResult:
+        """``reverse`` / ``both``: the opposite model scores each source given its
+        translation (with the same method and aggregation); ``both`` adds the forward score."""
+        method, aggregate = self.scoring(method, aggregate)
+        sources, hypotheses = segments(sources, "sources"), segments(hypotheses, "hypotheses")
+        forward = None
+        if direction == "both":
+            forward = self.score(sources, hypotheses, method, aggregate, direction="forward",
+                                 span_threshold=span_threshold,
+                                 check_direction=check_direction, **options)
+        elif check_direction:
+            mismatch = direction_warning(self.backend.lp, sources, hypotheses)
+            if mismatch:
+                warnings.warn(SigmoidQEWarning(mismatch), stacklevel=3)
+        with reverse_side_warnings():
+            backward = self.reverse.score(hypotheses, sources, method, aggregate,
+                                          direction="forward", check_direction=False,
+                                          **options)
+        out: List[SegmentScore] = []
+        for k, rev in enumerate(backward.segments):
+            if forward is None:
+                seg = SegmentScore(sources[k], hypotheses[k], rev.score, [], rev.truncated)
+            else:
+                seg = forward.segments[k]
+                seg.score = combine(seg.score, rev.score, aggregate)
+                seg.truncated = seg.truncated or rev.truncated
+            seg.source_tokens = rev.tokens
+            seg.source_errors = rev.errors
+            out.append(seg)
+        eos = self.include_eos if options.get("include_eos") is None else options["include_eos"]
+        return QEResult(out, method, aggregate,
+                        str(self.signature(method, aggregate, eos, direction)))
 
     def iter_score(self, pairs: Iterable[Tuple[str, str]], method: Optional[str] = None,
                    aggregate: Optional[str] = None, chunk_size: int = 1000,
@@ -347,7 +446,9 @@ def load_model(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None
                prompt_template: Optional[str] = None, include_eos: bool = True,
                trust_remote_code: bool = False, revision: Optional[str] = None,
                head_key: Optional[str] = None, allow_other_model: bool = False,
-               prompt_style: Optional[str] = None) -> QEModel:
+               prompt_style: Optional[str] = None, reverse_model: Optional[str] = None,
+               reverse_head: HeadSpec = None, direction: Optional[str] = None,
+               softmax_over: str = "shortlist") -> QEModel:
     """Load a model (Hugging Face name/dir, ``bergamot-en-pt``/``bergamot-pt-en``, or a Marian
     binary-model dir) and its head, ready to score.
 
@@ -356,14 +457,47 @@ def load_model(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None
     unless ``allow_other_model``. ``prompt_style`` names the input format of causal LMs
     (:mod:`sigmoid_qe.prompts`; default: the head's, else ``default``). ``trust_remote_code``
     stays off unless asked: a model repository's code runs with the user's rights.
+    ``direction`` (forward, reverse, both; default: the head's) is what :meth:`QEModel.score`
+    uses unless told otherwise; ``reverse_model`` / ``reverse_head`` name the opposite
+    direction's model and head (default: see :func:`.directions.load_reverse`).
+    ``softmax_over`` "shortlist" (default) normalises softmax statistics over the model's
+    lexical shortlist plus the hypothesis tokens where it has one (Bergamot), as it decodes;
+    "full" over the whole vocabulary.
     """
     check_batch_size(batch_size)
+    if direction is not None:
+        checked_direction(direction)
     backend, head = load_backend_and_head(
         name_or_dir, head, lp=lp, device=device, precision=precision,
         prompt_template=prompt_template, trust_remote_code=trust_remote_code, revision=revision,
         head_key=head_key, allow_other_model=allow_other_model, prompt_style=prompt_style)
+    reverse_options = {"device": device, "precision": precision, "batch_size": batch_size,
+                       "include_eos": include_eos, "trust_remote_code": trust_remote_code,
+                       "softmax_over": softmax_over}
+    if reverse_model is not None or reverse_head is not None:
+        reverse_options.update(reverse_model=reverse_model, reverse_head=reverse_head)
     return QEModel(backend, head=head, batch_size=batch_size, include_eos=include_eos,
-                   allow_other_model=allow_other_model, prompt_style=prompt_style)
+                   allow_other_model=allow_other_model, prompt_style=prompt_style,
+                   reverse_options=reverse_options, direction=direction,
+                   softmax_over=softmax_over)
+
+
+def load_reverse(model: QEModel, reverse_model: Optional[str] = None, reverse_head: HeadSpec = None,
+                 **options) -> QEModel:
+    """The reverse QEModel of ``model``: ``reverse_model`` (+ ``reverse_head``) when given, else
+    the offline default's other student, else the same multilingual model swapped
+    (:func:`.directions.reverse_backend`)."""
+    name = reverse_model or OPPOSITE_DEFAULT.get(model.name)
+    if name is not None:
+        return load_model(name, head=reverse_head, lp=swapped_lp(model.backend.lp), **options)
+    backend = reverse_backend(model.backend)
+    if backend is None:
+        raise OptionError(f"{model.name} translates one direction only: give the opposite "
+                          f"model with --reverse-model (and its head with --reverse-head) to "
+                          f"score the source given the translation")
+    return QEModel(backend, head=reverse_head if reverse_head is not None else model.head,
+                   batch_size=model.batch_size, include_eos=model.include_eos,
+                   softmax_over=model.softmax_over)
 
 
 def score(sources: Iterable[str], hypotheses: Iterable[str],

@@ -26,6 +26,8 @@ td.score{font-variant-numeric:tabular-nums;white-space:nowrap}
 mark.error{background:none;border-bottom:3px solid #e6a700;padding:0}
 mark.error.major{border-bottom-color:#c0392b}
 mark.error:empty::after{content:"\\2038";color:#c0392b;font-weight:bold}
+mark.omission{background:#fde2c8;padding:0 1px}
+.omitted{font-size:.9em;color:#8a4b08;margin-top:.3em}
 .legend span{display:inline-block;padding:0 .4em;margin-right:.3em}
 .meta{color:#666;font-size:.9em}
 """
@@ -105,6 +107,22 @@ def render_translation(segment: SegmentScore, values: Sequence[Optional[float]],
     return "".join(parts)
 
 
+def render_source(source: str, errors) -> str:
+    """The source with the words the reverse direction found unsupported (``source_errors``:
+    non-overlapping, sorted spans) marked as omissions."""
+    parts, cursor = [], 0
+    for error in sorted(errors or (), key=lambda e: e.start):
+        if error.start < cursor or error.start >= error.end:
+            continue
+        parts.append(html.escape(source[cursor:error.start]))
+        parts.append(f'<mark class="omission" data-start="{error.start}" data-end="{error.end}" '
+                     f'title="not in the translation ({error.severity}, confidence '
+                     f'{error.confidence:.2f})">{html.escape(source[error.start:error.end])}</mark>')
+        cursor = error.end
+    parts.append(html.escape(source[cursor:]))
+    return "".join(parts)
+
+
 def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "sigmoid-qe report",
            low: float = 0.0, high: float = 1.0) -> str:
     """The whole page for one or several systems scored on the same sources."""
@@ -116,7 +134,9 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
         head.append(f"<th>{html.escape(name)}</th>")
     rows = []
     for i, source in enumerate(sources):
-        cells = [f"<td>{i + 1}</td>", f"<td>{html.escape(source)}</td>"]
+        first = results[names[0]].segments[i]
+        shown = render_source(source, first.source_errors) if len(names) == 1 else html.escape(source)
+        cells = [f"<td>{i + 1}</td>", f'<td class="src">{shown}</td>']
         data = [f'data-index="{i}"']
         for k, name in enumerate(names):
             segment = results[name].segments[i]
@@ -125,8 +145,13 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
                 values = [None if v is None else -v for v in values]
             data.append(f'data-score{k}="{segment.score:.6g}"')
             cells.append(f'<td class="score">{segment.score:.4f}</td>')
+            omitted = ""
+            if segment.source_errors:
+                words = ", ".join(f"<mark class=\"omission\">{html.escape(e.text)}</mark>"
+                                  for e in segment.source_errors)
+                omitted = f'<div class="omitted">not translated from the source: {words}</div>'
             cells.append(f'<td class="mt" data-system="{k}">'
-                         f"{render_translation(segment, values, low, high)}</td>")
+                         f"{render_translation(segment, values, low, high)}{omitted}</td>")
         rows.append(f"<tr {' '.join(data)}>{''.join(cells)}</tr>")
     signatures = "".join(f"<div>{html.escape(n)}: <code>{html.escape(r.signature)}</code></div>"
                          for n, r in results.items())
@@ -134,13 +159,18 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
                      for v in (0.0, 0.25, 0.5, 0.75, 1.0) if low == 0.0 and high == 1.0)
     errors = {name: [[e.to_dict() for e in (s.errors or [])] for s in r.segments]
               for name, r in results.items()}
+    source_errors = {name: [[e.to_dict() for e in (s.source_errors or [])] for s in r.segments]
+                     for name, r in results.items()}
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><div class=\"meta\">{signatures}"
             f"<div class=\"legend\">token score ({html.escape(method)}): {legend}</div>"
-            "<div>Error spans are underlined (red: major, amber: minor); click a score "
-            "header to sort.</div></div>"
+            "<div>Error spans are underlined (red: major, amber: minor); source words "
+            "shaded orange are missing from the translation (--direction reverse/both); "
+            "click a score header to sort.</div></div>"
             f"<table id=\"segments\"><thead><tr>{''.join(head)}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
             f"<script type=\"application/json\" id=\"errors\">{html.escape(json.dumps(errors))}</script>"
+            f"<script type=\"application/json\" id=\"source-errors\">"
+            f"{html.escape(json.dumps(source_errors))}</script>"
             f"<script>{_SCRIPT}</script></body></html>\n")

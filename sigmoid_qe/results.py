@@ -30,7 +30,9 @@ TokenScore.__module__ = __name__  # picklable (gathered across processes)
 @dataclass
 class SegmentScore:
     """A segment's sentence score, the token scores it was aggregated from and, when asked
-    for, its error spans (XCOMET's ``errors``)."""
+    for, its error spans (XCOMET's ``errors``). Scored in the reverse direction too, the
+    source's token scores (the opposite model reading the source given the translation) and
+    the source words it finds unsupported (``source_errors``: offsets into ``source``)."""
 
     source: str
     hypothesis: str
@@ -38,6 +40,8 @@ class SegmentScore:
     tokens: List[TokenScore] = field(default_factory=list)
     truncated: bool = False
     errors: Optional[List[ErrorSpan]] = None
+    source_tokens: Optional[List[TokenScore]] = None
+    source_errors: Optional[List[ErrorSpan]] = None
 
     def to_dict(self) -> Dict[str, object]:
         """The ``--to-json`` record (COMET's keys plus the tokens, and ``errors`` if computed)."""
@@ -45,6 +49,10 @@ class SegmentScore:
                   "tokens": [t.to_dict() for t in self.tokens]}
         if self.errors is not None:
             record["errors"] = [e.to_dict() for e in self.errors]
+        if self.source_tokens is not None:
+            record["source_tokens"] = [t.to_dict() for t in self.source_tokens]
+        if self.source_errors is not None:
+            record["source_errors"] = [e.to_dict() for e in self.source_errors]
         return record
 
 

@@ -14,7 +14,7 @@ itself expected something it cannot spell (a rare letter in a name, say).
 from __future__ import annotations
 
 from dataclasses import field, make_dataclass
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -53,13 +53,38 @@ def softmax_stats(backend: Backend, hidden: torch.Tensor, token_ids: torch.Tenso
     return {name: torch.cat(parts) if parts else hidden.new_zeros(0) for name, parts in out.items()}
 
 
+def support_softmax_stats(backend: Backend, hidden: torch.Tensor, token_ids: torch.Tensor,
+                          bounds: Sequence[Tuple[int, int]], supports: Sequence[torch.Tensor],
+                          wanted: Iterable[str]) -> Dict[str, torch.Tensor]:
+    """As :func:`softmax_stats`, each pair's rows normalised over its own ``support`` (sorted
+    token ids that include its targets) instead of the whole vocabulary."""
+    wanted = set(wanted)
+    out: Dict[str, List[torch.Tensor]] = {name: [] for name in wanted}
+    for (start, end), support in zip(bounds, supports):
+        if end == start:
+            continue
+        support = support.to(token_ids.device)
+        y = torch.searchsorted(support, token_ids[start:end])
+        logp = torch.log_softmax(backend.support_logits(hidden[start:end], support), dim=-1)
+        if "softmax" in wanted:
+            out["softmax"].append(logp.gather(-1, y.unsqueeze(-1)).squeeze(-1).exp())
+        if "entropy" in wanted:
+            out["entropy"].append(-(logp.exp() * logp).nan_to_num().sum(-1))
+        if "boosted" in wanted:
+            out["boosted"].append(boosted_prob(logp.exp(), y))
+    return {name: torch.cat(parts) if parts else hidden.new_zeros(0) for name, parts in out.items()}
+
+
 def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[EncodedPair],
                  stats: Sequence[str], batch_size: int = 32, progress: Optional[bool] = None,
-                 desc: str = "Scoring") -> List[TokenStats]:
+                 desc: str = "Scoring", softmax_over: str = "full") -> List[TokenStats]:
     """Token statistics for every pair, in the order of ``pairs``.
 
     ``stats`` names what to compute: any of "sigmoid", "softmax", "entropy", "boosted".
     ``progress`` is True/False/None (a bar on a terminal) or a tqdm bar to advance.
+    ``softmax_over`` "shortlist" normalises each pair's softmax over the backend's
+    :meth:`~Backend.softmax_support` (Marian's lexical shortlist plus the pair's targets, as
+    the model decodes) where it has one; "full" over the whole vocabulary.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
@@ -80,7 +105,15 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
                 computed: Dict[str, torch.Tensor] = {}
                 if want_sigmoid:
                     computed["sigmoid"] = _sigmoid_scores(backend, head, hidden, ids)
-                if want_softmax:
+                supports = None
+                if want_softmax and softmax_over == "shortlist":
+                    supports = [backend.softmax_support(pairs[i]) for i in batch_idx]
+                    if any(x is None for x in supports):
+                        supports = None
+                if want_softmax and supports is not None:
+                    computed.update(support_softmax_stats(backend, hidden, ids, positions.bounds(),
+                                                          supports, want_softmax))
+                elif want_softmax:
                     computed.update(softmax_stats(backend, hidden, ids, want_softmax))
                 if combine:
                     computed["combined"] = token_scores("combined", computed,

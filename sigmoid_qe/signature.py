@@ -16,15 +16,17 @@ from .version import __version__
 
 
 class QESignature(Signature):
-    """Signature fields: model, head (fingerprint), method, agg, eos, then ``weight`` (the
-    combined method's a) and ``prec`` where they apply, sacrebleu's test fields when a test
-    added them, version last."""
+    """Signature fields: model, head (fingerprint), method, agg, eos, dir (forward, reverse,
+    both), then ``rev`` (the opposite model + its head's fingerprint), ``norm`` (a softmax
+    normalised over the model's shortlist), ``weight`` (the combined method's a) and ``prec``
+    where they apply, sacrebleu's test fields when a test added them, version last."""
 
     def __init__(self, model: str, head: str, method: str, agg: str, eos: bool,
                  **extra: Optional[object]):
         super().__init__({"num_refs": 1})
         self._abbr.update({"model": "m", "head": "h", "method": "q", "agg": "a", "eos": "e",
-                           "prec": "p", "weight": "w"})
+                           "prec": "p", "weight": "w", "dir": "d", "rev": "r",
+                           "norm": "n"})
         self.info = {"model": model, "head": head, "method": method, "agg": agg, "eos": eos,
                      "bs": None, "ar": None, "seed": None, **extra, "version": __version__}
 

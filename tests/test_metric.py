@@ -76,7 +76,7 @@ def test_sacrebleu_style_interface(metric):
     assert corpus.score == pytest.approx(np.mean(sentences), abs=1e-6)
     assert corpus.segment_scores == pytest.approx(sentences, abs=1e-6)
     signature = str(metric.get_signature())
-    assert re.fullmatch(r"model:[^|]+\|head:[0-9a-f]{8}\|method:sigmoid\|agg:mean\|eos:yes\|"
+    assert re.fullmatch(r"model:[^|]+\|head:[0-9a-f]{8}\|method:sigmoid\|agg:mean\|eos:yes\|dir:forward\|"
                         rf"version:{re.escape(__version__)}", signature)
     line = corpus.format(signature=signature)
     assert line.startswith(f"SigmoidQE-sigmoid|{signature} = ") and line.endswith(f"{corpus.score:.4f}")

@@ -94,7 +94,7 @@ def test_api_traps(marian_qe, tiny_marian_dir):
         score(["a"], ["b"], model=marian_qe, batch_size=0)
     qe = load_model(tiny_marian_dir, device="cpu", include_eos=False, batch_size=1)
     via_score = score(["the cat"], ["o gato"], model=qe)
-    assert via_score.signature.endswith(f"eos:no|version:{__import__('sigmoid_qe').__version__}")
+    assert via_score.signature.endswith(f"eos:no|dir:forward|version:{__import__('sigmoid_qe').__version__}")
     assert via_score.scores == qe.score(["the cat"], ["o gato"]).scores
     if not torch.cuda.is_available():
         with pytest.raises(OptionError, match="no CUDA device"):

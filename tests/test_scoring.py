@@ -26,14 +26,15 @@ def test_text_the_model_cannot_spell_scores_below_a_wrong_sentence():
             "The cat slept on the living room sofa all afternoon."]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "translations look German": expected here
-        result = qe.score(source, hyps, progress=False, aggregate="mean-log")
+        result = qe.score(source, hyps, progress=False, method="sigmoid", aggregate="mean-log")
     unk = qe.backend.unk_token_id
     unk_scores = [t.sigmoid for seg in result.segments[:3] for t in seg.tokens if t.token_id == unk]
     assert unk_scores and max(unk_scores) < 0.01  # an <unk> never looks confident
     scores = result.scores  # per-token mean of logs: sentences of any length compare fairly
     assert max(scores[:3]) < scores[3] < scores[4]
-    for aggregate in ("mean", "prod", "min"):  # and under every aggregate, far below the right one
-        by = qe.score(source, hyps, progress=False, aggregate=aggregate).scores
-        assert max(by[:3]) < by[4]
+    for method in ("sigmoid", "combined"):  # the head, and the shipped default's method
+        for aggregate in ("mean", "prod", "min", "errors"):  # far below the right one
+            by = qe.score(source, hyps, progress=False, method=method, aggregate=aggregate).scores
+            assert max(by[:3]) < by[4]
     curly = qe.backend.encode(["x"], ["It’s “fine” — really…"])[0]
     assert qe.backend.unk_token_id not in curly.target_ids

@@ -204,6 +204,16 @@ class Backend(abc.ABC):
     def output_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """The LM's own logits [n, vocab] (float32) for hidden states [n, hidden]."""
 
+    def softmax_support(self, pair: EncodedPair) -> Optional[torch.Tensor]:
+        """The sorted token ids a pair's softmax is normalised over when the model itself
+        decodes from a restricted vocabulary (Marian's lexical shortlist), always including
+        the pair's own targets; None = the full vocabulary (the default)."""
+        return None
+
+    def support_logits(self, hidden: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """Logits [n, len(ids)] (float32) of the token ids ``ids`` only."""
+        return self.output_logits(hidden)[:, ids]
+
     def to(self, device: torch.device, dtype: Optional[torch.dtype] = None) -> Backend:
         """Move the model; subclasses override and call this to record the device."""
         self.device = torch.device(device)

@@ -287,6 +287,20 @@ class BergamotBackend(Backend):
         with torch.no_grad():
             return self.net.logits(hidden.to(self.device, self.dtype)).float()
 
+    def softmax_support(self, pair: EncodedPair) -> Optional[torch.Tensor]:
+        """The shortlist of the pair's source words plus its targets (what Marian decodes
+        over, so what the model's probabilities mean in use); None without a shortlist."""
+        if self.shortlist is None:
+            return None
+        allowed = self._allowed(pair.context_ids)
+        ids = np.union1d(allowed, np.asarray(pair.target_ids, dtype=np.int64))
+        return torch.from_numpy(ids)
+
+    def support_logits(self, hidden: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.net.logits(hidden.to(self.device, self.dtype),
+                                   ids.to(self.device)).float()
+
     def encode(
         self, sources: Sequence[str], hypotheses: Sequence[str], include_eos: bool = True
     ) -> List[EncodedPair]:

@@ -16,6 +16,7 @@ import warnings
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..devices import DEVICES, PRECISION_NAMES
+from ..directions import DIRECTIONS
 from ..errors import InputError, InputWarning, OptionError, SigmoidQEError
 from ..files import read_lines
 from ..methods import AGGREGATES, METHODS, check_method
@@ -108,6 +109,17 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, training: bool = Fal
                        help="allow code from the model repository to run (off by default)")
     group.add_argument("--batch-size", type=positive_int, default=batch_default,
                        help=f"sentences per batch (default {batch_default})")
+    if not training:
+        group.add_argument("--reverse-model", default=None, metavar="MODEL",
+                           help="the opposite direction's model, for --direction reverse/both "
+                                "(default: the other offline student, or the same multilingual "
+                                "model with the languages swapped)")
+        group.add_argument("--reverse-head", default=None, metavar="PATH",
+                           help="the opposite model's head (default: its shipped head)")
+        group.add_argument("--softmax-over", choices=("shortlist", "full"), default="shortlist",
+                           help="normalise softmax scores over the model's lexical shortlist "
+                                "plus the translation's tokens, as it decodes (Bergamot; the "
+                                "default), or over the full vocabulary")
 
 
 def add_method_arguments(parser: argparse.ArgumentParser, eos_help: str,
@@ -119,6 +131,10 @@ def add_method_arguments(parser: argparse.ArgumentParser, eos_help: str,
                         help=f"token scores -> sentence score; prod = sum of logs (default: "
                              f"{defaults[1]})")
     parser.add_argument("--no-eos", action="store_true", help=eos_help)
+    parser.add_argument("--direction", choices=DIRECTIONS, default=None,
+                        help="forward: the translation given the source; reverse: the opposite "
+                             "model scores the source given the translation (finds omissions); "
+                             "both: the two added (default: the head's, else forward)")
 
 
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
@@ -174,7 +190,11 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
                       batch_size=args.batch_size, prompt_template=args.prompt_template,
                       include_eos=not getattr(args, "no_eos", False),
                       trust_remote_code=args.trust_remote_code, head_key=args.head_key,
-                      allow_other_model=args.allow_other_model, prompt_style=args.prompt_style)
+                      allow_other_model=args.allow_other_model, prompt_style=args.prompt_style,
+                      direction=getattr(args, "direction", None),
+                      reverse_model=getattr(args, "reverse_model", None),
+                      reverse_head=getattr(args, "reverse_head", None),
+                      softmax_over=getattr(args, "softmax_over", "shortlist"))
 
 
 def silence_libraries() -> None:

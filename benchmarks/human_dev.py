@@ -1,0 +1,247 @@
+"""The human-agreement dev protocol: every direction, method and aggregation on BioMQM round one
+(agreement with people) and on the synthetic dev challenge set (single errors, alternatives).
+
+    python benchmarks/human_dev.py --json runs/human-dev/report.json          # shipped heads
+    python benchmarks/human_dev.py --head-pt-en DIR --head-en-pt DIR --json ...
+    python scripts/select_human_scoring.py runs/human-dev/report.json          # the rule
+
+Directions: *forward* scores the translation given the source with the model of the pair;
+*reverse* scores the source given the translation with the model of the opposite pair (the
+other Bergamot student and its head); *both* adds the two. Every (source, translation) pair is
+scored once per direction and model; every candidate comes from those token arrays (sigmoid,
+softmax, and which tokens start a word), never re-scored. Token arrays are cached in
+``runs/human-cache`` (JSON, keyed by model, head fingerprint and the package's scoring code).
+
+BioMQM round one (``../shared/data/bio-mqm/``): pt-en MT systems, pt-en linguist references,
+en-pt linguist references. Statistic: Spearman with MQM over every row (higher MQM = better,
+every candidate oriented higher = better), 95% bootstrap interval over segments (1000
+resamples, seed 1234) and PERM-BOTH p-value against the forward log-prob sum. Synthetic dev
+(``heads_data.dev_items``: the heads' dev slice and non-FLORES dev rows, alt-dev groups):
+detection (original above its single-error copy) and tolerance (both valid translations above
+the error copy). FLORES devtest, alt-test and BioMQM beyond round one are never read here.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for folder in (ROOT, HERE):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from bench_biomqm import TABLES, load_table  # noqa: E402
+
+from qe_bench_common import BIOMQM, MODELS, code_fingerprint  # noqa: E402
+
+Pair = Tuple[str, str]
+REVERSE = {"en-pt": "pt-en", "pt-en": "en-pt"}
+CACHE = ROOT / "runs" / "human-cache"
+
+#: Weights a of the combined token score sigma^a p^(1-a) compared (0 = softmax, 1 = sigmoid).
+WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Sentence aggregations compared (see ``aggregate``).
+AGGREGATES = ("errors", "word-errors", "count", "prod", "mean", "mean-log")
+DIRECTIONS = ("forward", "reverse", "both")
+#: Token score below which ``count`` counts a token as an error.
+COUNT_THRESHOLD = 0.5
+
+
+# -- token arrays ---------------------------------------------------------------------------------
+def word_starts(text: str, tokens) -> np.ndarray:
+    """1 where a scored token begins a new whitespace-separated word of ``text`` (EOS and the
+    first token always do), else 0."""
+    out = []
+    for t in tokens:
+        piece = text[t.start:t.end]
+        starts = (t.start == t.end or t.start == 0 or piece[:1].isspace()
+                  or text[t.start - 1].isspace() or t.token.startswith("\u2581"))
+        out.append(1 if starts or not out else 0)
+    return np.array(out, dtype=np.int8)
+
+
+def token_arrays(qe, pairs: Sequence[Pair], batch_size: int = 32,
+                 progress: bool = False) -> List[Dict[str, np.ndarray]]:
+    """{"sigmoid", "softmax", "word"} arrays over the scored tokens of every (src, hyp) pair,
+    cached per model + head + scoring code."""
+    key = f"{qe.name}|{qe.head_fingerprint()}|eos={qe.include_eos}|{code_fingerprint()}"
+    path = CACHE / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    cache: Dict[Pair, Dict[str, np.ndarray]] = {}
+    if path.is_file():
+        for src, hyp, arrays in json.loads(path.read_text(encoding="utf-8")):
+            cache[(src, hyp)] = {k: np.asarray(v) for k, v in arrays.items()}
+    todo = list(dict.fromkeys(p for p in pairs if p not in cache))
+    start = time.time()
+    chunk = 4000  # saved after each chunk: a killed run keeps what it scored
+    for lo in range(0, len(todo), chunk):
+        part = todo[lo:lo + chunk]
+        result = qe.score([s for s, _ in part], [h for _, h in part], method="sigmoid",
+                          aggregate="mean", extra_stats=["softmax"], batch_size=batch_size,
+                          progress=progress, check_direction=False)
+        for pair, seg in zip(part, result.segments):
+            cache[pair] = {"sigmoid": np.array([t.sigmoid for t in seg.tokens]),
+                           "softmax": np.array([t.softmax for t in seg.tokens]),
+                           "word": word_starts(pair[1], seg.tokens)}
+        CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_text(json.dumps([[s, h, {k: v.tolist() for k, v in a.items()}]
+                                   for (s, h), a in cache.items()], ensure_ascii=False),
+                       encoding="utf-8")
+        tmp.replace(path)
+        print(f"  {qe.name}: scored {lo + len(part)}/{len(todo)} pairs "
+              f"({time.time() - start:.0f}s)", file=sys.stderr, flush=True)
+    return [cache[p] for p in pairs]
+
+
+# -- candidates -----------------------------------------------------------------------------------
+def token_score(arrays: Dict[str, np.ndarray], weight: float) -> np.ndarray:
+    """sigma^a p^(1-a) per token: a = 0 is the softmax, a = 1 the head (``methods.token_scores``'
+    combined formula)."""
+    s = np.maximum(arrays["sigmoid"], 1e-45)
+    p = np.maximum(arrays["softmax"], 1e-45)
+    return np.exp(weight * np.log(s) + (1.0 - weight) * np.log(p))
+
+
+def aggregate(values: np.ndarray, words: np.ndarray, how: str) -> float:
+    """One direction's sentence score (higher = better)."""
+    from sigmoid_qe.methods import aggregate_scores
+    if how == "errors":  # the expected number of bad tokens
+        return -float(np.sum(1.0 - values))
+    if how == "word-errors":  # token -> word minimum -> expected number of bad words
+        ids = np.cumsum(words) - 1
+        worst = np.full(ids[-1] + 1, np.inf)
+        np.minimum.at(worst, ids, values)
+        return -float(np.sum(1.0 - worst))
+    if how == "count":
+        return -float(np.sum(values < COUNT_THRESHOLD))
+    return aggregate_scores(values.tolist(), how)
+
+
+def combine_directions(forward: float, reverse: float, how: str) -> float:
+    """``both``: counts and sums of logs add (errors on either side); means are averaged."""
+    if how in ("mean", "mean-log"):
+        return 0.5 * (forward + reverse)
+    return forward + reverse
+
+
+def candidate_label(direction: str, weight: float, how: str) -> str:
+    method = {0.0: "softmax", 1.0: "sigmoid"}.get(weight, f"combined a={weight:g}")
+    return f"{direction} {method} {how}"
+
+
+def candidate_scores(fwd: List[Dict[str, np.ndarray]],
+                     rev: List[Dict[str, np.ndarray]]) -> Dict[str, np.ndarray]:
+    """{label: sentence score per pair} for every direction x weight x aggregation, plus the
+    length baselines."""
+    out: Dict[str, np.ndarray] = {}
+    for weight in WEIGHTS:
+        f_tok = [token_score(a, weight) for a in fwd]
+        r_tok = [token_score(a, weight) for a in rev]
+        for how in AGGREGATES:
+            f = np.array([aggregate(v, a["word"], how) for v, a in zip(f_tok, fwd)])
+            r = np.array([aggregate(v, a["word"], how) for v, a in zip(r_tok, rev)])
+            out[candidate_label("forward", weight, how)] = f
+            out[candidate_label("reverse", weight, how)] = r
+            out[candidate_label("both", weight, how)] = np.array(
+                [combine_directions(x, y, how) for x, y in zip(f, r)])
+    out["length (-tokens)"] = np.array([-float(len(a["softmax"])) for a in fwd])
+    return out
+
+
+# -- BioMQM ---------------------------------------------------------------------------------------
+def biomqm_report(models, samples: int, seed: int, progress: bool) -> Dict[str, object]:
+    from bench_biomqm import as_matrix
+
+    from sigmoid_qe.metaeval import resampling, stats
+    report: Dict[str, object] = {}
+    for title, name, lp in TABLES:
+        frame = load_table(BIOMQM / name)
+        pairs = list(zip(frame["source"], frame["hypothesis"]))
+        fwd = token_arrays(models[lp], pairs, progress=progress)
+        rev = token_arrays(models[REVERSE[lp]], [(h, s) for s, h in pairs], progress=progress)
+        scores = candidate_scores(fwd, rev)
+        gold = as_matrix(frame, frame["human"])
+        indices = resampling.item_bootstrap_indices(gold.shape[1], samples, seed)
+        baseline = as_matrix(frame, scores["forward softmax prod"])
+        rows = {}
+        for label, values in scores.items():
+            metric = as_matrix(frame, values)
+            rho = stats.spearman(gold, metric)
+            low, high = resampling.bootstrap_ci(stats.spearman, gold, metric, indices=indices)
+            perm = resampling.perm_both(lambda g, m: stats.spearman(g.values, m), gold, baseline,
+                                        metric, k=samples, seed=seed)
+            rows[label] = {"spearman": rho, "ci": [low, high], "p_vs_logprob_sum": perm.p_value}
+        report[name] = {"title": title, "lp": lp, "rows": len(frame), "results": rows}
+        print(f"  BioMQM {title}: done", file=sys.stderr, flush=True)
+    return report
+
+
+# -- synthetic dev --------------------------------------------------------------------------------
+def synthetic_report(models, lps: Sequence[str], progress: bool) -> Dict[str, object]:
+    from sigmoid_qe.challenge.sets import detection_accuracy, scored_pairs, tolerance_accuracy
+
+    from heads_data import dev_items
+    report: Dict[str, object] = {}
+    for lp in lps:
+        detection, tolerance = dev_items(lp)
+        pairs = scored_pairs(detection, tolerance)
+        fwd = token_arrays(models[lp], pairs, progress=progress)
+        rev = token_arrays(models[REVERSE[lp]], [(h, s) for s, h in pairs], progress=progress)
+        rows = {}
+        for label, values in candidate_scores(fwd, rev).items():
+            table = dict(zip(pairs, values.tolist()))
+            d, t = detection_accuracy(table, detection), tolerance_accuracy(table, tolerance)
+            rows[label] = {"detection": d["all"], "tolerance": t["both"],
+                           "deletion": d.get("deletion"), "untranslated": d.get("untranslated")}
+        report[lp] = {"pairs": len(pairs), "detection_items": len(detection),
+                      "tolerance_items": len(tolerance), "results": rows}
+        print(f"  synthetic dev {lp}: done", file=sys.stderr, flush=True)
+    return report
+
+
+def load_models(heads: Dict[str, Optional[str]]):
+    from sigmoid_qe import load_model
+    return {lp: load_model(MODELS[lp], head=heads.get(lp), device="cpu") for lp in MODELS}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--head-en-pt", help="head directory for bergamot-en-pt (default: shipped)")
+    parser.add_argument("--head-pt-en", help="head directory for bergamot-pt-en (default: shipped)")
+    parser.add_argument("--json", type=Path, required=True, help="write every number here")
+    parser.add_argument("--parts", nargs="+", default=["biomqm", "synthetic"],
+                        choices=["biomqm", "synthetic"])
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args(argv)
+    start = time.time()
+    models = load_models({"en-pt": args.head_en_pt, "pt-en": args.head_pt_en})
+    report: Dict[str, object] = {
+        "heads": {lp: qe.head_fingerprint() for lp, qe in models.items()},
+        "count_threshold": COUNT_THRESHOLD}
+    if args.json.is_file():  # parts computed earlier are kept
+        old = json.loads(args.json.read_text(encoding="utf-8"))
+        if old.get("heads") == report["heads"]:
+            report.update({k: v for k, v in old.items() if k in ("biomqm", "synthetic")})
+    if "biomqm" in args.parts:
+        report["biomqm"] = biomqm_report(models, args.samples, args.seed, args.progress)
+    if "synthetic" in args.parts:
+        report["synthetic"] = synthetic_report(models, ("pt-en", "en-pt"), args.progress)
+    report["seconds"] = round(time.time() - start, 1)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"written {args.json} ({report['seconds']:.0f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
