@@ -153,7 +153,7 @@ def _train(args, files) -> int:
     if args.lp is not None or not train_table.is_tsv:
         train = train_table.select(args.lp)
         dev = dev_table.select(args.lp) if dev_table is not None else None
-    from ..model import load_backend_and_head
+    from ..loading import load_backend_and_head
     # two files named like train.en / train.pt name the pair when --lp is absent
     lp = args.lp or (train.lp if train is not None and "source" not in (train.lp or "source") else None)
     # the start is --head, else the untrained copy of the output embedding (never a shipped head)

@@ -72,7 +72,7 @@ def train_head(backend: Backend, train: ParallelData, output_dir, dev: Optional[
 
     ``head`` is the starting point (default: a copy of the model's output embedding); it is
     checked for shape only: which model it was made for is the caller's to check (the CLI uses
-    :func:`sigmoid_qe.model.load_backend_and_head`, which honours ``--allow-other-model``).
+    :func:`sigmoid_qe.loading.load_backend_and_head`, which honours ``--allow-other-model``).
     ``on_step(step, loss)`` is called after each optimizer step (and its checkpoint).
     Under ``torchrun``/``accelerate launch``, call :func:`.distributed.init_distributed` first
     (the CLI does); ``context`` is then found automatically.
