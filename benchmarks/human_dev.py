@@ -204,25 +204,40 @@ def biomqm_report(models, samples: int, seed: int, progress: bool) -> Dict[str, 
 
 
 # -- synthetic dev --------------------------------------------------------------------------------
-def synthetic_report(models, lps: Sequence[str], progress: bool) -> Dict[str, object]:
-    from sigmoid_qe.challenge.sets import detection_accuracy, scored_pairs, tolerance_accuracy
-
-    from heads_data import dev_items
+def synthetic_report(models, lps: Sequence[str], progress: bool, split: str = "dev",
+                     samples: int = 1000, seed: int = 1234) -> Dict[str, object]:
+    """Detection and tolerance of every candidate on the dev challenge set (``split="dev"``)
+    or on the test sets (``"test"``: FLORES devtest detection, alt-test tolerance; reported,
+    never chosen on), with 95% bootstrap intervals over items."""
+    from sigmoid_qe.challenge.sets import scored_pairs
+    if split == "dev":
+        from heads_data import dev_items as items_of
+    else:
+        from bench_heads_test import test_items as items_of
+    rng = np.random.default_rng(seed)
     report: Dict[str, object] = {}
     for lp in lps:
-        detection, tolerance = dev_items(lp)
+        detection, tolerance = items_of(lp)
         pairs = scored_pairs(detection, tolerance)
         fwd = token_arrays(models[lp], pairs, progress=progress)
         rev = token_arrays(models[REVERSE[lp]], [(h, s) for s, h in pairs], progress=progress)
+        det_idx = rng.integers(0, len(detection), (samples, len(detection)))
+        tol_idx = rng.integers(0, len(tolerance), (samples, len(tolerance)))
         rows = {}
         for label, values in candidate_scores(fwd, rev).items():
             table = dict(zip(pairs, values.tolist()))
-            d, t = detection_accuracy(table, detection), tolerance_accuracy(table, tolerance)
-            rows[label] = {"detection": d["all"], "tolerance": t["both"],
-                           "deletion": d.get("deletion"), "untranslated": d.get("untranslated")}
+            hits = np.array([table[d.original] > table[d.perturbed] for d in detection])
+            both = np.array([table[t.a] > table[t.perturbed] and table[t.b] > table[t.perturbed]
+                             for t in tolerance])
+            kinds = {kind: float(np.mean([h for h, d in zip(hits, detection) if d.kind == kind]))
+                     for kind in ("deletion", "untranslated")}
+            rows[label] = {"detection": float(hits.mean()), "tolerance": float(both.mean()),
+                           "detection_ci": list(np.quantile(hits[det_idx].mean(1), [0.025, 0.975])),
+                           "tolerance_ci": list(np.quantile(both[tol_idx].mean(1), [0.025, 0.975])),
+                           **kinds}
         report[lp] = {"pairs": len(pairs), "detection_items": len(detection),
                       "tolerance_items": len(tolerance), "results": rows}
-        print(f"  synthetic dev {lp}: done", file=sys.stderr, flush=True)
+        print(f"  {split} {lp}: done", file=sys.stderr, flush=True)
     return report
 
 
@@ -261,19 +276,25 @@ def markdown(report: Dict[str, object], rows: Sequence[str] = TABLE_ROWS) -> str
     titles = [report["biomqm"][n]["title"] for n in sets]
     out.append(markdown_table(["candidate", *titles, "mean", "gap to log-prob sum [95% CI], per set",
                                "gap to softmax twin [95% CI], per set"], body))
-    if "synthetic" in report:
-        lps = list(report["synthetic"])
+    for part in ("synthetic", "test"):
+        if part not in report:
+            continue
+        lps = list(report[part])
         body = []
         for label in rows:
             cells = [label]
             for lp in lps:
-                r = report["synthetic"][lp]["results"][label]
-                cells += [f"{r['detection']:.3f}", f"{r['tolerance']:.3f}", f"{r['deletion']:.3f}",
-                          f"{r['untranslated']:.3f}"]
+                r = report[part][lp]["results"][label]
+                ci = (f" [{r['detection_ci'][0]:.3f}, {r['detection_ci'][1]:.3f}]"
+                      if "detection_ci" in r else "")
+                tci = (f" [{r['tolerance_ci'][0]:.3f}, {r['tolerance_ci'][1]:.3f}]"
+                       if "tolerance_ci" in r else "")
+                cells += [f"{r['detection']:.3f}{ci}", f"{r['tolerance']:.3f}{tci}",
+                          f"{r['deletion']:.3f}", f"{r['untranslated']:.3f}"]
             body.append(cells)
         heads = [f"{lp} {k}" for lp in lps for k in ("detection", "tolerance", "deletion",
                                                       "untranslated")]
-        out.append(markdown_table(["candidate", *heads], body))
+        out.append(f"{part}:\n\n" + markdown_table(["candidate", *heads], body))
     return "\n\n".join(out)
 
 
@@ -289,7 +310,8 @@ def main(argv=None) -> int:
     parser.add_argument("--head-pt-en", help="head directory for bergamot-pt-en (default: shipped)")
     parser.add_argument("--json", type=Path, required=True, help="write every number here")
     parser.add_argument("--parts", nargs="+", default=["biomqm", "synthetic"],
-                        choices=["biomqm", "synthetic"])
+                        choices=["biomqm", "synthetic", "test"],
+                        help="test: FLORES devtest detection and alt-test tolerance (reported only)")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--progress", action="store_true")
@@ -310,11 +332,13 @@ def main(argv=None) -> int:
     if args.json.is_file():  # parts computed earlier are kept
         old = json.loads(args.json.read_text(encoding="utf-8"))
         if old.get("heads") == report["heads"] and old.get("softmax_over") == args.softmax_over:
-            report.update({k: v for k, v in old.items() if k in ("biomqm", "synthetic")})
+            report.update({k: v for k, v in old.items() if k in ("biomqm", "synthetic", "test")})
     if "biomqm" in args.parts:
         report["biomqm"] = biomqm_report(models, args.samples, args.seed, args.progress)
     if "synthetic" in args.parts:
         report["synthetic"] = synthetic_report(models, ("pt-en", "en-pt"), args.progress)
+    if "test" in args.parts:
+        report["test"] = synthetic_report(models, ("pt-en", "en-pt"), args.progress, "test")
     report["seconds"] = round(time.time() - start, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
