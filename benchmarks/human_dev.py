@@ -106,11 +106,9 @@ def token_arrays(qe, pairs: Sequence[Pair], batch_size: int = 32,
 
 # -- candidates -----------------------------------------------------------------------------------
 def token_score(arrays: Dict[str, np.ndarray], weight: float) -> np.ndarray:
-    """sigma^a p^(1-a) per token: a = 0 is the softmax, a = 1 the head (``methods.token_scores``'
-    combined formula)."""
-    s = np.maximum(arrays["sigmoid"], 1e-45)
-    p = np.maximum(arrays["softmax"], 1e-45)
-    return np.exp(weight * np.log(s) + (1.0 - weight) * np.log(p))
+    """sigma^a p^(1-a) per token: a = 0 is the softmax, a = 1 the head (``methods.token_scores``)."""
+    from sigmoid_qe.methods import token_scores
+    return token_scores("combined", arrays, weight)
 
 
 def aggregate(values: np.ndarray, words: np.ndarray, how: str) -> float:
