@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import sys
 import warnings
@@ -17,7 +18,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..devices import DEVICES, PRECISION_NAMES
 from ..errors import InputError, InputWarning, OptionError, SigmoidQEError
-from ..files import read_lines
+from ..files import read_lines, spool_inputs
 from ..methods import AGGREGATES, METHODS, check_method
 from ..prompts import PROMPT_STYLES, check_prompt_template
 
@@ -142,13 +143,30 @@ def check_method_arguments(args: argparse.Namespace) -> None:
 
 
 # -- inputs and models ---------------------------------------------------------------------------
+def check_distinct_inputs(paths: Sequence[str], flag: str) -> None:
+    """The same file twice (however named: ``t``, ``./t``, a link) is a mistake."""
+    seen: List[str] = []
+    for path in paths:
+        for other in seen:
+            same = path == other
+            if not same and path != "-" and other != "-":
+                try:
+                    same = os.path.samefile(path, other)
+                except OSError:
+                    same = os.path.realpath(path) == os.path.realpath(other)
+            if same:
+                raise InputError(f"given twice with {flag}" + (f" (also as {other})"
+                                                               if other != path else ""), path)
+        seen.append(path)
+
+
 def read_inputs(sources_path: str, translation_paths: Sequence[str]):
     """All files read and checked before any model is loaded, so mistakes fail fast."""
+    check_distinct_inputs(translation_paths, "-t")
+    spool_inputs([sources_path, *translation_paths])
     sources = read_lines(sources_path)
     systems: Dict[str, List[str]] = {}
     for path in translation_paths:
-        if path in systems:
-            raise InputError("given twice with -t", path)
         lines = read_lines(path)
         if len(lines) != len(sources):
             raise InputError(f"has {len(lines)} lines but {sources_path} has {len(sources)}", path)
@@ -204,7 +222,7 @@ def score_systems(args, files: Dict[str, Optional[str]]):
     for path, hypotheses in systems.items():
         files["translation"] = path
         results[path] = score_sharded(model, sources, hypotheses, method=args.method,
-                                      aggregate=args.aggregate, progress=not args.quiet,
+                                      aggregate=args.aggregate, progress=False if args.quiet else None,
                                       spans=getattr(args, "spans", False),
                                       span_threshold=getattr(args, "span_threshold", None))
     return model, results
@@ -243,30 +261,85 @@ def warnings_to_stderr(files: Optional[Dict[str, Optional[str]]] = None) -> Iter
         yield files
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, batch schedulers, ``kill``): cleaned up like Ctrl-C, exit 143."""
+
+
+EXIT_TERMINATED = 143
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _quiet_stdout() -> None:
+    """After stdout failed (closed pipe, full disk): point it at /dev/null so that the
+    interpreter's last flush at exit does not print a second error."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _resume_hint(args) -> str:
+    if args is not None and hasattr(args, "resume") and not args.resume:
+        return (" (nothing was kept: a long job run with --resume keeps its finished chunks, "
+                "and the same command with --resume continues it)")
+    return ""
+
+
 def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
             argv: Optional[Sequence[str]] = None) -> int:
     """Parse ``argv`` and run ``body(args, files)``; every user error becomes one stderr
-    line and exit code 2, Ctrl-C exit code 130, a closed pipe a quiet exit."""
-    from ..distributed import shutdown_distributed
+    line and exit code 2, Ctrl-C exit code 130 and SIGTERM 143 (temporary files removed), a
+    closed pipe a quiet exit, a full disk one line."""
+    import signal
     _PROG[0] = parser.prog
     finished = False
+    args = None
+    handlers = {}
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        handlers[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+        handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with warnings_to_stderr() as files:
             args = parser.parse_args(argv)
             code = body(args, files)
             finished = True
+            with contextlib.suppress(BrokenPipeError):
+                sys.stdout.flush()
             return code
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except SigmoidQEError as exc:
         print(f"{parser.prog}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Terminated:
+        print(f"{parser.prog}: terminated{_resume_hint(args)}", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        print(f"{parser.prog}: interrupted{_resume_hint(args)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `sigmoid-qe ... | head`: stop quietly
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _quiet_stdout()
         return 0
+    except MemoryError:
+        print(f"{parser.prog}: error: out of memory (a smaller --batch-size, --chunk-size or "
+              "sample count needs less)", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:
+        if exc.errno not in _DISK_FULL:
+            raise
+        _quiet_stdout()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{parser.prog}: error: {where}cannot write ({exc.strerror or exc})",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
     finally:
-        shutdown_distributed(wait_for_peers=finished)
+        from ..files import release_spooled
+        release_spooled()
+        for signum, handler in handlers.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(signum, handler)
+        if "torch" in sys.modules:
+            from ..distributed import shutdown_distributed
+            shutdown_distributed(wait_for_peers=finished)

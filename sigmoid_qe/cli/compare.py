@@ -65,7 +65,7 @@ def _compare(args, files) -> int:
     identical = [n for n in names[1:] if systems[n] == systems[baseline]]
     model = load_from_args(args, sources, systems[baseline])
     metric = SigmoidQE(model=model, method=args.method, aggregate=args.aggregate,
-                       progress=not args.quiet)
+                       progress=False if args.quiet else None)
     tested = [baseline] + [n for n in names[1:] if n not in identical]
     scores = {}
     if len(tested) > 1:

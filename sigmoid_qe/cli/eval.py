@@ -287,7 +287,7 @@ def _score_testset(args, data, files) -> Dict[Path, str]:
         qe = load_from_args(args, [], [], lp=lp)
         method, aggregate = qe.scoring(args.method, args.aggregate)
         scores = score_lp(qe, lp_data, method=method, aggregate=aggregate,
-                          batch_size=args.batch_size, progress=not args.quiet,
+                          batch_size=args.batch_size, progress=False if args.quiet else None,
                           on_warning=lambda line: notice(args, f"warning: {line}"))
         notice(args, f"{lp}: {qe.signature(method, aggregate)}")
         outputs.update(mtme_files(out, lp, args.name, scores.seg, scores.sys, "src"))

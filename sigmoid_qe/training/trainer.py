@@ -261,7 +261,7 @@ class TrainingRun:
     def _loop(self, dev: Optional[DevSet]) -> None:
         opts, state, plan = self.opts, self.state, self.plan
         from tqdm.auto import tqdm
-        bar = tqdm(total=plan.total_steps, initial=state.step, disable=not self.progress,
+        bar = tqdm(total=plan.total_steps, initial=state.step, disable=None if self.progress else True,
                    desc="Training", unit="step", file=sys.stderr, dynamic_ncols=True)
         try:
             while state.stopped is None and state.epoch < plan.n_epochs:
