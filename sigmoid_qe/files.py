@@ -33,7 +33,20 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
+from typing import (
+    IO,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 from .errors import InputError, OptionError, SigmoidQEWarning
 
@@ -167,6 +180,18 @@ def release_spooled() -> None:
     while _SPOOL_DIR:
         with contextlib.suppress(OSError):
             os.rmdir(_SPOOL_DIR.pop())
+
+
+def snapshot(paths: Iterable[Optional[PathLike]]) -> None:
+    """Record each input's identity now (see :func:`check_unchanged`)."""
+    for path in paths:
+        if path is None:
+            continue
+        name = os.fspath(path)
+        if name in _SPOOLED or name == STDIN:
+            continue
+        with contextlib.suppress(OSError):
+            _SNAPSHOTS[name] = _identity(os.stat(name))
 
 
 def check_unchanged(path: PathLike, lines_read: Optional[int] = None,
@@ -742,6 +767,85 @@ def write_files_atomically(files: Mapping[PathLike, Union[str, bytes]]) -> List[
             raise _writing_error(current, exc) from None
         raise
     return [Path(t) for t in files]
+
+
+# -- folders the package makes -----------------------------------------------------------------
+#: The file that marks a folder as made by sigmoid-qe (its content names the kind of folder).
+#: Only a folder with this mark is ever written into again, emptied or deleted by the package.
+FOLDER_MARK = ".sigmoid-qe-folder"
+
+
+def folder_kind(folder: PathLike) -> Optional[str]:
+    """The kind a folder's mark names ("train-output", "feature-cache", ...), or None."""
+    try:
+        data = json.loads((Path(folder) / FOLDER_MARK).read_text("utf-8"))
+        return str(data["kind"]) if isinstance(data, dict) and "kind" in data else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def mark_folder(folder: PathLike, kind: str) -> None:
+    from .version import __version__
+    (Path(folder) / FOLDER_MARK).write_text(
+        json.dumps({"kind": kind, "made_by": f"sigmoid-qe {__version__}"}) + "\n", "utf-8")
+
+
+def claim_folder(folder: PathLike, kind: str, flag: str, reuse: bool = False,
+                 reuse_flag: str = "--resume", adopt: Optional[Callable[[Path], bool]] = None
+                 ) -> bool:
+    """Make ``folder`` this package's ``kind`` of folder, or refuse it, before any work.
+
+    A missing folder is created and marked; an existing empty one is marked. An existing
+    folder marked with the same kind (an earlier run's) is used only with ``reuse`` (the
+    ``reuse_flag`` option, --resume or --overwrite); anything else that is not empty (a
+    user's folder, another kind of ours) is refused: the package never writes into, empties
+    or deletes a folder it cannot prove it made. ``adopt(folder)`` may accept an unmarked
+    folder that an earlier version made (it is then marked). Returns True when the folder
+    held an earlier run. Raises :class:`InputError` naming the folder."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag} must be a folder, not a file", folder)
+    return _claim(path, kind, flag, reuse, reuse_flag, adopt)
+
+
+def _claim(path: Path, kind: str, flag: str, reuse: bool, reuse_flag: str,
+           adopt: Optional[Callable[[Path], bool]]) -> bool:
+    folder = path
+    if not path.exists():
+        try:
+            path.mkdir(parents=True)
+            mark_folder(path, kind)
+        except OSError as exc:
+            raise InputError(f"cannot create the {flag} folder ({_reason(exc)})", folder) from None
+        return False
+    found = folder_kind(path)
+    if found is None:
+        try:
+            empty = not any(os.scandir(path))
+        except OSError as exc:
+            raise InputError(f"cannot read the {flag} folder ({_reason(exc)})", folder) from None
+        if not empty and not (reuse and adopt is not None and adopt(path)):
+            raise InputError(f"{flag}: the folder is not empty and was not made by sigmoid-qe "
+                             f"(no {FOLDER_MARK} file): its files are never overwritten or "
+                             "deleted; give a new or empty folder", folder)
+        try:
+            mark_folder(path, kind)
+        except OSError as exc:
+            raise InputError(f"cannot write the {flag} folder ({_reason(exc)})", folder) from None
+        return not empty
+    if found != kind:
+        raise InputError(f"{flag}: this folder is sigmoid-qe's {found} folder, not a {kind} "
+                         "folder: give another", folder)
+    if not reuse:
+        raise InputError(f"{flag}: holds an earlier run ({kind}): add {reuse_flag} to use it "
+                         "again, or give a new folder", folder)
+    try:  # the only reliable test that it is writable
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write the {flag} folder ({_reason(exc)})", folder) from None
+    return True
 
 
 def readable_file(path: PathLike) -> None:

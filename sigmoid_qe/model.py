@@ -270,12 +270,21 @@ class QEModel:
         that can decode (Bergamot, Hugging Face). ``decoding`` is a :class:`Decoding` or a
         strategy name (greedy, beam, sample) with its options as keywords (``beam_size``,
         ``temperature``, ``top_k``, ``top_p``, ``epsilon``, ``seed``, ``length_penalty``)."""
+        import dataclasses
+
         from .decoding import Decoding
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise OptionError(f"n (candidates per source) must be an integer >= 1, got {n!r}")
         if not isinstance(decoding, Decoding):
             strategy = decoding or ("beam" if (n or 1) > 1 else "greedy")
             decoding = Decoding(strategy, n or 1, **options)
-        elif (n is not None and n != decoding.n) or options:
-            raise OptionError("give n and the options in the Decoding, or a strategy name")
+        elif options:
+            raise OptionError("give the decoding options in the Decoding, or a strategy name "
+                              "with keywords")
+        elif n is not None and n != decoding.n:
+            if decoding.n != 1:
+                raise OptionError(f"n={n} but the Decoding asks for {decoding.n} candidates")
+            decoding = dataclasses.replace(decoding, n=n)  # Decoding("beam") with n=8
         generate = getattr(self.backend, "generate", None)
         if generate is None:
             raise NotImplementedError(f"{self.backend.name}: this backend cannot translate")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import math
 import os
 import sys
 import warnings
@@ -54,8 +55,39 @@ def _bounded(name: str, convert, expected: str, accept, bound: str):
 
 positive_int = _bounded("positive_int", int, "a positive integer", lambda v: v >= 1, "at least 1")
 non_negative_int = _bounded("non_negative_int", int, "an integer >= 0", lambda v: v >= 0, "at least 0")
-positive_float = _bounded("positive_float", float, "a number", lambda v: v > 0, "> 0")
-non_negative_float = _bounded("non_negative_float", float, "a number", lambda v: v >= 0, ">= 0")
+positive_float = _bounded("positive_float", float, "a number", lambda v: math.isfinite(v) and v > 0,
+                          "a finite number > 0")
+non_negative_float = _bounded("non_negative_float", float, "a number",
+                              lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+finite_float = _bounded("finite_float", float, "a number", math.isfinite, "a finite number")
+
+
+def int_up_to(maximum: int, minimum: int = 1):
+    """An argparse type for a count with a sane upper bound (memory grows with it)."""
+    return _bounded(f"int_{minimum}_to_{maximum}", int, "an integer",
+                    lambda v: minimum <= v <= maximum, f"between {minimum} and {maximum:,}")
+
+
+#: Upper bounds of counts whose memory grows with them.
+MAX_BATCH_SIZE = 16384
+MAX_CHUNK_SIZE = 1_000_000
+MAX_RESAMPLES = 100_000
+
+
+def check_memory(needed: int, what: str) -> None:
+    """Refuse, before the work starts, what would need more than the memory available."""
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError):
+        return
+    if available is not None and needed > available:
+        raise OptionError(f"{what} needs about {needed / 2**30:.1f} GiB of memory, more than the "
+                          f"{available / 2**30:.1f} GiB available: ask for fewer")
 
 
 def prompt_template(text: str) -> str:
@@ -107,7 +139,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, training: bool = Fal
                             "{tgt_lang}, {source}")
     group.add_argument("--trust-remote-code", action="store_true",
                        help="allow code from the model repository to run (off by default)")
-    group.add_argument("--batch-size", type=positive_int, default=batch_default,
+    group.add_argument("--batch-size", type=int_up_to(MAX_BATCH_SIZE), default=batch_default,
                        help=f"sentences per batch (default {batch_default})")
 
 

@@ -30,15 +30,16 @@ from ..parallel import scored_chunks
 from ..results import ExactSum
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
 from .common import (
+    MAX_CHUNK_SIZE,
     ArgumentParser,
     add_model_arguments,
     add_quiet_argument,
     add_scoring_arguments,
     check_distinct_inputs,
     check_method_arguments,
+    int_up_to,
     load_from_args,
     notice,
-    positive_int,
     run_cli,
 )
 
@@ -73,7 +74,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--to-jsonl", default=None, metavar="FILE",
                         help="one JSON object per segment (with its system and index)")
     big = parser.add_argument_group("long jobs")
-    big.add_argument("--chunk-size", type=positive_int, default=1000, metavar="PAIRS",
+    big.add_argument("--chunk-size", type=int_up_to(MAX_CHUNK_SIZE), default=1000, metavar="PAIRS",
                      help="pairs read, scored and written at a time (default 1000)")
     big.add_argument("--resume", action="store_true",
                      help="continue an interrupted run of the same command (outputs to files)")

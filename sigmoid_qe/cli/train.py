@@ -22,6 +22,7 @@ from .common import (
     ArgumentParser,
     add_model_arguments,
     add_quiet_argument,
+    int_up_to,
     non_negative_float,
     non_negative_int,
     notice,
@@ -30,6 +31,9 @@ from .common import (
     run_cli,
     silence_libraries,
 )
+
+#: Most negatives per position (each is a row of the head gathered per target token).
+MAX_NEGATIVES = 4096
 
 
 def parse_negatives(text: str) -> Tuple[int, int]:
@@ -44,6 +48,9 @@ def parse_negatives(text: str) -> Tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected N or U,S (e.g. 10 or 5,5), got {text!r}") from None
     if uni < 0 or soft < 0 or uni + soft == 0:
         raise argparse.ArgumentTypeError("need at least one negative, none below 0")
+    if uni + soft > MAX_NEGATIVES:
+        raise argparse.ArgumentTypeError(f"at most {MAX_NEGATIVES} negatives per position "
+                                         f"(memory grows with them), got {text!r}")
     return uni, soft
 
 
@@ -90,7 +97,7 @@ def build_parser() -> ArgumentParser:
     neg = parser.add_argument_group("negatives")
     neg.add_argument("--negatives", type=parse_negatives, default=(5, 5), metavar="N|U,S",
                      help="negatives per position: N (half unigram, half softmax) or U,S (default 5,5)")
-    neg.add_argument("--source-negatives", type=non_negative_int, default=0, metavar="K",
+    neg.add_argument("--source-negatives", type=int_up_to(MAX_NEGATIVES, 0), default=0, metavar="K",
                      help="also K tokens of the source sentence per position (aimed at "
                           "untranslated spans; default 0)")
     neg.add_argument("--temperature", type=positive_float, default=2.0,
@@ -103,10 +110,15 @@ def build_parser() -> ArgumentParser:
                      help="checkpoints kept (each ~4x the float32 head; default 2)")
     run.add_argument("--resume", action="store_true",
                      help="continue from the latest checkpoint in --output-dir")
+    run.add_argument("--overwrite", action="store_true",
+                     help="train again into the --output-dir of an earlier run, replacing its "
+                          "head (only a folder sigmoid-qe-train made is ever written again)")
     run.add_argument("--cache-features", action="store_true",
                      help="store the frozen model's outputs on the first pass; later epochs read them")
     run.add_argument("--cache-dtype", choices=("float16", "float32"), default="float16")
-    run.add_argument("--cache-dir", default=None, help="where the cache goes (default OUTPUT/feature-cache)")
+    run.add_argument("--cache-dir", default=None,
+                     help="where the cache goes: a new or empty folder, deleted after training "
+                          "(default OUTPUT/feature-cache)")
     run.add_argument("--keep-cache", action="store_true", help="keep the cache after training")
     run.add_argument("--save-dtype", choices=("float32", "float16", "bfloat16"), default="float32",
                      help="dtype of the written head (float16 halves the size)")
@@ -132,20 +144,22 @@ def options_from_args(args):
         multi_reference=args.multi_reference, rank_weight=args.rank_weight,
         rank_margin=args.rank_margin, cache_features=args.cache_features,
         cache_dtype=args.cache_dtype, cache_dir=args.cache_dir, keep_cache=args.keep_cache,
-        save_dtype=args.save_dtype, resume=args.resume)
+        save_dtype=args.save_dtype, resume=args.resume, overwrite=args.overwrite)
 
 
 def _train(args, files) -> int:
     from ..distributed import init_distributed
     from ..training import read_parallel, train_head
-    from ..training.checkpoint import check_output_dir
+    from ..training.checkpoint import check_cache_dir, check_output_dir
     if args.quiet:
         silence_libraries()
     options = options_from_args(args)
     options.check()
     context, device = init_distributed(args.device)
-    if context.is_main:  # an unwritable folder fails now, not after the whole run
-        check_output_dir(Path(args.output_dir), args.resume)
+    if context.is_main:  # an unwritable or a user's folder fails now, before any work
+        check_output_dir(Path(args.output_dir), args.resume, args.overwrite)
+        check_cache_dir(Path(args.cache_dir) if args.cache_features and args.cache_dir else None,
+                        Path(args.output_dir))
     # data next: a wrong path or column fails in a second, before any model is loaded
     train_table = read_parallel(args.train)
     dev_table = read_parallel(args.dev) if args.dev else None
@@ -179,7 +193,7 @@ def _train(args, files) -> int:
         train = train_table.select(backend.lp)
         dev = dev_table.select(backend.lp) if dev_table is not None else None
     result = train_head(backend, train, args.output_dir, dev=dev, options=options, head=head,
-                        progress=not args.quiet, context=context)
+                        progress=not args.quiet, context=context, checked=context.is_main)
     if context.is_main:
         dev_loss = "n/a" if result.dev_loss is None else f"{result.dev_loss:.4f}"
         print(f"{result.output_dir}\tsteps: {result.steps}\tdev loss: {dev_loss}\t"
