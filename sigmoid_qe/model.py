@@ -78,6 +78,11 @@ def segments(texts: Iterable[str], what: str) -> List[str]:
     for k, text in enumerate(out):
         if not isinstance(text, str):
             raise TypeError(f"{what}[{k}] is {type(text).__name__}, not str")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no tokenizer can take it
+            raise InputError(f"{what}[{k}]: lone surrogate U+{ord(text[exc.start]):04X} at "
+                             f"character {exc.start} (not valid Unicode text)") from None
     return out
 
 
@@ -163,7 +168,15 @@ class QEModel:
         if override is not None:
             if isinstance(override, SpanThresholds):
                 return override
-            minor, major = (override, floor) if isinstance(override, (int, float)) else override
+            number = (int, float)
+            if isinstance(override, number) and not isinstance(override, bool):
+                minor, major = override, floor
+            elif (isinstance(override, (tuple, list)) and len(override) == 2
+                  and all(isinstance(v, number) and not isinstance(v, bool) for v in override)):
+                minor, major = override
+            else:
+                raise OptionError(f"span_threshold must be a number (minor) or a (minor, major) "
+                                  f"pair of numbers, got {override!r}")
             for value in (minor, major):
                 if not floor <= value <= ceiling:
                     raise OptionError(f"span threshold {value} is outside the {method} score "
@@ -176,7 +189,8 @@ class QEModel:
             self._warned_spans.add(method)
             warnings.warn(SigmoidQEWarning(
                 f"no calibrated span thresholds for {method} with this head: using the default "
-                f"{DEFAULT_THRESHOLDS[method]} (calibrate with scripts/calibrate_spans.py)"),
+                f"{DEFAULT_THRESHOLDS[method]} (calibrate on your own dev pairs with the repository's "
+                f"scripts/calibrate_spans.py --head DIR --dev PAIRS.tsv --write)"),
                 stacklevel=3)
         minor, major = DEFAULT_THRESHOLDS[method]
         return SpanThresholds(minor, major, "min", floor)
@@ -258,6 +272,13 @@ class QEModel:
         from .parallel import scored_chunks
         if chunk_size < 1:
             raise OptionError(f"chunk_size must be at least 1, got {chunk_size}")
+
+        def checked(items):
+            for k, pair in enumerate(items):
+                if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+                    raise TypeError(f"pair {k} is not (source, hypothesis): {pair!r:.80}")
+                yield pair
+        pairs = checked(pairs)
         for _, segments in scored_chunks(self, pairs, chunk_size, DistContext(), 0, progress,
                                          total, method=method, aggregate=aggregate,
                                          **score_options):
