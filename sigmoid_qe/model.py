@@ -259,6 +259,18 @@ class QEModel:
             result.append(segment)
         return QEResult(result, method, aggregate, str(self.signature(method, aggregate, eos)))
 
+    def batch_plan(self, sources: Sequence[str], hypotheses: Sequence[str],
+                   batch_size: Optional[int] = None,
+                   include_eos: Optional[bool] = None) -> List[List[int]]:
+        """The length-sorted batches (row indices) :meth:`score` would build for these
+        pairs: what data-parallel scoring shares out whole (:mod:`sigmoid_qe.parallel`)."""
+        from .frozen import length_sorted_batches
+        eos = self.include_eos if include_eos is None else include_eos
+        pairs = self.backend.encode(segments(sources, "sources"),
+                                    segments(hypotheses, "hypotheses"), include_eos=eos)
+        return length_sorted_batches([p.cost for p in pairs],
+                                     check_batch_size(batch_size or self.batch_size))
+
     def iter_score(self, pairs: Iterable[Tuple[str, str]], method: Optional[str] = None,
                    aggregate: Optional[str] = None, chunk_size: int = 1000,
                    progress: Optional[bool] = None, total: Optional[int] = None,
