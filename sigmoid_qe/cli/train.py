@@ -157,9 +157,9 @@ def _train(args, files) -> int:
     options.check()
     context, device = init_distributed(args.device)
     if context.is_main:  # an unwritable or a user's folder fails now, before any work
-        check_output_dir(Path(args.output_dir), args.resume, args.overwrite)
-        check_cache_dir(Path(args.cache_dir) if args.cache_features and args.cache_dir else None,
-                        Path(args.output_dir))
+        cache_dir = Path(args.cache_dir) if args.cache_features and args.cache_dir else None
+        check_output_dir(Path(args.output_dir), args.resume, args.overwrite, cache_dir)
+        check_cache_dir(cache_dir, Path(args.output_dir))
     # data next: a wrong path or column fails in a second, before any model is loaded
     train_table = read_parallel(args.train)
     dev_table = read_parallel(args.dev) if args.dev else None

@@ -56,7 +56,8 @@ OUTPUT_KIND = "train-output"
 CACHE_KIND = "feature-cache"
 
 
-def check_output_dir(output_dir: Path, resume: bool, overwrite: bool = False) -> None:
+def check_output_dir(output_dir: Path, resume: bool, overwrite: bool = False,
+                     cache_dir: Optional[Path] = None) -> None:
     """Make sure a run can write its results before it does any work, and never into a
     folder it did not make.
 
@@ -68,6 +69,8 @@ def check_output_dir(output_dir: Path, resume: bool, overwrite: bool = False) ->
     """
     from ..files import claim_folder
     output_dir = Path(output_dir)
+    if cache_dir is not None:  # before anything is created
+        _check_cache_place(cache_dir, output_dir)
     if resume and overwrite:
         raise InputError("--resume continues the run in the folder, --overwrite replaces it: "
                          "give one", output_dir)
@@ -82,6 +85,13 @@ def check_output_dir(output_dir: Path, resume: bool, overwrite: bool = False) ->
             shutil.rmtree(stale, ignore_errors=True)
 
 
+def _check_cache_place(cache_dir: Path, output_dir: Path) -> None:
+    cache, output = Path(os.path.realpath(cache_dir)), Path(os.path.realpath(output_dir))
+    if cache == output or cache in output.parents:
+        raise InputError("--cache-dir must not be the --output-dir or a folder holding it (the "
+                         "cache is deleted after training)", cache_dir)
+
+
 def check_cache_dir(cache_dir: Optional[Path], output_dir: Path) -> None:
     """``--cache-dir``: a new or empty folder, or the feature cache of an earlier run; never
     the output folder, a folder holding it, or a user's folder (it is emptied and deleted
@@ -89,10 +99,7 @@ def check_cache_dir(cache_dir: Optional[Path], output_dir: Path) -> None:
     from ..files import claim_folder, folder_kind
     if cache_dir is None:
         return
-    cache, output = Path(os.path.realpath(cache_dir)), Path(os.path.realpath(output_dir))
-    if cache == output or cache in output.parents:
-        raise InputError("--cache-dir must not be the --output-dir or a folder holding it (the "
-                         "cache is deleted after training)", cache_dir)
+    _check_cache_place(cache_dir, output_dir)
     reuse = folder_kind(cache_dir) == CACHE_KIND
     claim_folder(cache_dir, CACHE_KIND, "--cache-dir", reuse=reuse)
 

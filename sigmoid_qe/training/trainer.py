@@ -83,8 +83,9 @@ def train_head(backend: Backend, train: ParallelData, output_dir, dev: Optional[
     ctx = context or current_context()
     output_dir = Path(output_dir)
     if ctx.is_main and not checked:
-        check_output_dir(output_dir, options.resume, options.overwrite)
-        check_cache_dir(options.cache_dir if options.cache_features else None, output_dir)
+        cache_dir = Path(options.cache_dir) if options.cache_features and options.cache_dir else None
+        check_output_dir(output_dir, options.resume, options.overwrite, cache_dir)
+        check_cache_dir(cache_dir, output_dir)
     ctx.barrier()
     torch.manual_seed(options.seed)
     np.random.seed(options.seed)
