@@ -226,9 +226,11 @@ def zip_lines(*paths: PathLike, expected: Optional[int] = None,
     while True:
         row = [next(it, sentinel) for it in iterators]
         done = [value is sentinel for value in row]
-        if any(done):
+        if any(done):  # the files that ended first: shorter than counted, or changed?
             for path, ended in zip(paths, done):
-                check_unchanged(path, count if ended else count + 1, expected)
+                if ended:
+                    check_unchanged(path, count, expected)
+            for path, ended in zip(paths, done):
                 if not ended:
                     raise InputError("changed while it was read: more lines than counted; "
                                      "nothing written", path)

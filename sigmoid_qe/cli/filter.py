@@ -132,6 +132,10 @@ def iter_pairs(args) -> Iterator[Tuple[str, str]]:
     for number, source in enumerate(iter_lines(args.sources), start=1):
         target = next(targets, None)
         if target is None:
+            if expected is not None:  # counted equal before: it changed since
+                raise InputError(f"changed while it was read: {number - 1} lines read, "
+                                 f"{expected} counted at the start; nothing written",
+                                 args.targets)
             raise InputError(f"has {number - 1} lines but {args.sources} has more", args.targets)
         for text, path in ((source, args.sources), (target, args.targets)):
             if "\t" in text:
@@ -139,6 +143,9 @@ def iter_pairs(args) -> Iterator[Tuple[str, str]]:
                                  "hold", path, number)
         yield source, target
     if next(targets, None) is not None:
+        if expected is not None:
+            raise InputError("changed while it was read: more lines than counted; nothing "
+                             "written", args.targets)
         raise InputError(f"has more lines than {args.sources} ({number})", args.targets)
     check_unchanged(args.sources, number, expected)
     check_unchanged(args.targets)
