@@ -112,7 +112,7 @@ class ResumableOutputs:
     def __exit__(self, kind, value, traceback) -> bool:
         if not self.resume:
             return self._stack.__exit__(kind, value, traceback)
-        failed: Optional[OSError] = None
+        failed: Optional[OSError] = value if isinstance(value, OSError) else None
         for stream in self.streams.values():
             try:
                 stream.close()
@@ -122,10 +122,11 @@ class ResumableOutputs:
                     (stream if isinstance(stream, io.RawIOBase) else stream.buffer).close()
         if self.record is None:
             return False
-        if failed is not None and kind is None:
-            raise InputError(f"cannot write ({failed.strerror or failed}); the partial results "
-                             "up to the last checkpoint are kept for --resume",
-                             next(iter(self.paths.values())))
+        if failed is not None and (kind is None or isinstance(value, OSError)):
+            reason = str(failed.strerror or failed)
+            raise InputError(f"cannot write ({reason[:1].lower() + reason[1:]}); the results up "
+                             "to the last checkpoint are kept: free space, then rerun with "
+                             "--resume", next(iter(self.paths.values()))) from None
         if kind is None:
             for path in self.paths.values():
                 os.replace(path + PARTIAL, path)

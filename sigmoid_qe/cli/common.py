@@ -362,8 +362,9 @@ def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
         if exc.errno not in _DISK_FULL:
             raise
         _quiet_stdout()
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"{parser.prog}: error: {where}cannot write ({exc.strerror or exc})",
+        reason = str(exc.strerror or exc)
+        what = f"{exc.filename}: cannot write" if exc.filename else "cannot write standard output"
+        print(f"{parser.prog}: error: {what} ({reason[:1].lower() + reason[1:]})",
               file=sys.stderr)
         return EXIT_USER_ERROR
     finally:
