@@ -213,6 +213,7 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
     from ..model import load_model
     if getattr(args, "quiet", False):
         silence_libraries()
+    library_bars_only_on_a_terminal()
     join_process_group(args)
     name, lp, guessed = resolve_model_name(args.model, sources, first_translations,
                                            lp if lp is not None else args.lp)
@@ -241,6 +242,20 @@ def silence_libraries() -> None:
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+
+
+def library_bars_only_on_a_terminal() -> None:
+    """Progress bars are for a terminal: with stderr redirected, the libraries' own bars
+    (transformers' "Loading weights", the hub's downloads) are off too."""
+    try:
+        if sys.stderr.isatty():
+            return
+    except (AttributeError, ValueError):
+        pass
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+        hf_logging.disable_progress_bar()
 
 
 def score_systems(args, files: Dict[str, Optional[str]]):

@@ -23,6 +23,7 @@ from .common import (
     add_model_arguments,
     add_quiet_argument,
     int_up_to,
+    library_bars_only_on_a_terminal,
     non_negative_float,
     non_negative_int,
     notice,
@@ -153,6 +154,7 @@ def _train(args, files) -> int:
     from ..training.checkpoint import check_cache_dir, check_output_dir
     if args.quiet:
         silence_libraries()
+    library_bars_only_on_a_terminal()
     options = options_from_args(args)
     options.check()
     context, device = init_distributed(args.device)
