@@ -236,6 +236,10 @@ class QEModel:
             if mismatch:
                 warnings.warn(SigmoidQEWarning(mismatch), stacklevel=2)
         pairs = self.backend.encode(sources, hypotheses, include_eos=eos)
+        for pos, source in enumerate(sources):
+            if not source.strip():
+                warnings.warn(InputWarning("empty source: the translation is scored against "
+                                           "nothing", "source", pos), stacklevel=2)
         for pos, hypothesis in enumerate(hypotheses):
             if not hypothesis.strip():
                 warnings.warn(InputWarning("empty translation: scored on its end-of-sentence "

@@ -192,9 +192,21 @@ def check_distinct_inputs(paths: Sequence[str], flag: str) -> None:
         seen.append(path)
 
 
+def check_printable_names(paths: Sequence[str], flag: str) -> None:
+    """A file name printed in the result lines (``PATH\tSegment i\t...``) must not hold a
+    tab, a newline or another control character: the lines could not be parsed back."""
+    for path in paths:
+        bad = next((c for c in path if ord(c) < 32 or ord(c) == 127), None)
+        if bad is not None:
+            raise InputError(f"the {flag} file name holds a control character "
+                             f"(U+{ord(bad):04X}), which the result lines, keyed by file name, "
+                             "cannot hold: rename or link the file", repr(path))
+
+
 def read_inputs(sources_path: str, translation_paths: Sequence[str]):
     """All files read and checked before any model is loaded, so mistakes fail fast."""
     check_distinct_inputs(translation_paths, "-t")
+    check_printable_names(translation_paths, "-t")
     spool_inputs([sources_path, *translation_paths])
     sources = read_lines(sources_path)
     systems: Dict[str, List[str]] = {}

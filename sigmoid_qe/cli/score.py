@@ -37,6 +37,7 @@ from .common import (
     add_scoring_arguments,
     check_distinct_inputs,
     check_method_arguments,
+    check_printable_names,
     int_up_to,
     load_from_args,
     notice,
@@ -128,6 +129,7 @@ def _check(args) -> Dict[str, int]:
                           "leave it out (or score without --resume)")
     inputs = [args.sources, *args.translations]
     check_distinct_inputs(args.translations, "-t")
+    check_printable_names(args.translations, "-t")
     targets = [p for p in (args.output, args.to_json, args.to_jsonl, args.html, args.spans_wmt,
                            args.word_tags) if p and p != "-"]
     spool_inputs([*inputs, args.word_tokenization], lambda m: notice(args, m))
@@ -175,7 +177,8 @@ def _score(args, files) -> int:
         from ..report_html import render
         from ..results import QEResult
         method, aggregate = model.scoring(args.method, args.aggregate)
-        results = {p: QEResult(segs, method, aggregate) for p, segs in pages.items()}
+        signature = str(model.signature(args.method, args.aggregate))
+        results = {p: QEResult(segs, method, aggregate, signature) for p, segs in pages.items()}
         floor = model.score_floor(method)
         sources = [seg.source for seg in next(iter(results.values())).segments]
         write_output(args.html, render(results, sources, low=floor, high=0.0 if floor < 0 else 1.0))
@@ -288,6 +291,13 @@ def word_tag_lines(model, segment, index: int, lp: str, method: str, span_thresh
     text = segment.hypothesis
     if words is not None:
         spans = align_words(text, words)
+        if words and not any(word in text for word in words):
+            import warnings
+
+            from ..errors import InputWarning
+            warnings.warn(InputWarning("no word of its --word-tokenization line is in the "
+                                       "translation: is that file aligned with -t?",
+                                       "translation", index), stacklevel=2)
     else:
         spans = word_spans(text)
         words = [text[s:e] for s, e in spans]

@@ -134,6 +134,15 @@ def lp_data_from_mtme(data: MtmeLp, info: LpInfo, gold: Optional[str] = None,
         """The human scores of a level and the systems WMT evaluates at that level."""
         gold_map = data.human(resolve_gold(info, gold, level), level)
         scored = [s for s, v in gold_map.items() if not np.isnan(v).all()]
+        orphans = sorted(set(scored) - set(systems) - set(references))
+        if orphans:  # mt-metrics-eval finds systems by their outputs, as here: but say so
+            import warnings
+
+            from ..errors import SigmoidQEWarning
+            warnings.warn(SigmoidQEWarning(
+                f"{data.lp}: {', '.join(orphans)} ha{'s' if len(orphans) == 1 else 've'} "
+                f"{level}-level human scores but no system output "
+                f"(system-outputs/{data.lp}/NAME.txt): left out"), stacklevel=2)
         return gold_map, select_systems(systems, references, info, scored, include_outliers,
                                         std_ref)
 
