@@ -792,9 +792,12 @@ def mark_folder(folder: PathLike, kind: str) -> None:
         json.dumps({"kind": kind, "made_by": f"sigmoid-qe {__version__}"}) + "\n", "utf-8")
 
 
+_FOLDER_NAMES = {"--output-dir": "output folder", "--cache-dir": "cache folder"}
+
+
 def claim_folder(folder: PathLike, kind: str, flag: str, reuse: bool = False,
-                 reuse_flag: str = "--resume", adopt: Optional[Callable[[Path], bool]] = None
-                 ) -> bool:
+                 reuse_flag: str = "--resume", adopt: Optional[Callable[[Path], bool]] = None,
+                 create: bool = True) -> bool:
     """Make ``folder`` this package's ``kind`` of folder, or refuse it, before any work.
 
     A missing folder is created and marked; an existing empty one is marked. An existing
@@ -803,29 +806,43 @@ def claim_folder(folder: PathLike, kind: str, flag: str, reuse: bool = False,
     user's folder, another kind of ours) is refused: the package never writes into, empties
     or deletes a folder it cannot prove it made. ``adopt(folder)`` may accept an unmarked
     folder that an earlier version made (it is then marked). Returns True when the folder
-    held an earlier run. Raises :class:`InputError` naming the folder."""
+    held an earlier run. Raises :class:`InputError` naming the folder. ``create=False``
+    only checks (a missing folder must be creatable; nothing is made or marked): call again
+    with ``create=True`` just before writing, so that a job that fails leaves nothing."""
     path = Path(folder)
     if path.exists() and not path.is_dir():
         raise InputError(f"{flag} must be a folder, not a file", folder)
+    if not create and not path.exists():
+        parent = path
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            raise InputError(f"{flag} must be a folder, not a file", parent)
+        check_output(parent / ".sigmoid-qe-write-test", what=flag)
+        return False
+    if not create and not (folder_kind(path) or any(os.scandir(path))):
+        return False  # an empty folder: marked when written
     return _claim(path, kind, flag, reuse, reuse_flag, adopt)
 
 
 def _claim(path: Path, kind: str, flag: str, reuse: bool, reuse_flag: str,
            adopt: Optional[Callable[[Path], bool]]) -> bool:
     folder = path
+    name = _FOLDER_NAMES.get(flag, f"{flag} folder")
     if not path.exists():
         try:
             path.mkdir(parents=True)
             mark_folder(path, kind)
         except OSError as exc:
-            raise InputError(f"cannot create the {flag} folder ({_reason(exc)})", folder) from None
+            raise InputError(f"cannot write the {name} (cannot create it: {_reason(exc)})",
+                             folder) from None
         return False
     found = folder_kind(path)
     if found is None:
         try:
             empty = not any(os.scandir(path))
         except OSError as exc:
-            raise InputError(f"cannot read the {flag} folder ({_reason(exc)})", folder) from None
+            raise InputError(f"cannot read the {name} ({_reason(exc)})", folder) from None
         if not empty and not (reuse and adopt is not None and adopt(path)):
             raise InputError(f"{flag}: the folder is not empty and was not made by sigmoid-qe "
                              f"(no {FOLDER_MARK} file): its files are never overwritten or "
@@ -833,7 +850,7 @@ def _claim(path: Path, kind: str, flag: str, reuse: bool, reuse_flag: str,
         try:
             mark_folder(path, kind)
         except OSError as exc:
-            raise InputError(f"cannot write the {flag} folder ({_reason(exc)})", folder) from None
+            raise InputError(f"cannot write the {name} ({_reason(exc)})", folder) from None
         return not empty
     if found != kind:
         raise InputError(f"{flag}: this folder is sigmoid-qe's {found} folder, not a {kind} "
@@ -846,7 +863,7 @@ def _claim(path: Path, kind: str, flag: str, reuse: bool, reuse_flag: str,
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise InputError(f"cannot write the {flag} folder ({_reason(exc)})", folder) from None
+        raise InputError(f"cannot write the {name} ({_reason(exc)})", folder) from None
     return True
 
 

@@ -67,8 +67,8 @@ BAD = [
      "--temperature"),                                                                 # T07b
     (train_cli, ["--train", "{d}/e.tsv", "--output-dir", "{d}/run", "--rank-weight", "nan"],
      "--rank-weight"),
-    (train_cli, ["--train", "{d}/e.tsv", "--output-dir", "{d}/run", "--negatives", "1000000"],
-     "--negatives"),
+    (train_cli, ["--train", "{d}/e.tsv", "--output-dir", "{d}/run", "--source-negatives",
+                 "1000000"], "--source-negatives"),
 ]
 
 

@@ -64,8 +64,19 @@ finite_float = _bounded("finite_float", float, "a number", math.isfinite, "a fin
 
 def int_up_to(maximum: int, minimum: int = 1):
     """An argparse type for a count with a sane upper bound (memory grows with it)."""
-    return _bounded(f"int_{minimum}_to_{maximum}", int, "an integer",
-                    lambda v: minimum <= v <= maximum, f"between {minimum} and {maximum:,}")
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,} (memory grows with "
+                                             f"it), got {text}")
+        return value
+    parse.__name__ = f"int_{minimum}_to_{maximum}"
+    return parse
 
 
 #: Upper bounds of counts whose memory grows with them.
@@ -203,11 +214,11 @@ def check_printable_names(paths: Sequence[str], flag: str) -> None:
                              "cannot hold: rename or link the file", repr(path))
 
 
-def read_inputs(sources_path: str, translation_paths: Sequence[str]):
+def read_inputs(sources_path: str, translation_paths: Sequence[str], args=None):
     """All files read and checked before any model is loaded, so mistakes fail fast."""
     check_distinct_inputs(translation_paths, "-t")
     check_printable_names(translation_paths, "-t")
-    spool_inputs([sources_path, *translation_paths])
+    spool_inputs([sources_path, *translation_paths], lambda message: notice(args, message))
     sources = read_lines(sources_path)
     systems: Dict[str, List[str]] = {}
     for path in translation_paths:
@@ -275,7 +286,7 @@ def score_systems(args, files: Dict[str, Optional[str]]):
     results on rank 0 of a data-parallel run and None on the others. ``files`` (from
     :func:`warnings_to_stderr`) is pointed at the file being scored."""
     from ..parallel import score_sharded
-    sources, systems = read_inputs(args.sources, args.translations)
+    sources, systems = read_inputs(args.sources, args.translations, args)
     model = load_from_args(args, sources, next(iter(systems.values())))
     results = {}
     for path, hypotheses in systems.items():

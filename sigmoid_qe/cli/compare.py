@@ -61,7 +61,7 @@ def _compare(args, files) -> int:
     if len(args.translations) < 2:
         raise OptionError("give at least two systems with -t (the first is the baseline)")
     files["source"] = args.sources
-    sources, systems = read_inputs(args.sources, args.translations)
+    sources, systems = read_inputs(args.sources, args.translations, args)
     samples = args.n_samples or (1000 if args.test == "bs" else 10000)
     # sacrebleu builds a [samples, segments] index array (8 bytes each) and per-system sums
     check_memory(samples * len(sources) * 8 * 2, f"--n-samples {samples} x {len(sources)} segments")

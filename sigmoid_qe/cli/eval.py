@@ -161,10 +161,17 @@ def _check_args(args) -> None:
     _check_files(args)
     if args.plot and args.out and os.path.realpath(args.plot) == os.path.realpath(args.out):
         raise OptionError("--plot and --out need folders of their own")
+    _claim_output_folders(args, create=False)
+
+
+def _claim_output_folders(args, create: bool) -> None:
+    """--plot and --out: new, empty, or an earlier run's with --overwrite, never a user's
+    folder (see :func:`sigmoid_qe.files.claim_folder`)."""
     for folder, flag, kind in ((args.plot, "--plot", "eval-plots"),
                                (args.out, "--out", "eval-scores")):
         if folder:
-            claim_folder(folder, kind, flag, reuse=args.overwrite, reuse_flag="--overwrite")
+            claim_folder(folder, kind, flag, reuse=args.overwrite, reuse_flag="--overwrite",
+                         create=create)
 
 
 def _check_files(args) -> None:
@@ -222,7 +229,8 @@ def _run(args, files) -> int:
     if to_file:
         outputs[Path(args.output)] = text
     if outputs:
-        write_files_atomically(outputs)
+        _claim_output_folders(args, create=True)  # made and marked only now: a failed job
+        write_files_atomically(outputs)           # leaves nothing
     if not to_file:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -33,7 +33,8 @@ from .common import (
     silence_libraries,
 )
 
-#: Most negatives per position (each is a row of the head gathered per target token).
+#: Most source tokens taken as negatives per position (the unigram and softmax negatives are
+#: bounded by the vocabulary, checked once the model is loaded).
 MAX_NEGATIVES = 4096
 
 
@@ -49,9 +50,6 @@ def parse_negatives(text: str) -> Tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected N or U,S (e.g. 10 or 5,5), got {text!r}") from None
     if uni < 0 or soft < 0 or uni + soft == 0:
         raise argparse.ArgumentTypeError("need at least one negative, none below 0")
-    if uni + soft > MAX_NEGATIVES:
-        raise argparse.ArgumentTypeError(f"at most {MAX_NEGATIVES} negatives per position "
-                                         f"(memory grows with them), got {text!r}")
     return uni, soft
 
 
@@ -163,6 +161,8 @@ def _train(args, files) -> int:
         check_output_dir(Path(args.output_dir), args.resume, args.overwrite, cache_dir)
         check_cache_dir(cache_dir, Path(args.output_dir))
     # data next: a wrong path or column fails in a second, before any model is loaded
+    from ..files import spool_inputs
+    spool_inputs([*args.train, *(args.dev or [])], lambda message: notice(args, message))
     train_table = read_parallel(args.train)
     dev_table = read_parallel(args.dev) if args.dev else None
     train = dev = None

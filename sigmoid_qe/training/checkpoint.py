@@ -76,13 +76,27 @@ def check_output_dir(output_dir: Path, resume: bool, overwrite: bool = False,
                          "give one", output_dir)
     claim_folder(output_dir, OUTPUT_KIND, "--output-dir", reuse=resume or overwrite,
                  reuse_flag="--resume (to continue it) or --overwrite (to replace it)",
-                 adopt=lambda folder: resume and latest_checkpoint(folder) is not None)
+                 adopt=_earlier_version_run)
     root = checkpoint_root(output_dir)
     if overwrite and root.is_dir():
         shutil.rmtree(root)  # inside a folder marked as this package's run
     if root.is_dir():
         for stale in root.glob(".step-*.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
+
+
+def _earlier_version_run(folder: Path) -> bool:
+    """A run folder written before folders were marked: checkpoints of this tool, or a head
+    whose config.json holds this tool's training record."""
+    if latest_checkpoint(folder) is not None:
+        return True
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    training = config.get("training") if isinstance(config, dict) else None
+    return (isinstance(training, dict) and "options" in training
+            and (Path(folder) / "head.safetensors").is_file())
 
 
 def _check_cache_place(cache_dir: Path, output_dir: Path) -> None:
