@@ -220,20 +220,28 @@ def load_checkpoint(path: Path, weight: torch.Tensor, optimizer: torch.optim.Opt
         raise InputError(f"cannot resume: {key} was {was!r} in the checkpoint, now {now!r} "
                          f"(resume with the same data and options, or use another --output-dir)",
                          path)
-    from safetensors.torch import load_file
+    import warnings
     try:
-        tensors = load_file(str(path / "head.safetensors"))
-        if tensors["weight"].shape != weight.shape or not torch.isfinite(tensors["weight"]).all():
-            raise ValueError("head.safetensors: wrong shape or non-finite values")
-        state = TrainState(**record["state"])
-        with torch.no_grad():
-            weight.copy_(tensors["weight"].to(weight.device, weight.dtype))
-        optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location=weight.device,
-                                             weights_only=True))
-        scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
-        _set_rng_state(torch.load(path / "rng.pt", weights_only=True))
+        with warnings.catch_warnings():  # torch's notes on pickle protocols: the error says it
+            warnings.simplefilter("ignore")
+            return _load_parts(path, weight, optimizer, scheduler, record)
     except Exception as exc:  # any damage: truncated, random bytes, a pickle with code
         raise DamagedCheckpoint(path, exc) from None
+
+
+def _load_parts(path: Path, weight: torch.Tensor, optimizer, scheduler, record: Dict[str, Any]
+                ) -> Tuple[TrainState, Optional[torch.Tensor]]:
+    from safetensors.torch import load_file
+    tensors = load_file(str(path / "head.safetensors"))
+    if tensors["weight"].shape != weight.shape or not torch.isfinite(tensors["weight"]).all():
+        raise ValueError("head.safetensors: wrong shape or non-finite values")
+    state = TrainState(**record["state"])
+    with torch.no_grad():
+        weight.copy_(tensors["weight"].to(weight.device, weight.dtype))
+    optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location=weight.device,
+                                         weights_only=True))
+    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
+    _set_rng_state(torch.load(path / "rng.pt", weights_only=True))
     return state, tensors.get("best")
 
 
@@ -243,4 +251,6 @@ class DamagedCheckpoint(InputError):
     def __init__(self, path: Path, exc: BaseException):
         from ..errors import first_line
         self.reason = first_line(exc)
+        if self.reason.startswith("Weights only load failed") or "Unpickl" in type(exc).__name__:
+            self.reason = "not readable as plain tensors (damaged, or a pickle holding code)"
         super().__init__(f"damaged checkpoint ({type(exc).__name__}: {self.reason})", path)
