@@ -124,9 +124,15 @@ class ResumableOutputs:
             return False
         if failed is not None and (kind is None or isinstance(value, OSError)):
             reason = str(failed.strerror or failed)
-            raise InputError(f"cannot write ({reason[:1].lower() + reason[1:]}); the results up "
-                             "to the last checkpoint are kept: free space, then rerun with "
-                             "--resume", next(iter(self.paths.values()))) from None
+            reason = reason[:1].lower() + reason[1:]
+            first = next(iter(self.paths.values()))
+            if not self.record.exists():  # no chunk was completed: nothing worth keeping
+                for path in self.paths.values():
+                    with contextlib.suppress(OSError):
+                        os.unlink(path + PARTIAL)
+                raise InputError(f"cannot write ({reason}); nothing kept", first) from None
+            raise InputError(f"cannot write ({reason}); the results up to the last checkpoint "
+                             "are kept: free space, then rerun with --resume", first) from None
         if kind is None:
             for path in self.paths.values():
                 os.replace(path + PARTIAL, path)
