@@ -313,3 +313,12 @@ def test_ctrl_c_while_importing_exits_130_quietly(tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip() == "sigmoid-qe: interrupted", err
     assert torch is not None
+
+
+def test_duplicated_domain_score_is_an_error(tmp_path):
+    from sigmoid_qe.metaeval.mtme import read_domain_score_file
+    path = tmp_path / "m.domain.score"
+    path.write_text("news A 0.1\nnews B 0.2\nnews A 0.3\n")
+    with pytest.raises(InputError, match=r"m.domain.score:3: duplicate score for system A in "
+                                         r"domain news \(first at line 1\)"):
+        read_domain_score_file(path, ["news"])
