@@ -233,3 +233,41 @@ def test_output_path_ending_in_slash_and_read_only_file(tiny_marian_dir, pair, t
                                       *_model(tiny_marian_dir)], capsys)
     assert code == 2 and "read-only" in err
     assert ro.read_text() == "old\n"
+
+
+def test_resume_on_a_full_disk_is_one_line(tiny_marian_dir, tmp_path, capsys, monkeypatch):
+    """W10b: --resume on a full disk gave a traceback from closing the partial files. Before
+    any checkpoint nothing is kept; after one, the checkpoint is kept for --resume."""
+    import io
+    import random
+
+    from sigmoid_qe import resume as resume_module
+    rng = random.Random(1)
+    lines = [" ".join(rng.choice(WORDS) for _ in range(5)) for _ in range(40)]
+    (tmp_path / "s").write_text("\n".join(lines) + "\n")
+    (tmp_path / "t").write_text("\n".join(reversed(lines)) + "\n")
+    budget = {"bytes": 0}
+
+    class Full(io.BufferedRandom):
+        def write(self, data):
+            budget["bytes"] -= len(data)
+            if budget["bytes"] < 0:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().write(data)
+
+    def full_open(path, mode="r", *args, **kwargs):
+        return Full(io.FileIO(path, mode.replace("b", "")))
+    monkeypatch.setattr(resume_module, "open", full_open, raising=False)
+    argv = ["-s", tmp_path / "s", "-t", tmp_path / "t", "-o", tmp_path / "r.out", "--to-jsonl",
+            tmp_path / "r.jsonl", "--resume", "--chunk-size", "10", *_model(tiny_marian_dir)]
+    for allowed, kept in ((100, False), (12_000, True)):  # one chunk is ~8 kB
+        budget["bytes"] = allowed
+        for leftover in tmp_path.glob("r.*"):
+            leftover.unlink()
+        code, out, err = _run(score_cli, argv, capsys)
+        assert code == 2 and "Traceback" not in err and err.count("error:") == 1, err
+        assert "cannot write (no space left on device)" in err
+        assert ("kept: free space, then rerun with --resume" in err) == kept, err
+        assert (tmp_path / "r.out.partial.json").exists() == kept
+        assert (tmp_path / "r.out.partial").exists() == kept
+        assert not (tmp_path / "r.out").exists()
