@@ -303,8 +303,10 @@ _PROG = ["sigmoid-qe"]
 
 
 def notice(args, message: str) -> None:
-    if not getattr(args, "quiet", False):
-        print(f"{_PROG[0]}: {message}", file=sys.stderr)
+    """A notice on stderr (not with --quiet); under torchrun, from rank 0 only."""
+    if getattr(args, "quiet", False) or os.environ.get("RANK", "0") not in ("0", ""):
+        return
+    print(f"{_PROG[0]}: {message}", file=sys.stderr)
 
 
 def _one_line(text: str) -> str:
