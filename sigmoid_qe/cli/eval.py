@@ -180,9 +180,12 @@ def _check_files(args) -> None:
                                                 "wmt_da", "span_gold", "word_gold")
                     if getattr(args, n)]
     inputs_given += list(args.span_predictions or []) + list(args.word_predictions or [])
-    texts = [getattr(args, n) for n in ("tsv", "wmt_da", "span_gold", "word_gold")
+    texts = [getattr(args, n) for n in ("tsv", "wmt_da", "biomqm", "span_gold", "word_gold")
              if getattr(args, n)]
     texts += list(args.span_predictions or []) + list(args.word_predictions or [])
+    from ..metaeval.inputs import parse_metric_spec
+    texts += [str(path) for path in (parse_metric_spec(spec)[1] for spec in args.add_metric)
+              if not path.is_dir()]
     spool_inputs(texts, lambda m: notice(args, m))
     if args.output:
         if is_stdout(args.output):

@@ -202,3 +202,23 @@ def test_zip_lines_checks_every_file_ends_together(tmp_path):
     b.write_text("1\n2\n3\n")
     assert files_module.count_lines(a) == 3 and files_module.count_lines(b) == 3
     assert list(files_module.zip_lines(a, b, expected=3)) == [("1", "1"), ("2", "2"), ("3", "3")]
+
+
+def test_eval_reads_its_table_and_an_added_metric_from_stdin(tmp_path, capsys, monkeypatch):
+    from sigmoid_qe.cli import eval as eval_cli
+    table = "src\tmt\tscore\na\tb\t1\nc\td\t2\ne\tf\t3\n"
+    (tmp_path / "e.tsv").write_text(table)
+    (tmp_path / "m.txt").write_text("0.1\n0.5\n0.2\n")
+    argv = ["--measures", "pearson", "--format", "json"]
+    code, from_files, err = _main(eval_cli, ["--tsv", tmp_path / "e.tsv", "--add-metric",
+                                             f"m={tmp_path / 'm.txt'}", *argv], capsys)
+    assert code == 0, err
+    code, from_stdin, err = _main(eval_cli, ["--tsv", "-", "--add-metric",
+                                             f"m={tmp_path / 'm.txt'}", *argv], capsys,
+                                  stdin=table.encode(), monkeypatch=monkeypatch)
+    assert code == 0, err
+    assert from_stdin == from_files and '"value": 0.24' in from_files
+    code, from_stdin, err = _main(eval_cli, ["--tsv", tmp_path / "e.tsv", "--add-metric", "m=-",
+                                             *argv], capsys, stdin=b"0.1\n0.5\n0.2\n",
+                                  monkeypatch=monkeypatch)
+    assert code == 0 and from_stdin == from_files, err
