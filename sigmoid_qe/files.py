@@ -21,6 +21,7 @@ standard output. New files get the user's umask (existing ones keep their mode).
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import itertools
@@ -32,9 +33,22 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
+from typing import (
+    IO,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
-from .errors import InputError, SigmoidQEWarning
+from .errors import InputError, OptionError, SigmoidQEWarning
 
 PathLike = Union[str, os.PathLike]
 T = TypeVar("T")
@@ -42,8 +56,9 @@ T = TypeVar("T")
 #: Longest line read: longer ones are refused (no text segment is that long; a binary or
 #: endless file is).
 MAX_LINE_BYTES = 64 * 2**20
-#: How the command line names standard output.
+#: How the command line names standard output (for outputs) and standard input (for inputs).
 STDOUT = "-"
+STDIN = "-"
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -54,7 +69,25 @@ def _reason(exc: OSError) -> str:
     return text[:1].lower() + text[1:]
 
 
+#: Inputs that cannot be read twice (``-``, a pipe, a FIFO, ``<(...)``), copied once by
+#: :func:`spool_inputs`: the user's name -> the copy's path.
+_SPOOLED: Dict[str, str] = {}
+#: (device, inode, size, mtime) of each input at its first complete reading: a later reading
+#: that finds the file changed is an error (:func:`check_unchanged`).
+_SNAPSHOTS: Dict[str, Tuple[int, int, int, int]] = {}
+
+
+def _identity(info: os.stat_result) -> Tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
 def _open_for_reading(path: PathLike) -> IO[bytes]:
+    name = os.fspath(path)
+    if name in _SPOOLED:
+        return open(_SPOOLED[name], "rb")
+    if name == STDIN:
+        raise InputError("'-' (standard input) was not read in: a command reads it once at the "
+                         "start", path)
     try:
         handle = open(path, "rb")
     except OSError as exc:
@@ -63,6 +96,147 @@ def _open_for_reading(path: PathLike) -> IO[bytes]:
         handle.close()
         raise InputError("cannot read file (is a directory)", path)
     return handle
+
+
+def is_rereadable(path: PathLike) -> bool:
+    """True when ``path`` can be read again from the start: a regular file (also behind
+    ``/dev/stdin`` redirected from a file), or an input already copied by
+    :func:`spool_inputs`. False for ``-``, a pipe, a FIFO, a terminal, a process
+    substitution."""
+    name = os.fspath(path)
+    if name in _SPOOLED:
+        return True
+    if name == STDIN:
+        return False
+    try:
+        return stat.S_ISREG(os.stat(name).st_mode)
+    except OSError:
+        return True  # missing: the reading reports it
+
+
+def spool_inputs(paths: Iterable[Optional[PathLike]],
+                 notice: Optional[Callable[[str], None]] = None) -> None:
+    """Make every input readable more than once (commands count and check their inputs before
+    they score them): ``-`` (standard input, for one input only), a pipe, a FIFO or a process
+    substitution is read once, checked line by line like any input, into a private
+    temporary file that later readings use under the user's name (``notice`` is told). The
+    copies are deleted at exit (:func:`release_spooled`)."""
+    names = [os.fspath(p) for p in paths if p is not None]
+    if names.count(STDIN) > 1:
+        raise InputError("standard input can be read for one input only", STDIN)
+    for name in dict.fromkeys(names):
+        if is_rereadable(name):
+            continue
+        source = sys.stdin.buffer if name == STDIN else None
+        try:
+            handle = source if source is not None else _open_for_reading(name)
+        except InputError:
+            raise
+        if source is not None and handle.isatty():
+            raise InputError("standard input is a terminal: pipe or redirect a file into it", name)
+        folder = _spool_folder()
+        fd, copy = tempfile.mkstemp(prefix="input.", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                number = 0
+                while True:
+                    raw = handle.readline(MAX_LINE_BYTES + 1)
+                    if not raw:
+                        break
+                    number += 1
+                    body = raw[:-1] if raw.endswith(b"\n") else raw
+                    _decode_line(body[len(_BOM):] if number == 1 and body.startswith(_BOM)
+                                 else body, name, number)
+                    out.write(raw)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(copy)
+            raise
+        finally:
+            if source is None:
+                handle.close()
+        _SPOOLED[name] = copy
+        if notice is not None:
+            what = "standard input" if name == STDIN else f"{name} (not a regular file)"
+            notice(f"read {what} once into a temporary copy ({number} lines)")
+
+
+_SPOOL_DIR: List[str] = []
+
+
+def _spool_folder() -> str:
+    if not _SPOOL_DIR:
+        _SPOOL_DIR.append(tempfile.mkdtemp(prefix="sigmoid-qe-input-"))
+        atexit.register(release_spooled)
+    return _SPOOL_DIR[0]
+
+
+def release_spooled() -> None:
+    """Delete the copies :func:`spool_inputs` made."""
+    for copy in _SPOOLED.values():
+        with contextlib.suppress(OSError):
+            os.unlink(copy)
+    _SPOOLED.clear()
+    while _SPOOL_DIR:
+        with contextlib.suppress(OSError):
+            os.rmdir(_SPOOL_DIR.pop())
+
+
+def snapshot(paths: Iterable[Optional[PathLike]]) -> None:
+    """Record each input's identity now (see :func:`check_unchanged`)."""
+    for path in paths:
+        if path is None:
+            continue
+        name = os.fspath(path)
+        if name in _SPOOLED or name == STDIN:
+            continue
+        with contextlib.suppress(OSError):
+            _SNAPSHOTS[name] = _identity(os.stat(name))
+
+
+def check_unchanged(path: PathLike, lines_read: Optional[int] = None,
+                    expected: Optional[int] = None) -> None:
+    """Refuse an input that changed since it was counted (its size, time or inode differ), or
+    a reading that ended after ``lines_read`` lines where ``expected`` were counted: an input
+    rewritten while it was scored, which would give a silently truncated result."""
+    name = os.fspath(path)
+    if expected is not None and lines_read is not None and lines_read != expected:
+        raise InputError(f"changed while it was read: {lines_read} lines read, {expected} "
+                         f"counted at the start; nothing written", path)
+    if name in _SPOOLED or name not in _SNAPSHOTS:
+        return
+    try:
+        now = _identity(os.stat(name))
+    except OSError:
+        now = None
+    if now != _SNAPSHOTS[name]:
+        raise InputError("changed while it was read (its size or time differ from the start); "
+                         "nothing written", path)
+
+
+def zip_lines(*paths: PathLike, expected: Optional[int] = None,
+              allow_empty: Sequence[bool] = ()) -> Iterator[Tuple[str, ...]]:
+    """The lines of several aligned files, in lockstep; at the end every file must end on the
+    same line (``expected`` lines when given) and be unchanged since it was counted
+    (:func:`check_unchanged`)."""
+    iterators = [iter_lines(p, allow_empty=bool(allow_empty[k]) if k < len(allow_empty) else False)
+                 for k, p in enumerate(paths)]
+    sentinel = object()
+    count = 0
+    while True:
+        row = [next(it, sentinel) for it in iterators]
+        done = [value is sentinel for value in row]
+        if any(done):  # the files that ended first: shorter than counted, or changed?
+            for path, ended in zip(paths, done):
+                if ended:
+                    check_unchanged(path, count, expected)
+            for path, ended in zip(paths, done):
+                if not ended:
+                    raise InputError("changed while it was read: more lines than counted; "
+                                     "nothing written", path)
+            return
+        count += 1
+        yield tuple(row)
 
 
 def _decode_line(raw: bytes, path: PathLike, number: int) -> str:
@@ -102,8 +276,21 @@ def iter_lines(path: PathLike, allow_empty: bool = False) -> Iterator[str]:
 
 def count_lines(path: PathLike, allow_empty: bool = False) -> int:
     """The number of lines, every one decoded and checked (a pass before long work, so that
-    a bad byte on the last line fails at once; memory stays flat)."""
-    return sum(1 for _ in iter_lines(path, allow_empty=allow_empty))
+    a bad byte on the last line fails at once; memory stays flat). The file's identity is
+    recorded: a later reading that finds it changed fails (:func:`check_unchanged`)."""
+    name = os.fspath(path)
+    before = None
+    if name not in _SPOOLED and name != STDIN:
+        with contextlib.suppress(OSError):
+            before = _identity(os.stat(name))
+    count = sum(1 for _ in iter_lines(path, allow_empty=allow_empty))
+    if before is not None:
+        with contextlib.suppress(OSError):
+            after = _identity(os.stat(name))
+            if after != before:
+                raise InputError("changed while it was read", path)
+            _SNAPSHOTS[name] = after
+    return count
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[List[T]]:
@@ -261,6 +448,9 @@ def check_output(path: PathLike, inputs: Sequence[PathLike] = (), what: str = "o
     target = Path(text)
     if target.is_dir():
         raise InputError(f"{what} path is a directory", text)
+    if text.endswith("/"):
+        raise InputError(f"{what} path ends in '/' but is not a folder (a file name was "
+                         "expected)", text)
     for source in inputs:
         if _same_file(target, source):
             raise InputError(f"{what} path is also an input file", text)
@@ -277,31 +467,140 @@ def check_output(path: PathLike, inputs: Sequence[PathLike] = (), what: str = "o
         os.unlink(probe)
     except OSError as exc:
         raise InputError(f"cannot write {what} in {folder} ({_reason(exc)})", text) from None
-    if target.exists() and not os.access(target, os.W_OK):
-        raise InputError(f"cannot write {what} (permission denied)", text)
+    if target.exists() and (not os.access(target, os.W_OK)
+                            or not os.stat(target).st_mode & 0o222):
+        raise InputError(f"cannot write {what} (the file is read-only)", text)
+    sweep_stale_temps(target)
     return text
 
 
+def is_stdout(path: Optional[PathLike]) -> bool:
+    """``-``, or a path naming the file behind standard output (``/dev/stdout``, or the very
+    file stdout is redirected to): both mean "instead of the results on stdout"."""
+    if path is None:
+        return False
+    text = os.fspath(path)
+    if text == STDOUT:
+        return True
+    try:
+        found = os.stat(text)
+        return os.path.samestat(found, os.fstat(sys.stdout.fileno()))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _resolved(path: str) -> str:
+    return os.path.realpath(path.rstrip("/") or "/")
+
+
+def check_distinct_outputs(outputs: Sequence[Tuple[str, Optional[PathLike]]]) -> None:
+    """Refuse two outputs that are one file, however named (``x`` and ``./x``, a link and
+    its target, two hard links; two of them standard output): ``outputs`` is (option, path)
+    pairs, paths None where an option is not given."""
+    seen: List[Tuple[str, str]] = []
+    for flag, path in outputs:
+        if path is None:
+            continue
+        text = os.fspath(path)
+        for other_flag, other in seen:
+            same = (is_stdout(text) and is_stdout(other)) or _resolved(text) == _resolved(other)
+            if not same and os.path.exists(text) and os.path.exists(other):
+                same = _same_file(Path(text), other)
+            if same:
+                where = "standard output" if is_stdout(text) else text
+                raise OptionError(f"{other_flag} and {flag} both write {where}: give each "
+                                  "output its own file")
+        seen.append((flag, text))
+
+
 class _Staged:
-    """A temporary file beside a regular-file destination, renamed into place on commit."""
+    """A temporary file beside a regular-file destination, renamed into place on commit.
+
+    Its name, ``.NAME.PID.XXXX.tmp``, carries the writing process's id, so that a later run
+    can delete what a killed one left (:func:`sweep_stale_temps`)."""
 
     def __init__(self, target: Path):
         self.target = Path(os.path.realpath(target))  # a symlink keeps pointing at the result
         self.mode = (stat.S_IMODE(os.stat(self.target).st_mode) if self.target.exists()
                      else new_file_mode())
-        handle, self.temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp",
-                                             dir=self.target.parent)
+        handle, self.temp = tempfile.mkstemp(prefix=f".{self.target.name}.{os.getpid()}.",
+                                             suffix=".tmp", dir=self.target.parent)
         self.stream = os.fdopen(handle, "wb")
+        self.text: Optional[io.TextIOWrapper] = None
+        _LIVE_TEMPS.add(self.temp)
+
+    def text_stream(self) -> io.TextIOWrapper:
+        self.text = io.TextIOWrapper(self.stream, encoding="utf-8", newline="")
+        return self.text
 
     def commit(self) -> None:
-        self.stream.close()
+        (self.text or self.stream).close()
         os.chmod(self.temp, self.mode)
         os.replace(self.temp, self.target)
+        _LIVE_TEMPS.discard(self.temp)
 
     def abort(self) -> None:
-        self.stream.close()
+        """Remove the temporary file, whatever state its stream is in (a full disk makes
+        every flush fail: the file is unlinked first, and close errors are dropped)."""
         with contextlib.suppress(OSError):
             os.unlink(self.temp)
+        _LIVE_TEMPS.discard(self.temp)
+        for stream in (self.text, self.stream):
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
+
+
+#: Temporary files of this process not yet renamed or removed (removed at exit whatever
+#: happens, e.g. on a signal that skips the normal clean-up).
+_LIVE_TEMPS: set = set()
+
+
+@atexit.register
+def _remove_live_temps() -> None:
+    for temp in list(_LIVE_TEMPS):
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+    _LIVE_TEMPS.clear()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
+
+
+def sweep_stale_temps(path: PathLike) -> List[str]:
+    """Delete the temporary files (``.NAME.PID.XXXX.tmp``) that a killed run writing ``path``
+    left beside it, when their process is gone; returns what was deleted."""
+    target = Path(os.path.realpath(os.fspath(path)))
+    removed = []
+    prefix = f".{target.name}."
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        middle = name[len(prefix):-len(".tmp")].split(".")
+        if len(middle) != 2 or not middle[0].isdigit() or len(middle[1]) != 8:
+            continue
+        pid = int(middle[0])
+        if pid == os.getpid() or _process_alive(pid):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_uid == os.getuid():
+                os.unlink(entry.path)
+                removed.append(entry.path)
+        except OSError:
+            continue
+    return removed
 
 
 def _is_regular_or_new(target: Path) -> bool:
@@ -359,8 +658,7 @@ def open_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
     except OSError as exc:
         raise _writing_error(path, exc) from None
     try:
-        stream = staged.stream if binary else io.TextIOWrapper(staged.stream, encoding="utf-8",
-                                                                newline="")
+        stream = staged.stream if binary else staged.text_stream()
         yield stream
         stream.flush()
         staged.commit()
@@ -471,6 +769,102 @@ def write_files_atomically(files: Mapping[PathLike, Union[str, bytes]]) -> List[
             raise _writing_error(current, exc) from None
         raise
     return [Path(t) for t in files]
+
+
+# -- folders the package makes -----------------------------------------------------------------
+#: The file that marks a folder as made by sigmoid-qe (its content names the kind of folder).
+#: Only a folder with this mark is ever written into again, emptied or deleted by the package.
+FOLDER_MARK = ".sigmoid-qe-folder"
+
+
+def folder_kind(folder: PathLike) -> Optional[str]:
+    """The kind a folder's mark names ("train-output", "feature-cache", ...), or None."""
+    try:
+        data = json.loads((Path(folder) / FOLDER_MARK).read_text("utf-8"))
+        return str(data["kind"]) if isinstance(data, dict) and "kind" in data else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def mark_folder(folder: PathLike, kind: str) -> None:
+    from .version import __version__
+    (Path(folder) / FOLDER_MARK).write_text(
+        json.dumps({"kind": kind, "made_by": f"sigmoid-qe {__version__}"}) + "\n", "utf-8")
+
+
+_FOLDER_NAMES = {"--output-dir": "output folder", "--cache-dir": "cache folder"}
+
+
+def claim_folder(folder: PathLike, kind: str, flag: str, reuse: bool = False,
+                 reuse_flag: str = "--resume", adopt: Optional[Callable[[Path], bool]] = None,
+                 create: bool = True) -> bool:
+    """Make ``folder`` this package's ``kind`` of folder, or refuse it, before any work.
+
+    A missing folder is created and marked; an existing empty one is marked. An existing
+    folder marked with the same kind (an earlier run's) is used only with ``reuse`` (the
+    ``reuse_flag`` option, --resume or --overwrite); anything else that is not empty (a
+    user's folder, another kind of ours) is refused: the package never writes into, empties
+    or deletes a folder it cannot prove it made. ``adopt(folder)`` may accept an unmarked
+    folder that an earlier version made (it is then marked). Returns True when the folder
+    held an earlier run. Raises :class:`InputError` naming the folder. ``create=False``
+    only checks (a missing folder must be creatable; nothing is made or marked): call again
+    with ``create=True`` just before writing, so that a job that fails leaves nothing."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag} must be a folder, not a file", folder)
+    if not create and not path.exists():
+        parent = path
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            raise InputError(f"{flag} must be a folder, not a file", parent)
+        check_output(parent / ".sigmoid-qe-write-test", what=flag)
+        return False
+    if not create and not (folder_kind(path) or any(os.scandir(path))):
+        return False  # an empty folder: marked when written
+    return _claim(path, kind, flag, reuse, reuse_flag, adopt)
+
+
+def _claim(path: Path, kind: str, flag: str, reuse: bool, reuse_flag: str,
+           adopt: Optional[Callable[[Path], bool]]) -> bool:
+    folder = path
+    name = _FOLDER_NAMES.get(flag, f"{flag} folder")
+    if not path.exists():
+        try:
+            path.mkdir(parents=True)
+            mark_folder(path, kind)
+        except OSError as exc:
+            raise InputError(f"cannot write the {name} (cannot create it: {_reason(exc)})",
+                             folder) from None
+        return False
+    found = folder_kind(path)
+    if found is None:
+        try:
+            empty = not any(os.scandir(path))
+        except OSError as exc:
+            raise InputError(f"cannot read the {name} ({_reason(exc)})", folder) from None
+        if not empty and not (reuse and adopt is not None and adopt(path)):
+            raise InputError(f"{flag}: the folder is not empty and was not made by sigmoid-qe "
+                             f"(no {FOLDER_MARK} file): its files are never overwritten or "
+                             "deleted; give a new or empty folder", folder)
+        try:
+            mark_folder(path, kind)
+        except OSError as exc:
+            raise InputError(f"cannot write the {name} ({_reason(exc)})", folder) from None
+        return not empty
+    if found != kind:
+        raise InputError(f"{flag}: this folder is sigmoid-qe's {found} folder, not a {kind} "
+                         "folder: give another", folder)
+    if not reuse:
+        raise InputError(f"{flag}: holds an earlier run ({kind}): add {reuse_flag} to use it "
+                         "again, or give a new folder", folder)
+    try:  # the only reliable test that it is writable
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write the {name} ({_reason(exc)})", folder) from None
+    return True
 
 
 def readable_file(path: PathLike) -> None:

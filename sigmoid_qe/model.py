@@ -45,6 +45,11 @@ def segments(texts: Iterable[str], what: str) -> List[str]:
     for k, text in enumerate(out):
         if not isinstance(text, str):
             raise TypeError(f"{what}[{k}] is {type(text).__name__}, not str")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no tokenizer can take it
+            raise InputError(f"{what}[{k}]: lone surrogate U+{ord(text[exc.start]):04X} at "
+                             f"character {exc.start} (not valid Unicode text)") from None
     return out
 
 
@@ -165,7 +170,15 @@ class QEModel:
         if override is not None:
             if isinstance(override, SpanThresholds):
                 return override
-            minor, major = (override, floor) if isinstance(override, (int, float)) else override
+            number = (int, float)
+            if isinstance(override, number) and not isinstance(override, bool):
+                minor, major = override, floor
+            elif (isinstance(override, (tuple, list)) and len(override) == 2
+                  and all(isinstance(v, number) and not isinstance(v, bool) for v in override)):
+                minor, major = override
+            else:
+                raise OptionError(f"span_threshold must be a number (minor) or a (minor, major) "
+                                  f"pair of numbers, got {override!r}")
             for value in (minor, major):
                 if not floor <= value <= ceiling:
                     raise OptionError(f"span threshold {value} is outside the {method} score "
@@ -178,7 +191,8 @@ class QEModel:
             self._warned_spans.add(method)
             warnings.warn(SigmoidQEWarning(
                 f"no calibrated span thresholds for {method} with this head: using the default "
-                f"{DEFAULT_THRESHOLDS[method]} (calibrate with scripts/calibrate_spans.py)"),
+                f"{DEFAULT_THRESHOLDS[method]} (calibrate on your own dev pairs with the repository's "
+                f"scripts/calibrate_spans.py --head DIR --dev PAIRS.tsv --write)"),
                 stacklevel=3)
         minor, major = DEFAULT_THRESHOLDS[method]
         return SpanThresholds(minor, major, "min", floor)
@@ -235,6 +249,10 @@ class QEModel:
             if mismatch:
                 warnings.warn(SigmoidQEWarning(mismatch), stacklevel=2)
         pairs = self.backend.encode(sources, hypotheses, include_eos=eos)
+        for pos, source in enumerate(sources):
+            if not source.strip():
+                warnings.warn(InputWarning("empty source: the translation is scored against "
+                                           "nothing", "source", pos), stacklevel=2)
         for pos, hypothesis in enumerate(hypotheses):
             if not hypothesis.strip():
                 warnings.warn(InputWarning("empty translation: scored on its end-of-sentence "
@@ -295,6 +313,18 @@ class QEModel:
         return QEResult(out, method, aggregate,
                         str(self.signature(method, aggregate, eos, direction)))
 
+    def batch_plan(self, sources: Sequence[str], hypotheses: Sequence[str],
+                   batch_size: Optional[int] = None,
+                   include_eos: Optional[bool] = None) -> List[List[int]]:
+        """The length-sorted batches (row indices) :meth:`score` would build for these
+        pairs: what data-parallel scoring shares out whole (:mod:`sigmoid_qe.parallel`)."""
+        from .backends.frozen import length_sorted_batches
+        eos = self.include_eos if include_eos is None else include_eos
+        pairs = self.backend.encode(segments(sources, "sources"),
+                                    segments(hypotheses, "hypotheses"), include_eos=eos)
+        return length_sorted_batches([p.cost for p in pairs],
+                                     check_batch_size(batch_size or self.batch_size))
+
     def iter_score(self, pairs: Iterable[Tuple[str, str]], method: Optional[str] = None,
                    aggregate: Optional[str] = None, chunk_size: int = 1000,
                    progress: Optional[bool] = None, total: Optional[int] = None,
@@ -308,6 +338,13 @@ class QEModel:
         from .parallel import scored_chunks
         if chunk_size < 1:
             raise OptionError(f"chunk_size must be at least 1, got {chunk_size}")
+
+        def checked(items):
+            for k, pair in enumerate(items):
+                if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+                    raise TypeError(f"pair {k} is not (source, hypothesis): {pair!r:.80}")
+                yield pair
+        pairs = checked(pairs)
         for _, segments in scored_chunks(self, pairs, chunk_size, DistContext(), 0, progress,
                                          total, method=method, aggregate=aggregate,
                                          **score_options):
@@ -325,12 +362,21 @@ class QEModel:
         source, e.g. a rank's share ``r, r + w, ...`` of a sharded run), else ``first_index``,
         ``first_index + 1``, ...; so a share is generated in batches with the draws it would
         get in one run."""
+        import dataclasses
+
         from .decoding import Decoding
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise OptionError(f"n (candidates per source) must be an integer >= 1, got {n!r}")
         if not isinstance(decoding, Decoding):
             strategy = decoding or ("beam" if (n or 1) > 1 else "greedy")
             decoding = Decoding(strategy, n or 1, **options)
-        elif (n is not None and n != decoding.n) or options:
-            raise OptionError("give n and the options in the Decoding, or a strategy name")
+        elif options:
+            raise OptionError("give the decoding options in the Decoding, or a strategy name "
+                              "with keywords")
+        elif n is not None and n != decoding.n:
+            if decoding.n != 1:
+                raise OptionError(f"n={n} but the Decoding asks for {decoding.n} candidates")
+            decoding = dataclasses.replace(decoding, n=n)  # Decoding("beam") with n=8
         generate = getattr(self.backend, "generate", None)
         if generate is None:
             raise NotImplementedError(f"{self.backend.name}: this backend cannot translate")

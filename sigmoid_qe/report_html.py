@@ -19,10 +19,11 @@ from .results import QEResult, SegmentScore
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.3em}table{border-collapse:collapse;width:100%}
-th,td{border-bottom:1px solid #ddd;padding:.35em .5em;vertical-align:top;text-align:left}
+th,td{border-bottom:1px solid #ddd;padding:.35em .5em;vertical-align:top;text-align:start;
+overflow-wrap:anywhere}
 th.sortable{cursor:pointer;text-decoration:underline dotted}
 td.score{font-variant-numeric:tabular-nums;white-space:nowrap}
-.tok{border-radius:2px;white-space:pre-wrap}
+.tok{border-radius:2px;white-space:pre-wrap;unicode-bidi:isolate}
 mark.error{background:none;border-bottom:3px solid #e6a700;padding:0}
 mark.error.major{border-bottom-color:#c0392b}
 mark.error:empty::after{content:"\\2038";color:#c0392b;font-weight:bold}
@@ -47,6 +48,14 @@ document.querySelectorAll('th.sortable').forEach(function (th) {
   });
 });
 """
+
+
+def _script_json(data) -> str:
+    """JSON inside a <script> element: a raw-text element, so HTML entities would stay in the
+    text and break ``JSON.parse``; only ``<``, ``>`` and ``&`` are escaped, as JSON escapes,
+    which no ``</script>`` or ``<!--`` in the data can get past."""
+    return (json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def _colour(value: Optional[float], low: float, high: float) -> str:
@@ -136,7 +145,7 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
     for i, source in enumerate(sources):
         first = results[names[0]].segments[i]
         shown = render_source(source, first.source_errors) if len(names) == 1 else html.escape(source)
-        cells = [f"<td>{i + 1}</td>", f'<td class="src">{shown}</td>']
+        cells = [f"<td>{i + 1}</td>", f'<td class="src" dir="auto"><bdi>{shown}</bdi></td>']
         data = [f'data-index="{i}"']
         for k, name in enumerate(names):
             segment = results[name].segments[i]
@@ -150,7 +159,7 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
                 words = ", ".join(f"<mark class=\"omission\">{html.escape(e.text)}</mark>"
                                   for e in segment.source_errors)
                 omitted = f'<div class="omitted">not translated from the source: {words}</div>'
-            cells.append(f'<td class="mt" data-system="{k}">'
+            cells.append(f'<td class="mt" dir="auto" data-system="{k}">'
                          f"{render_translation(segment, values, low, high)}{omitted}</td>")
         rows.append(f"<tr {' '.join(data)}>{''.join(cells)}</tr>")
     signatures = "".join(f"<div>{html.escape(n)}: <code>{html.escape(r.signature)}</code></div>"
@@ -170,7 +179,7 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
             "click a score header to sort.</div></div>"
             f"<table id=\"segments\"><thead><tr>{''.join(head)}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
-            f"<script type=\"application/json\" id=\"errors\">{html.escape(json.dumps(errors))}</script>"
+            f"<script type=\"application/json\" id=\"errors\">{_script_json(errors)}</script>"
             f"<script type=\"application/json\" id=\"source-errors\">"
-            f"{html.escape(json.dumps(source_errors))}</script>"
+            f"{_script_json(source_errors)}</script>"
             f"<script>{_SCRIPT}</script></body></html>\n")

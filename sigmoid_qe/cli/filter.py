@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import tempfile
@@ -29,19 +30,31 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..distributed import current_context
-from ..errors import InputError, OptionError
-from ..files import check_output, iter_lines
+from ..errors import InputError, OptionError, SigmoidQEWarning
+from ..files import (
+    check_distinct_outputs,
+    check_output,
+    check_unchanged,
+    is_stdout,
+    iter_lines,
+    snapshot,
+    spool_inputs,
+)
 from ..filtering import FILTER_SCORING, Swaps, kept_count, top_mask
 from ..parallel import scored_chunks
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
 from .common import (
+    MAX_CHUNK_SIZE,
     ArgumentParser,
     add_method_arguments,
     add_model_arguments,
     add_quiet_argument,
+    check_distinct_inputs,
     check_method_arguments,
+    finite_float,
+    int_up_to,
     load_from_args,
-    positive_int,
+    notice,
     run_cli,
 )
 
@@ -69,7 +82,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--tsv", default=None, metavar="FILE",
                         help="one file of source<TAB>target lines instead of -s/-t")
     keep = parser.add_mutually_exclusive_group(required=True)
-    keep.add_argument("--threshold", type=float, default=None, metavar="X",
+    keep.add_argument("--threshold", type=finite_float, default=None, metavar="X",
                       help="keep the pairs scoring at least X")
     keep.add_argument("--keep-top", type=percentage, default=None, metavar="P%",
                       help="keep exactly the best P%% of the pairs")
@@ -79,7 +92,8 @@ def build_parser() -> ArgumentParser:
                         help="kept pairs, source<TAB>target (default stdout)")
     parser.add_argument("--dropped", default=None, metavar="FILE",
                         help="dropped pairs: line<TAB>score<TAB>source<TAB>target")
-    parser.add_argument("--chunk-size", type=positive_int, default=1000, metavar="PAIRS",
+    parser.add_argument("--chunk-size", type=int_up_to(MAX_CHUNK_SIZE), default=1000,
+                        metavar="PAIRS",
                         help="pairs scored at a time (default 1000)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run of the same command (-o FILE)")
@@ -95,19 +109,26 @@ def main(argv: Optional[List[str]] = None) -> int:
 def iter_pairs(args) -> Iterator[Tuple[str, str]]:
     """(source, target) pairs, streamed from -s/-t or --tsv; a tab inside a text (which the
     TSV outputs could not hold) and a line-count mismatch are errors naming file and line."""
+    expected = getattr(args, "counted", None)
     if args.tsv is not None:
+        number = 0
         for number, line in enumerate(iter_lines(args.tsv), start=1):
             fields = line.split("\t")
             if len(fields) != 2:
                 raise InputError(f"expected source<TAB>target, found {len(fields)} field(s)",
                                  args.tsv, number)
             yield fields[0], fields[1]
+        check_unchanged(args.tsv, number, expected)
         return
     targets = iter_lines(args.targets)
     number = 0
     for number, source in enumerate(iter_lines(args.sources), start=1):
         target = next(targets, None)
         if target is None:
+            if expected is not None:  # counted equal before: it changed since
+                raise InputError(f"changed while it was read: {number - 1} lines read, "
+                                 f"{expected} counted at the start; nothing written",
+                                 args.targets)
             raise InputError(f"has {number - 1} lines but {args.sources} has more", args.targets)
         for text, path in ((source, args.sources), (target, args.targets)):
             if "\t" in text:
@@ -115,7 +136,12 @@ def iter_pairs(args) -> Iterator[Tuple[str, str]]:
                                  "hold", path, number)
         yield source, target
     if next(targets, None) is not None:
+        if expected is not None:
+            raise InputError("changed while it was read: more lines than counted; nothing "
+                             "written", args.targets)
         raise InputError(f"has more lines than {args.sources} ({number})", args.targets)
+    check_unchanged(args.sources, number, expected)
+    check_unchanged(args.targets)
 
 
 def _check(args) -> int:
@@ -125,9 +151,15 @@ def _check(args) -> int:
         raise OptionError("give --tsv FILE or -s SRC -t TGT, not both")
     if args.tsv is None and not (args.sources and args.targets):
         raise OptionError("give -s SRC -t TGT, or --tsv FILE")
+    if args.threshold is not None and not math.isfinite(args.threshold):
+        raise OptionError(f"--threshold must be a finite number, got {args.threshold}")
     inputs = [p for p in (args.sources, args.targets, args.tsv) if p]
-    if args.dropped is not None and args.dropped == args.output:
-        raise OptionError("-o and --dropped go to the same file")
+    check_distinct_inputs(inputs, "-s/-t")
+    if is_stdout(args.output):
+        args.output = "-"
+    if is_stdout(args.dropped):
+        args.dropped = "-"
+    check_distinct_outputs([("-o", args.output), ("--dropped", args.dropped)])
     check_output(args.output, inputs, "-o")
     if args.dropped:
         check_output(args.dropped, inputs, "--dropped")
@@ -141,7 +173,11 @@ def _check(args) -> int:
             raise OptionError(f"{args.output}: an interrupted run left its scores "
                               f"({args.output}{SCORES_SUFFIX}); add --resume to continue it, or "
                               "delete that file to start over")
-    return sum(1 for _ in iter_pairs(args))
+    spool_inputs(inputs, lambda m: notice(args, m))
+    snapshot(inputs)
+    args.counted = None
+    args.counted = sum(1 for _ in iter_pairs(args))
+    return args.counted
 
 
 def _filter(args, files) -> int:
@@ -158,6 +194,12 @@ def _filter(args, files) -> int:
         job.keep_top_passes()
     if job.context.is_main:
         job.swaps.report()
+        if args.threshold is not None and job.kept in (0, total):
+            import warnings
+            warnings.warn(SigmoidQEWarning(
+                f"--threshold {args.threshold:g} kept {'none' if job.kept == 0 else 'all'} of "
+                f"the {total} pairs (scores here lie between {job.low:.4f} and {job.high:.4f})"),
+                stacklevel=2)
     return 0
 
 
@@ -168,9 +210,11 @@ class _FilterJob:
         self.args, self.model, self.total = args, model, total
         self.context = current_context()
         self.swaps = Swaps(model.backend.lp)
-        options = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
+        options = {k: v for k, v in vars(args).items()
+                   if k not in ("resume", "quiet", "counted")}
         self.key = job_key(options, [args.sources, args.targets, args.tsv])
         self.paths = {"kept": args.output, "dropped": args.dropped} if self.context.is_main else {}
+        self.kept, self.low, self.high = 0, math.inf, -math.inf
 
     def scored(self, outputs) -> Iterator[Tuple[int, Optional[List]]]:
         """(first line index, segments or None on other ranks) per chunk, after what
@@ -197,8 +241,10 @@ class _FilterJob:
                 if segments is None:
                     continue
                 for line, segment in enumerate(segments, start + 1):
-                    _write(outputs, line, segment.score, segment.source, segment.hypothesis,
-                           segment.score >= self.args.threshold)
+                    keep = segment.score >= self.args.threshold
+                    self.kept += keep
+                    self.low, self.high = min(self.low, segment.score), max(self.high, segment.score)
+                    _write(outputs, line, segment.score, segment.source, segment.hypothesis, keep)
                 self.checkpoint(outputs, start + len(segments))
 
     def keep_top_passes(self) -> None:
@@ -252,6 +298,9 @@ def _scores_file(args, key: str) -> Iterator[Optional[str]]:
     if args.resume:
         path = args.output + SCORES_SUFFIX
         if os.path.exists(path) and not _scores_match(path, key):
+            if not os.path.exists(path + ".key"):  # not ours to delete
+                raise InputError("exists, and is not the scores of an earlier run of this "
+                                 "command: move it away, or choose another -o", path)
             os.unlink(path)
         yield path
         with contextlib.suppress(OSError):
