@@ -132,8 +132,10 @@ def spool_inputs(paths: Iterable[Optional[PathLike]],
             handle = source if source is not None else _open_for_reading(name)
         except InputError:
             raise
-        if source is not None and handle.isatty():
-            raise InputError("standard input is a terminal: pipe or redirect a file into it", name)
+        if handle.isatty():
+            if source is None:
+                handle.close()
+            raise InputError("is a terminal: pipe or redirect a file into it", name)
         folder = _spool_folder()
         fd, copy = tempfile.mkstemp(prefix="input.", dir=folder)
         try:

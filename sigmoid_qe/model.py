@@ -318,7 +318,7 @@ class QEModel:
                    include_eos: Optional[bool] = None) -> List[List[int]]:
         """The length-sorted batches (row indices) :meth:`score` would build for these
         pairs: what data-parallel scoring shares out whole (:mod:`sigmoid_qe.parallel`)."""
-        from .backends.frozen import length_sorted_batches
+        from .scoring import length_sorted_batches  # the batching rule scoring uses
         eos = self.include_eos if include_eos is None else include_eos
         pairs = self.backend.encode(segments(sources, "sources"),
                                     segments(hypotheses, "hypotheses"), include_eos=eos)

@@ -14,9 +14,8 @@ import socket
 import subprocess
 import sys
 
-from sigmoid_qe import backends  # noqa: F401  (first: frozen <-> backends import order)
-from sigmoid_qe.backends.frozen import length_sorted_batches
 from sigmoid_qe.parallel import rank_rows
+from sigmoid_qe.scoring import length_sorted_batches  # the rule scoring batches by
 
 from tiny_models import WORDS
 

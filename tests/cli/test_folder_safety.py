@@ -206,3 +206,46 @@ def test_the_mark_is_json_naming_the_kind(tmp_path):
     data = json.loads((tmp_path / "x" / FOLDER_MARK).read_text())
     assert data["kind"] == "train-output" and data["made_by"].startswith("sigmoid-qe")
     assert os.listdir(tmp_path / "x") == [FOLDER_MARK]
+
+
+def test_file_outputs_touch_only_the_named_files(tiny_marian_dir, tmp_path, capsys):
+    """Every command writing files into a folder of the user's: afterwards every other file
+    there is byte for byte what it was, and nothing else (no temporary file) is left."""
+    from sigmoid_qe.cli import compare as compare_cli
+    from sigmoid_qe.cli import filter as filter_cli
+    from sigmoid_qe.cli import rerank as rerank_cli
+    from sigmoid_qe.cli import score as score_cli
+    work = tmp_path / "work"
+    files = _user_folder(work)
+    (work / "s").write_text("the cat\na dog\n")
+    (work / "t").write_text("o gato\num cao\n")
+    (work / "u").write_text("o cao\num gato\n")
+    (work / "c").write_text("o gato\no cao\num cao\num gato\n")
+    files.update({work / n: (work / n).read_bytes() for n in ("s", "t", "u", "c")})
+    model = ["--model", tiny_marian_dir, "--device", "cpu", "--quiet"]
+    runs = [
+        (score_cli, ["-s", work / "s", "-t", work / "t", "-o", work / "o1", "--to-json",
+                     work / "o2", "--to-jsonl", work / "o3", "--html", work / "o4",
+                     "--spans-wmt", work / "o5", "--word-tags", work / "o6"], 6),
+        (score_cli, ["-s", work / "s", "-t", work / "t", "-o", work / "r1", "--resume"], 1),
+        (filter_cli, ["-s", work / "s", "-t", work / "t", "--keep-top", "50%", "-o", work / "f1",
+                      "--dropped", work / "f2"], 2),
+        (filter_cli, ["-s", work / "s", "-t", work / "t", "--keep-top", "50%", "-o", work / "f3",
+                      "--resume"], 1),
+        (rerank_cli, ["-s", work / "s", "-t", work / "c", "--num-candidates", "2", "-o",
+                      work / "k1", "--to-json", work / "k2"], 2),
+        (compare_cli, ["-s", work / "s", "-t", work / "t", work / "u", "--n-samples", "20"], 0),
+        (eval_cli, ["--tsv", _eval_tsv(tmp_path / "e.tsv"), "--output", work / "v1"], 1),
+    ]
+    made = set()
+    for module, argv, outputs in runs:
+        before = set(work.iterdir())
+        code = module.main([str(a) for a in argv + (model if module is not eval_cli else [])])
+        err = capsys.readouterr().err
+        assert code == 0, err
+        new = set(work.iterdir()) - before
+        assert len(new) == outputs, sorted(p.name for p in new)
+        made |= new
+        _survived(files)
+    assert not [p for p in work.iterdir() if p.name.endswith((".tmp", ".partial", ".json"))
+                and p not in made and p not in files]
