@@ -132,9 +132,10 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
                            cache_dir=cache_dir)
     seconds = time.time() - start
     head = next(iter(trained))
-    from sigmoid_qe.filtering import FILTER_SCORING
+    from sigmoid_qe.filtering import FILTER_DIRECTION, FILTER_SCORING
     method, aggregate = FILTER_SCORING
-    default = Method(f"**filter default: {method} [{head}] {aggregate}**",
+    mark = "**filter default: {}**" if FILTER_DIRECTION == "forward" else "{}"
+    default = Method(mark.format(f"{method} [{head}] {aggregate}"),
                      f"sigmoid:{head}" if method == "sigmoid" else method, aggregate)
     methods: List[Method] = [default]
     shipped = shipped_method(models)
@@ -174,6 +175,8 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
         f = sentence_scores(Method(label, fwd_stat, agg), stats)
         r = sentence_scores(Method(label, rev_stat, agg), back)
         mask = keep_top(np.array([combine(x, y, agg) for x, y in zip(f, r)]), k)
+        if (stat, agg) == FILTER_SCORING and FILTER_DIRECTION == "both":
+            label = f"**filter default: {label}**"
         masks[label] = mask
         rows.append(_row(label, mask, clean, labels_arr))
     rows.append(_row("length ratio (characters)", keep_top(length_ratio(pairs), k), clean, labels_arr))
@@ -187,7 +190,8 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
              f"_One scoring pass ({len(pairs)} pairs, every model-based row) in {seconds:.0f}s._"]
     if check_cli:
         kept = run_cli(pairs, lp, percent)
-        expected = [p for p, keep in zip(pairs, masks[default.label]) if keep]
+        default_label = next(label for label in masks if label.startswith("**filter default"))
+        expected = [p for p, keep in zip(pairs, masks[default_label]) if keep]
         same = kept == expected
         lines.append(f"_`sigmoid-qe-filter --keep-top {percent:.2f}%` kept {len(kept)} pairs, "
                      f"{'the same as' if same else 'NOT the same as'} the filter-default row._")

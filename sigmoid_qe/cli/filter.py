@@ -4,9 +4,10 @@ Input: ``-s SRC -t TGT`` (aligned lines) or ``--tsv FILE`` (``source<TAB>target`
 Output: the kept pairs as ``source<TAB>target`` lines on stdout (or ``-o``), in input order;
 ``--dropped FILE`` gets the others as ``line<TAB>score<TAB>source<TAB>target``.
 
-The score is the mean sigmoid token score unless ``--method``/``--aggregate`` say otherwise
-(:data:`sigmoid_qe.filtering.FILTER_SCORING`: length-independent, and the best of the head's
-scores on dev noise).
+The score is the mean sigmoid token score in both directions (the opposite model also scores
+the source given the target) unless ``--method``/``--aggregate``/``--direction`` say otherwise
+(:data:`sigmoid_qe.filtering.FILTER_SCORING`, ``FILTER_DIRECTION``: length-independent, and
+the best on dev noise).
 
 * ``--threshold X`` keeps the pairs scoring at least X, in one streaming pass.
 * ``--keep-top P%`` keeps exactly round(P% x pairs) pairs, the best by score over the whole
@@ -40,7 +41,7 @@ from ..files import (
     snapshot,
     spool_inputs,
 )
-from ..filtering import FILTER_SCORING, Swaps, kept_count, top_mask
+from ..filtering import FILTER_DIRECTION, FILTER_SCORING, Swaps, kept_count, top_mask
 from ..parallel import scored_chunks
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
 from .common import (
@@ -184,6 +185,8 @@ def _filter(args, files) -> int:
     total = _check(args)
     if args.method is None and args.aggregate is None:
         args.method, args.aggregate = FILTER_SCORING
+    if args.direction is None:
+        args.direction = FILTER_DIRECTION
     files["source"] = args.tsv or args.sources
     files["translation"] = args.tsv or args.targets
     head = [pair for _, pair in zip(range(100), iter_pairs(args))]

@@ -35,9 +35,11 @@ def test_filter_keep_top_is_exact_and_matches_scores(corpus, capsys, tmp_path):
     code, out, err = run(filter_cli, ["-s", en_path, "-t", pt_path, "--keep-top", "50%",
                                       "--dropped", dropped, "--quiet"], capsys)
     assert code == 0, err
-    # the filter's own default (a length-independent score), not the head's scoring choice
+    # the filter's own default (a length-independent score in both directions), not the head's
+    # scoring choice
     scores = load_model("bergamot-en-pt", device="cpu").score(en, pt, method="sigmoid",
-                                                              aggregate="mean").scores
+                                                              aggregate="mean",
+                                                              direction="both").scores
     order = sorted(range(len(en)), key=lambda i: (-scores[i], i))[:3]
     assert out.splitlines() == [f"{en[i]}\t{pt[i]}" for i in sorted(order)]
     rows = [line.split("\t") for line in dropped.read_text().splitlines()]
