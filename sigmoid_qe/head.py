@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .errors import ModelLoadError, first_line
-from .files import write_files_atomically
+from .outputs import write_files_atomically
 
 HEAD_WEIGHTS = "head.safetensors"
 HEAD_CONFIG = "config.json"

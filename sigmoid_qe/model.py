@@ -107,6 +107,16 @@ class QEModel:
         else forward."""
         return self._direction or self.head.config.direction or "forward"
 
+    def set_direction(self, direction: Optional[str]) -> None:
+        """Score in ``direction`` from now on (None: the head's again)."""
+        self._direction = None if direction is None else checked_direction(direction)
+
+    def has_reverse(self) -> bool:
+        """Whether a reverse model is there or can be had (see :func:`load_reverse`)."""
+        if self._reverse is not None or self._reverse_options.get("reverse_model"):
+            return True
+        return self.name in OPPOSITE_DEFAULT or reverse_backend(self.backend) is not None
+
     @property
     def reverse(self) -> QEModel:
         """The model that scores the source given the translation (loaded on first use)."""

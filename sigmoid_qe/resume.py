@@ -1,6 +1,6 @@
 """The outputs of a long job, written as it goes, and how a killed job continues (``--resume``).
 
-Without ``--resume`` every output goes through :func:`~sigmoid_qe.files.open_output`: a file
+Without ``--resume`` every output goes through :func:`~sigmoid_qe.outputs.open_output`: a file
 appears complete at the end or not at all (stdout is written through).
 
 With ``--resume`` every output must be a file. Each is written to ``FILE.partial``, and after
@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import IO, Dict, Mapping, Optional
 
 from .errors import InputError, OptionError, SigmoidQEError
-from .files import STDOUT, open_output, write_output
+from .files import STDOUT
+from .outputs import open_output, write_output
 
 PARTIAL = ".partial"
 STATE = ".partial.json"

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Dict, Optional, Sequence
 
 from ..errors import InputError, OptionError
-from ..files import check_output, claim_folder, is_stdout, spool_inputs, write_files_atomically
+from ..files import spool_inputs
+from ..folders import claim_folder
+from ..outputs import check_output, is_stdout, write_files_atomically
 from .common import (
     MAX_RESAMPLES,
     ArgumentParser,
@@ -166,7 +168,7 @@ def _check_args(args) -> None:
 
 def _claim_output_folders(args, create: bool) -> None:
     """--plot and --out: new, empty, or an earlier run's with --overwrite, never a user's
-    folder (see :func:`sigmoid_qe.files.claim_folder`)."""
+    folder (see :func:`sigmoid_qe.folders.claim_folder`)."""
     for folder, flag, kind in ((args.plot, "--plot", "eval-plots"),
                                (args.out, "--out", "eval-scores")):
         if folder:

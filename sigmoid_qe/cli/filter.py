@@ -32,16 +32,9 @@ import numpy as np
 
 from ..distributed import current_context
 from ..errors import InputError, OptionError, SigmoidQEWarning
-from ..files import (
-    check_distinct_outputs,
-    check_output,
-    check_unchanged,
-    is_stdout,
-    iter_lines,
-    snapshot,
-    spool_inputs,
-)
+from ..files import check_unchanged, iter_lines, snapshot, spool_inputs
 from ..filtering import FILTER_DIRECTION, FILTER_SCORING, Swaps, kept_count, top_mask
+from ..outputs import check_distinct_outputs, check_output, is_stdout
 from ..parallel import scored_chunks
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
 from .common import (
@@ -185,12 +178,19 @@ def _filter(args, files) -> int:
     total = _check(args)
     if args.method is None and args.aggregate is None:
         args.method, args.aggregate = FILTER_SCORING
-    if args.direction is None:
-        args.direction = FILTER_DIRECTION
+    direction_given = args.direction is not None
     files["source"] = args.tsv or args.sources
     files["translation"] = args.tsv or args.targets
     head = [pair for _, pair in zip(range(100), iter_pairs(args))]
-    job = _FilterJob(args, load_from_args(args, [s for s, _ in head], [t for _, t in head]), total)
+    model = load_from_args(args, [s for s, _ in head], [t for _, t in head])
+    if not direction_given:
+        if FILTER_DIRECTION == "forward" or model.has_reverse():
+            model.set_direction(FILTER_DIRECTION)
+        else:
+            model.set_direction("forward")
+            notice(args, f"{model.name} translates one direction only: filtering on the forward "
+                         "score (give --reverse-model for both directions)")
+    job = _FilterJob(args, model, total)
     if args.keep_top is None:
         job.threshold_pass()
     else:

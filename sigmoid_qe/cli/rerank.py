@@ -16,19 +16,8 @@ from typing import Dict, List, Optional, Tuple
 from ..decoding import MAX_BEAM, Decoding
 from ..distributed import current_context
 from ..errors import InputError, OptionError
-from ..files import (
-    check_distinct_outputs,
-    check_output,
-    check_unchanged,
-    chunks,
-    count_lines,
-    is_stdout,
-    iter_lines,
-    json_output,
-    open_output,
-    snapshot,
-    spool_inputs,
-)
+from ..files import check_unchanged, chunks, count_lines, iter_lines, snapshot, spool_inputs
+from ..outputs import check_distinct_outputs, check_output, is_stdout, json_output, open_output
 from ..parallel import shard_map
 from ..rerank import MBR_METRICS, rerank, utility_function
 from .common import (

@@ -15,17 +15,8 @@ from typing import Dict, List, Optional
 
 from ..distributed import current_context
 from ..errors import InputError, OptionError
-from ..files import (
-    JsonObjectWriter,
-    check_distinct_outputs,
-    check_output,
-    count_lines,
-    is_stdout,
-    iter_lines,
-    spool_inputs,
-    write_output,
-    zip_lines,
-)
+from ..files import count_lines, iter_lines, spool_inputs, zip_lines
+from ..outputs import JsonObjectWriter, check_distinct_outputs, check_output, is_stdout, write_output
 from ..parallel import scored_chunks
 from ..results import ExactSum
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers

@@ -37,7 +37,8 @@ import numpy as np
 import torch
 from numpy.lib.format import open_memmap
 
-from ..files import FOLDER_MARK, claim_folder, folder_kind, write_output
+from ..folders import FOLDER_MARK, claim_folder, folder_kind
+from ..outputs import write_output
 from .features import SentenceFeatures
 
 #: What a cache folder holds (besides its mark); nothing else is ever deleted.

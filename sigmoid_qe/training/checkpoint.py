@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ..files import readable_file, write_output
+from ..outputs import readable_file, write_output
 
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
@@ -51,7 +51,7 @@ def checkpoint_root(output_dir: Path) -> Path:
     return Path(output_dir) / CHECKPOINTS
 
 
-#: The kinds of folder training makes (see :func:`sigmoid_qe.files.claim_folder`).
+#: The kinds of folder training makes (see :func:`sigmoid_qe.folders.claim_folder`).
 OUTPUT_KIND = "train-output"
 CACHE_KIND = "feature-cache"
 
@@ -67,7 +67,7 @@ def check_output_dir(output_dir: Path, resume: bool, overwrite: bool = False,
     version wrote (checkpoints, no mark) is taken with --resume. Removes the half-written
     checkpoint folder a killed run leaves.
     """
-    from ..files import claim_folder
+    from ..folders import claim_folder
     output_dir = Path(output_dir)
     if cache_dir is not None:  # before anything is created
         _check_cache_place(cache_dir, output_dir)
@@ -110,7 +110,7 @@ def check_cache_dir(cache_dir: Optional[Path], output_dir: Path) -> None:
     """``--cache-dir``: a new or empty folder, or the feature cache of an earlier run; never
     the output folder, a folder holding it, or a user's folder (it is emptied and deleted
     after training)."""
-    from ..files import claim_folder, folder_kind
+    from ..folders import claim_folder, folder_kind
     if cache_dir is None:
         return
     _check_cache_place(cache_dir, output_dir)

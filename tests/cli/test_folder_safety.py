@@ -18,7 +18,7 @@ import pytest
 from sigmoid_qe.cli import eval as eval_cli
 from sigmoid_qe.cli import train as train_cli
 from sigmoid_qe.errors import InputError
-from sigmoid_qe.files import FOLDER_MARK, claim_folder, folder_kind
+from sigmoid_qe.folders import FOLDER_MARK, claim_folder, folder_kind
 
 from training_helpers import single_thread, toy_files
 
