@@ -241,7 +241,7 @@ def _decode_line(raw: bytes, path: PathLike, number: int) -> str:
     except UnicodeDecodeError as exc:
         raise InputError(f"invalid UTF-8 at byte {exc.start} of the line (not UTF-8 text?)",
                          path, number) from None
-    return text[:-1] if text.endswith("\r") else text
+    return text
 
 
 def iter_lines(path: PathLike, allow_empty: bool = False) -> Iterator[str]:
@@ -256,7 +256,7 @@ def iter_lines(path: PathLike, allow_empty: bool = False) -> Iterator[str]:
                 raw = raw[len(_BOM):]
             number += 1
             if raw.endswith(b"\n"):
-                raw = raw[:-1]
+                raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]  # CRLF or LF ends a line
             elif len(raw) > MAX_LINE_BYTES:
                 _decode_line(raw, path, number)  # raises: over-long line
             yield _decode_line(raw, path, number)
