@@ -47,7 +47,7 @@ def main(argv=None) -> int:
         for name, command in COMMANDS.items():
             times[name].append(timed(command, env))
     base = statistics.median(times["python -c 'import torch'"])
-    print(f"| command | median s | best s | median / import torch |")
+    print("| command | median s | best s | median / import torch |")
     print("|---|---:|---:|---:|")
     for name, values in times.items():
         median = statistics.median(values)

@@ -12,7 +12,6 @@ import json
 import sys
 from typing import Dict, List, Optional
 
-from ..distributed import current_context
 from ..errors import InputError, OptionError
 from ..files import JsonObjectWriter, check_output, count_lines, iter_lines, write_output
 from ..parallel import scored_chunks
@@ -25,9 +24,14 @@ from .common import (
     add_scoring_arguments,
     check_method_arguments,
     load_from_args,
+    notice,
     positive_int,
     run_cli,
 )
+
+#: The --to-json member next to the systems' record arrays: the run's signature (a string).
+#: Readers take the systems as the members whose value is a list.
+SIGNATURE_KEY = "signature"
 
 
 def span_threshold(text: str):
@@ -53,8 +57,8 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("-o", "--output", default=None, metavar="FILE",
                         help="write the score lines to FILE instead of stdout")
     parser.add_argument("--to-json", default=None, metavar="FILE",
-                        help="write segment and token scores as JSON (keys: the -t paths; "
-                             "'-' = stdout instead of the score lines)")
+                        help="write segment and token scores as JSON (keys: the -t paths, and "
+                             "'signature'; '-' = stdout instead of the score lines)")
     parser.add_argument("--to-jsonl", default=None, metavar="FILE",
                         help="one JSON object per segment (with its system and index)")
     big = parser.add_argument_group("long jobs")
@@ -101,6 +105,9 @@ def _check(args) -> Dict[str, int]:
         raise OptionError("--html is drawn from the whole run at its end and cannot be resumed: "
                           "leave it out (or score without --resume)")
     inputs = [args.sources, *args.translations]
+    if SIGNATURE_KEY in args.translations and args.to_json:
+        raise InputError(f"--to-json names its signature member {SIGNATURE_KEY!r}: give this file "
+                         "another name (or a path such as ./signature)", SIGNATURE_KEY)
     if len(set(args.translations)) != len(args.translations):
         dup = next(p for p in args.translations if args.translations.count(p) > 1)
         raise InputError("given twice with -t", dup)
@@ -135,7 +142,9 @@ def _score(args, files) -> int:
     files["source"] = args.sources
     head = list(itertools.islice(iter_lines(args.sources), 100))
     model = load_from_args(args, head, list(itertools.islice(iter_lines(args.translations[0]), 100)))
+    from ..distributed import current_context
     context = current_context()
+    signature = str(model.signature(args.method, args.aggregate, direction=args.direction))
     lines_to = None if args.to_json == "-" else (args.output or "-")
     paths = {"lines": lines_to, "json": args.to_json, "jsonl": args.to_jsonl,
              "spans": args.spans_wmt, "tags": args.word_tags}
@@ -147,15 +156,17 @@ def _score(args, files) -> int:
         progress = outputs.progress
         if context.active:  # every rank resumes where rank 0 left off
             progress = context.gather_objects(progress)[0]
-        _Job(args, model, outputs, progress, pages).run(context, files, counts)
+        _Job(args, model, outputs, progress, pages, signature).run(context, files, counts)
     if args.html and context.is_main:
         from ..report_html import render
         from ..results import QEResult
         method, aggregate = model.scoring(args.method, args.aggregate)
-        results = {p: QEResult(segs, method, aggregate) for p, segs in pages.items()}
+        results = {p: QEResult(segs, method, aggregate, signature) for p, segs in pages.items()}
         floor = model.score_floor(method)
         sources = [seg.source for seg in next(iter(results.values())).segments]
         write_output(args.html, render(results, sources, low=floor, high=0.0 if floor < 0 else 1.0))
+    if context.is_main:
+        notice(args, f"signature: {signature}")
     return 0
 
 
@@ -163,8 +174,10 @@ class _Job:
     """The scoring loop: systems one after the other, each streamed in chunks; after every
     chunk the outputs are checkpointed (see :mod:`sigmoid_qe.resume`)."""
 
-    def __init__(self, args, model, outputs, progress: Optional[dict], pages: Dict[str, list]):
+    def __init__(self, args, model, outputs, progress: Optional[dict], pages: Dict[str, list],
+                 signature: str = ""):
         self.args, self.model, self.outputs, self.pages = args, model, outputs, pages
+        self.signature = signature
         self.state = progress or {"system": 0, "done": 0, "sum": [], "json": None}
         self.resumed = progress is not None
 
@@ -174,7 +187,7 @@ class _Job:
         writer = None
         if json_out is not None:
             writer = (JsonObjectWriter.resumed(json_out, self.state["json"]) if self.resumed
-                      else JsonObjectWriter(json_out))
+                      else JsonObjectWriter(json_out, {SIGNATURE_KEY: self.signature}))
         if out.get("spans") is not None and not self.resumed:
             disk, parameters = self.model.footprint()
             out["spans"].write(f"{disk}\n{parameters}\n1\n")

@@ -211,8 +211,8 @@ def _json_records(path: PathLike):
                 else [json.loads(line) for line in text.splitlines() if line.strip()])
     except ValueError as exc:
         raise InputError(f"not JSON ({exc})", path) from None
-    if isinstance(data, dict):  # sigmoid-qe --to-json: {system path: [records]}
-        data = next(iter(data.values()), [])
+    if isinstance(data, dict):  # sigmoid-qe --to-json: {"signature": ..., system path: [records]}
+        data = next((v for v in data.values() if isinstance(v, list)), [])
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise InputError("expected a list of {src, mt, errors} records", path)
     for k, record in enumerate(data):
