@@ -24,8 +24,8 @@ def choose_default_model(
 
     With ``lp`` given it must be en-pt or pt-en; otherwise the pair is inferred from the
     languages of the two sides (or, for texts too short for that, from which of English and
-    Portuguese each side is more like). Raises :class:`SigmoidQEError` with a message saying what was seen and what to do
-    when the pair is not one the default covers.
+    Portuguese each side is more like). Raises :class:`SigmoidQEError` with a message saying
+    what was seen and what to do when the pair is not one the default covers.
     """
     if lp is not None:
         pair = normalise_lp(lp)

@@ -122,7 +122,7 @@ _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _identifier(among: Optional[Tuple[str, ...]] = None):
     """py3langid's identifier (normalised probabilities), over all its languages or only
     ``among``; loaded once (its model is a numpy archive, read without pickle)."""
@@ -172,21 +172,29 @@ def guess_pair(sources: Sequence[str], hypotheses: Sequence[str],
     return f"{src}-{hyp}"
 
 
-def off_target(text: str, expected: Optional[str]) -> Optional[str]:
-    """The language ``text`` is written in when it is clearly not ``expected`` (a translation
-    in the wrong language, or left untranslated), else None. Never flags a text with fewer
-    than :data:`OFF_TARGET_MIN_LETTERS` letters, nor a language the identifier does not know."""
+def detect(text: str, expected: Optional[str] = None) -> Tuple[Optional[str], bool]:
+    """(the language of one segment, whether it is clearly not ``expected``: a translation in
+    the wrong language, or left untranslated). The language is None for a text without
+    letters. Never flagged: a text with fewer than :data:`OFF_TARGET_MIN_LETTERS` letters, or an
+    ``expected`` language the identifier does not know (or None)."""
     letters = len(_LETTER.findall(text))
-    latin = len(_LATIN_LETTER.findall(text))
-    needed = OFF_TARGET_MIN_LETTERS if latin * 2 >= letters else OFF_TARGET_MIN_OTHER_SCRIPT
-    if not known_language(expected) or letters < needed:
-        return None
+    if not letters:
+        return None, False
     probabilities = language_probabilities(text)
     best = max(probabilities, key=probabilities.get)
-    if (best != expected and probabilities[best] >= OFF_TARGET_MIN_PROBABILITY
-            and probabilities.get(expected, 0.0) <= OFF_TARGET_MAX_EXPECTED):
-        return best
-    return None
+    latin = len(_LATIN_LETTER.findall(text))
+    needed = OFF_TARGET_MIN_LETTERS if latin * 2 >= letters else OFF_TARGET_MIN_OTHER_SCRIPT
+    off = (known_language(expected) and letters >= needed and best != expected
+           and probabilities[best] >= OFF_TARGET_MIN_PROBABILITY
+           and probabilities.get(expected, 0.0) <= OFF_TARGET_MAX_EXPECTED)
+    return best, bool(off)
+
+
+def off_target(text: str, expected: Optional[str]) -> Optional[str]:
+    """The language ``text`` is written in when it is clearly not ``expected`` (see
+    :func:`detect`), else None."""
+    lang, off = detect(text, expected)
+    return lang if off else None
 
 
 def describe_language(lang: Optional[str]) -> str:

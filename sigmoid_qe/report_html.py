@@ -124,7 +124,9 @@ def render_source(source: str, errors) -> str:
 
 
 def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "sigmoid-qe report",
-           low: float = 0.0, high: float = 1.0) -> str:
+           low: float = 0.0, high: float = 1.0,
+           languages: Optional[Dict[str, Sequence[Tuple[Optional[str], bool]]]] = None,
+           expected: Optional[str] = None) -> str:
     """The whole page for one or several systems scored on the same sources."""
     names = list(results)
     method = results[names[0]].method

@@ -218,7 +218,7 @@ def test_filter_keep_top_is_exact_and_matches_scores(corpus, capsys, tmp_path):
     en_path, pt_path, en, pt = corpus
     dropped = tmp_path / "dropped.tsv"
     code, out, err = run(filter_cli, ["-s", en_path, "-t", pt_path, "--keep-top", "50%",
-                                      "--dropped", dropped, "--quiet"], capsys)
+                                      "--dropped", dropped, "--quiet", "--keep-off-target"], capsys)
     assert code == 0, err
     # the filter's own default (a length-independent score), not the head's scoring choice
     scores = load_model("bergamot-en-pt", device="cpu").score(en, pt, method="sigmoid",
@@ -232,7 +232,8 @@ def test_filter_keep_top_is_exact_and_matches_scores(corpus, capsys, tmp_path):
     cut = sorted(scores)[2]
     tsv = tmp_path / "c.tsv"
     tsv.write_text("".join(f"{a}\t{b}\n" for a, b in zip(en, pt)))
-    code, out2, err = run(filter_cli, ["--tsv", tsv, "--threshold", cut, "--quiet"], capsys)
+    code, out2, err = run(filter_cli, ["--tsv", tsv, "--threshold", cut, "--quiet",
+                                       "--keep-off-target"], capsys)
     assert code == 0, err
     assert out2.splitlines() == [f"{a}\t{b}" for a, b, s in zip(en, pt, scores) if s >= cut]
 

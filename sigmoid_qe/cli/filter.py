@@ -11,10 +11,14 @@ scores on dev noise).
 * ``--threshold X`` keeps the pairs scoring at least X, in one streaming pass.
 * ``--keep-top P%`` keeps exactly round(P% x pairs) pairs, the best by score over the whole
   corpus (ties: the earlier line). It takes two passes over the input: the first scores every
-  pair and stores the scores only (8 bytes a pair, in a temporary file), the second writes.
+  pair and stores the scores only (16 bytes a pair: score and off-target flag, in a temporary
+  file), the second writes; off-target pairs are never among the kept.
 
 The input is read in chunks, never whole. Pairs whose languages look swapped against the
-model's direction are counted and reported in one warning at the end.
+model's direction are counted and reported in one warning at the end. Pairs whose target is
+clearly not in the model's target language (off-target output, or a source copied untranslated;
+:func:`sigmoid_qe.languages.detect`) are dropped whatever their score, and counted in one
+warning; ``--keep-off-target`` leaves them to the score.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from ..distributed import current_context
 from ..errors import InputError, OptionError
 from ..files import check_output, iter_lines
 from ..filtering import FILTER_SCORING, Swaps, kept_count, top_mask
+from ..off_target import OffTarget, target_language
 from ..parallel import scored_chunks
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
 from .common import (
@@ -41,6 +46,7 @@ from .common import (
     add_quiet_argument,
     check_method_arguments,
     load_from_args,
+    notice,
     positive_int,
     run_cli,
 )
@@ -81,6 +87,9 @@ def build_parser() -> ArgumentParser:
                         help="dropped pairs: line<TAB>score<TAB>source<TAB>target")
     parser.add_argument("--chunk-size", type=positive_int, default=1000, metavar="PAIRS",
                         help="pairs scored at a time (default 1000)")
+    parser.add_argument("--keep-off-target", action="store_true",
+                        help="do not drop the pairs whose target is in another language than "
+                             "the model's target language (dropped by default)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run of the same command (-o FILE)")
     add_model_arguments(parser)
@@ -158,6 +167,10 @@ def _filter(args, files) -> int:
         job.keep_top_passes()
     if job.context.is_main:
         job.swaps.report()
+        job.off_target.report("; kept or dropped by score (--keep-off-target)"
+                              if args.keep_off_target else "; dropped")
+        notice(args, "signature: " + str(job.model.signature(args.method, args.aggregate,
+                                                             direction=args.direction)))
     return 0
 
 
@@ -168,6 +181,9 @@ class _FilterJob:
         self.args, self.model, self.total = args, model, total
         self.context = current_context()
         self.swaps = Swaps(model.backend.lp)
+        self.off_target = OffTarget(target_language(model.backend.lp))
+        #: whether each pair of the current chunk is dropped as off-target
+        self.off: List[bool] = []
         options = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
         self.key = job_key(options, [args.sources, args.targets, args.tsv])
         self.paths = {"kept": args.output, "dropped": args.dropped} if self.context.is_main else {}
@@ -184,8 +200,12 @@ class _FilterJob:
                 progress["done"], progress=False if self.args.quiet else None, total=self.total,
                 method=self.args.method, aggregate=self.args.aggregate):
             if segments is not None:
+                self.off = []
+                where = self.args.tsv or self.args.targets
                 for line, segment in enumerate(segments, start + 1):
                     self.swaps.check(line, segment.source, segment.hypothesis)
+                    off = self.off_target.check(f"{where}:{line}", segment.hypothesis)[1]
+                    self.off.append(off and not self.args.keep_off_target)
             yield start, segments
 
     def checkpoint(self, outputs, done: int) -> None:
@@ -196,9 +216,9 @@ class _FilterJob:
             for start, segments in self.scored(outputs):
                 if segments is None:
                     continue
-                for line, segment in enumerate(segments, start + 1):
+                for (line, segment), off in zip(enumerate(segments, start + 1), self.off):
                     _write(outputs, line, segment.score, segment.source, segment.hypothesis,
-                           segment.score >= self.args.threshold)
+                           segment.score >= self.args.threshold and not off)
                 self.checkpoint(outputs, start + len(segments))
 
     def keep_top_passes(self) -> None:
@@ -213,7 +233,8 @@ class _FilterJob:
                     for start, segments in self.scored(outputs):
                         if segments is None:
                             continue
-                        values = np.asarray([seg.score for seg in segments], dtype=np.float64)
+                        values = np.asarray([(seg.score, off) for seg, off
+                                             in zip(segments, self.off)], dtype=np.float64)
                         outputs["scores"].write(values.tobytes())
                         self.checkpoint(outputs, start + len(segments))
                 if scores_path is not None and self.args.resume:
@@ -235,8 +256,9 @@ def _write(outputs, line: int, score: float, source: str, target: str, keep: boo
 
 def _top(args, scores_path: str, k: int) -> Iterator[Tuple[int, float, str, str, bool]]:
     """Second pass of --keep-top: exactly ``k`` kept (see :func:`~sigmoid_qe.filtering.top_mask`)."""
-    scores = np.fromfile(scores_path, dtype=np.float64)
-    keep = top_mask(scores, k)
+    stored = np.fromfile(scores_path, dtype=np.float64).reshape(-1, 2)  # (score, off-target)
+    scores = stored[:, 0]
+    keep = top_mask(np.where(stored[:, 1] > 0, -np.inf, scores), k) & (stored[:, 1] == 0)
     for line, ((src, tgt), score) in enumerate(zip(iter_pairs(args), scores), start=1):
         yield line, float(score), src, tgt, bool(keep[line - 1])
 

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional
 
 from ..errors import InputError, OptionError
 from ..files import JsonObjectWriter, check_output, count_lines, iter_lines, write_output
+from ..off_target import OffTarget, target_language
 from ..parallel import scored_chunks
 from ..results import ExactSum
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
@@ -105,9 +106,7 @@ def _check(args) -> Dict[str, int]:
         raise OptionError("--html is drawn from the whole run at its end and cannot be resumed: "
                           "leave it out (or score without --resume)")
     inputs = [args.sources, *args.translations]
-    if SIGNATURE_KEY in args.translations and args.to_json:
-        raise InputError(f"--to-json names its signature member {SIGNATURE_KEY!r}: give this file "
-                         "another name (or a path such as ./signature)", SIGNATURE_KEY)
+    _check_json_keys(args)
     if len(set(args.translations)) != len(args.translations):
         dup = next(p for p in args.translations if args.translations.count(p) > 1)
         raise InputError("given twice with -t", dup)
@@ -136,6 +135,13 @@ def _check(args) -> Dict[str, int]:
     return counts
 
 
+def _check_json_keys(args) -> None:
+    """A -t path that would collide with the --to-json signature member is refused."""
+    if SIGNATURE_KEY in args.translations and args.to_json:
+        raise InputError(f"--to-json names its signature member {SIGNATURE_KEY!r}: give this file "
+                         "another name (or a path such as ./signature)", SIGNATURE_KEY)
+
+
 def _score(args, files) -> int:
     counts = _check(args)
     args.spans = args.spans or bool(args.html or args.spans_wmt or args.word_tags)
@@ -156,7 +162,8 @@ def _score(args, files) -> int:
         progress = outputs.progress
         if context.active:  # every rank resumes where rank 0 left off
             progress = context.gather_objects(progress)[0]
-        _Job(args, model, outputs, progress, pages, signature).run(context, files, counts)
+        job = _Job(args, model, outputs, progress, pages, signature)
+        job.run(context, files, counts)
     if args.html and context.is_main:
         from ..report_html import render
         from ..results import QEResult
@@ -164,8 +171,11 @@ def _score(args, files) -> int:
         results = {p: QEResult(segs, method, aggregate, signature) for p, segs in pages.items()}
         floor = model.score_floor(method)
         sources = [seg.source for seg in next(iter(results.values())).segments]
-        write_output(args.html, render(results, sources, low=floor, high=0.0 if floor < 0 else 1.0))
+        write_output(args.html, render(results, sources, low=floor, high=0.0 if floor < 0 else 1.0,
+                                       languages=job.languages,
+                                       expected=job.off_target.expected))
     if context.is_main:
+        job.off_target.report("; their scores are the model's, see the records' 'lang'")
         notice(args, f"signature: {signature}")
     return 0
 
@@ -178,6 +188,9 @@ class _Job:
                  signature: str = ""):
         self.args, self.model, self.outputs, self.pages = args, model, outputs, pages
         self.signature = signature
+        self.off_target = OffTarget(target_language(model.backend.lp))
+        #: per system: (language, off-target) of each translation, for the HTML report
+        self.languages: Dict[str, list] = {}
         self.state = progress or {"system": 0, "done": 0, "sum": [], "json": None}
         self.resumed = progress is not None
 
@@ -235,6 +248,8 @@ class _Job:
         if out.get("lines") is not None and not args.only_system:
             out["lines"].write(f"{path}\tSegment {i}\tscore: {segment.score:.4f}\n")
         record = segment.to_dict()
+        lang, off = self.off_target.check(f"{path}:{i + 1}", segment.hypothesis)
+        record.update(lang=lang, off_target=off)
         if writer is not None:
             writer.add(record)
         if out.get("jsonl") is not None:
@@ -242,6 +257,7 @@ class _Job:
                                           ensure_ascii=False) + "\n")
         if args.html:
             self.pages.setdefault(path, []).append(segment)
+            self.languages.setdefault(path, []).append((lang, off))
         if k != 0:
             return
         if out.get("spans") is not None:
