@@ -20,7 +20,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["sigmoid_qe", "sigmoid_qe.*"]),
-    package_data={"sigmoid_qe": ["heads/*/*.json", "heads/*/*.safetensors"]},
+    package_data={"sigmoid_qe": ["heads/*/*.json", "heads/*/*.safetensors", "opuscleaner/*.json"]},
     include_package_data=True,
     install_requires=[
         "torch>=2.1",

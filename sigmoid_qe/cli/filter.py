@@ -34,7 +34,7 @@ import numpy as np
 
 from ..distributed import current_context
 from ..errors import InputError, OptionError
-from ..files import check_output, iter_lines
+from ..files import check_output, chunks, iter_lines
 from ..filtering import FILTER_SCORING, Swaps, kept_count, top_mask
 from ..off_target import OffTarget, target_language
 from ..parallel import scored_chunks
@@ -79,6 +79,10 @@ def build_parser() -> ArgumentParser:
                       help="keep the pairs scoring at least X")
     keep.add_argument("--keep-top", type=percentage, default=None, metavar="P%",
                       help="keep exactly the best P%% of the pairs")
+    keep.add_argument("--score-only", action="store_true",
+                      help="print one score per pair instead, streaming source<TAB>target "
+                           "lines from stdin (or --tsv, -s/-t): OpusCleaner's threshold.py "
+                           "contract; an off-target pair scores -inf unless --keep-off-target")
     add_method_arguments(parser, "do not score the end-of-sentence token after the target",
                          FILTER_SCORING)
     parser.add_argument("-o", "--output", default="-", metavar="FILE",
@@ -154,6 +158,8 @@ def _check(args) -> int:
 
 
 def _filter(args, files) -> int:
+    if args.score_only:
+        return score_only(args, files)
     total = _check(args)
     if args.method is None and args.aggregate is None:
         args.method, args.aggregate = FILTER_SCORING
@@ -295,6 +301,62 @@ def _scores_match(path: str, key: str) -> bool:
         return open(path + ".key", encoding="utf-8").read() == key
     except OSError:
         return False
+
+
+STDIN = "<stdin>"
+
+
+def _stdin_pairs() -> Iterator[Tuple[str, str]]:
+    """source<TAB>target lines from stdin, one at a time (it may be a pipe still being
+    written); empty input is no pairs."""
+    from ..files import _decode_line
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        line = _decode_line(raw[:-1] if raw.endswith(b"\n") else raw, STDIN, number)
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise InputError(f"expected source<TAB>target, found {len(fields)} field(s)", STDIN,
+                             number)
+        yield fields[0], fields[1]
+
+
+def score_only(args, files) -> int:
+    """--score-only: one score per pair on stdout, flushed after every chunk, so that a
+    caller feeding a pipe (OpusCleaner's threshold.py) reads them as they come. The model is
+    loaded on the first chunk (no input: no model, no output)."""
+    check_method_arguments(args)
+    if args.dropped or args.resume or args.output != "-":
+        raise OptionError("--score-only prints the scores on stdout: leave out -o, --dropped "
+                          "and --resume")
+    if args.tsv is not None and (args.sources or args.targets):
+        raise OptionError("give --tsv FILE or -s SRC -t TGT, not both")
+    if bool(args.sources) != bool(args.targets):
+        raise OptionError("give -s SRC -t TGT together")
+    if args.method is None and args.aggregate is None:
+        args.method, args.aggregate = FILTER_SCORING
+    where = args.tsv or args.targets or STDIN
+    files["source"] = args.tsv or args.sources or STDIN
+    files["translation"] = where
+    pairs = iter_pairs(args) if (args.tsv or args.sources) else _stdin_pairs()
+    model, off_target, line = None, None, 0
+    for chunk in chunks(pairs, args.chunk_size):
+        sources, targets = [s for s, _ in chunk], [t for _, t in chunk]
+        if model is None:
+            model = load_from_args(args, sources, targets)
+            off_target = OffTarget(target_language(model.backend.lp))
+        result = model.score(sources, targets, method=args.method, aggregate=args.aggregate,
+                             progress=False, direction=args.direction)
+        lines = []
+        for target, value in zip(targets, result.scores):
+            line += 1
+            off = off_target.check(f"{where}:{line}", target)[1]
+            lines.append("-inf" if off and not args.keep_off_target else repr(float(value)))
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+    if off_target is not None:
+        off_target.report("; scored -inf" if not args.keep_off_target else "")
+        notice(args, "signature: " + str(model.signature(args.method, args.aggregate,
+                                                         direction=args.direction)))
+    return 0
 
 
 if __name__ == "__main__":
