@@ -79,7 +79,7 @@ def test_scores_stream_out_chunk_by_chunk():
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=env(), cwd=ROOT)
     try:
-        proc.stdin.write(f"{EN[0]}\t{PT[0]}\n".encode("utf-8"))
+        proc.stdin.write(f"{EN[0]}\t{PT[0]}\n".encode())
         proc.stdin.flush()
         first = proc.stdout.readline()  # before stdin is closed
         assert float(first) > 0

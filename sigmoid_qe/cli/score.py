@@ -173,7 +173,9 @@ def _score(args, files) -> int:
         sources = [seg.source for seg in next(iter(results.values())).segments]
         write_output(args.html, render(results, sources, low=floor, high=0.0 if floor < 0 else 1.0,
                                        languages=job.languages,
-                                       expected=job.off_target.expected))
+                                       expected=job.off_target.expected,
+                                       threshold=model.span_thresholds(method,
+                                                                       args.span_threshold).minor))
     if context.is_main:
         job.off_target.report("; their scores are the model's, see the records' 'lang'")
         notice(args, f"signature: {signature}")
