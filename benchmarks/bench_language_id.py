@@ -119,6 +119,33 @@ def flag_table(sets: Dict[str, Tuple[List[str], str, bool]], flaggers: Dict[str,
     return out
 
 
+def score_table(en: List[str], pt: List[str], wmt: Path, n: int) -> List[str]:
+    """Sentence scores of dev translations, of their sources copied untranslated, and of
+    German translations of English sources (WMT23 en-de refA), with the head's default scoring
+    and the filter's (mean sigmoid): mean, and the share above the median dev translation."""
+    import statistics
+
+    from sigmoid_qe import load_model
+    model = load_model("bergamot-en-pt", device="cpu")
+    de_src = read_lines(wmt / "sources/en-de.txt", 10 ** 9)
+    de_ref = read_lines(wmt / "references/en-de.refA.txt", 10 ** 9)
+    pairs = [(s, r) for s, r in zip(de_src, de_ref) if s.count(" ") < 40][:n]
+    sets = {"dev translations (pt)": (en[:n], pt[:n]), "untranslated copies (en)": (en[:n], en[:n]),
+            "German translations (de)": ([s for s, _ in pairs], [r for _, r in pairs])}
+    out = ["| scoring | translations | mean score | share above the median pt translation |",
+           "|---|---|---:|---:|"]
+    for label, (method, aggregate) in (("head default", (None, None)),
+                                       ("filter (sigmoid, mean)", ("sigmoid", "mean"))):
+        scored = {name: model.score(src, hyp, method=method, aggregate=aggregate, progress=False,
+                                    check_direction=False).scores
+                  for name, (src, hyp) in sets.items()}
+        median = statistics.median(scored["dev translations (pt)"])
+        for name, values in scored.items():
+            above = sum(v > median for v in values) / len(values)
+            out.append(f"| {label} | {name} | {statistics.fmean(values):.3f} | {above:.1%} |")
+    return out
+
+
 def old_flagger(old):
     def flags(text: str, expected: str):
         seen = old.guess_language([text])
@@ -128,6 +155,9 @@ def old_flagger(old):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scores", type=int, default=0, metavar="N",
+                        help="also how the offline en-pt model scores N dev translations, their "
+                             "untranslated sources, and German translations (WMT23 en-de)")
     parser.add_argument("--sweep", action="store_true",
                         help="also the off-target rule's thresholds (probability of the winner, "
                              "of the expected language)")
@@ -169,6 +199,9 @@ def main(argv=None) -> int:
                 rows.append(f"| {a} | {b} | {sum(alarms) / len(alarms):.2%} | "
                             f"{sum(found) / len(found):.2%} |")
         print("\n".join(rows))
+    if args.scores:
+        print("\n#### How off-target output scores (bergamot-en-pt, shipped head)\n")
+        print("\n".join(score_table(en, pt, wmt, args.scores)))
     print(f"\n_{time.perf_counter() - start:.0f}s on this machine._")
     return 0
 
