@@ -27,6 +27,7 @@ from .common import (
     check_method_arguments,
     load_from_args,
     non_negative_int,
+    notice,
     positive_int,
     run_cli,
 )
@@ -184,6 +185,8 @@ def _rerank(args, files) -> int:
                 if record is not None:
                     record.add(entry)
     bar.close()
+    if header["signature"] and context.is_main:
+        notice(args, f"signature: {header['signature']}")
     return 0
 
 
