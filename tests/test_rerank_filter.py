@@ -269,7 +269,7 @@ def test_filter_warns_about_swapped_pairs(tmp_path, capsys):
     ("tab", ["--threshold", 0.5], "contains a tab"),
     ("ok", ["--keep-top", "0%"], "must be in (0, 100]"),
     ("ok", ["--keep-top", "150"], "must be in (0, 100]"),
-    ("ok", [], "one of the arguments --threshold --keep-top is required"),
+    ("ok", [], "one of the arguments --threshold --keep-top --score-only is required"),
 ])
 def test_filter_bad_input(tmp_path, capsys, setup, argv, message):
     a, b = tmp_path / "a", tmp_path / "b"
