@@ -102,8 +102,9 @@ class DistContext:
 
 
 def current_context() -> DistContext:
-    """The context of an already-initialised process group (rank 0 of 1 when there is none)."""
-    if dist.is_available() and dist.is_initialized():
+    """The context of an already-initialised process group (rank 0 of 1 when there is none;
+    a group cannot exist before torch.distributed is imported, so this does not import it)."""
+    if "torch.distributed" in sys.modules and dist.is_available() and dist.is_initialized():
         return DistContext(dist.get_rank(), dist.get_world_size(),
                            int(os.environ.get("LOCAL_RANK", dist.get_rank())))
     return DistContext()

@@ -60,3 +60,15 @@ def test_eval_of_score_files_needs_no_torch(tmp_path):
     assert result["code"] == 0, done.stderr
     assert "mine" in done.stdout
     assert result["heavy"] == [], done.stderr
+
+
+MTME = ROOT.parent / "shared" / "data" / "mt-metrics-eval-v2"
+
+
+@pytest.mark.skipif(not MTME.exists(), reason="shared data not present")
+def test_eval_of_wmt23_metric_scores_needs_no_torch():
+    result, done = run_probe("eval", ["--mtme-root", str(MTME), "--lp", "en-de", "--metrics",
+                                      "CometKiwi", "--level", "sys", "--format", "json", "--quiet"])
+    assert result["code"] == 0, done.stderr
+    assert "CometKiwi" in done.stdout
+    assert result["heavy"] == [], done.stderr
