@@ -197,11 +197,33 @@ def off_target(text: str, expected: Optional[str]) -> Optional[str]:
     return lang if off else None
 
 
+#: Names of the other languages the identifier knows, for messages only.
+IDENTIFIED_NAMES = {
+    "ace": "Acehnese", "am": "Amharic", "an": "Aragonese", "ary": "Moroccan Arabic",
+    "arz": "Egyptian Arabic", "as": "Assamese", "az": "Azerbaijani", "ba": "Bashkir",
+    "bcl": "Central Bikol", "be": "Belarusian", "br": "Breton", "bs": "Bosnian",
+    "crh": "Crimean Tatar", "dz": "Dzongkha", "eo": "Esperanto", "ext": "Extremaduran",
+    "fo": "Faroese", "fuv": "Nigerian Fulfulde", "fy": "Western Frisian",
+    "gcf": "Guadeloupean Creole", "gcr": "Guianese Creole", "gd": "Scottish Gaelic",
+    "gom": "Konkani", "grc": "Ancient Greek", "gug": "Guarani", "guw": "Gun", "ha": "Hausa",
+    "hbo": "Ancient Hebrew", "ht": "Haitian Creole", "ig": "Igbo", "jv": "Javanese",
+    "kab": "Kabyle", "kik": "Kikuyu", "ku": "Kurdish", "ky": "Kyrgyz", "la": "Latin",
+    "lb": "Luxembourgish", "lg": "Ganda", "lij": "Ligurian", "ln": "Lingala", "lo": "Lao",
+    "ltg": "Latgalian", "mg": "Malagasy", "mn": "Mongolian", "nn": "Norwegian Nynorsk",
+    "nso": "Northern Sotho", "oc": "Occitan", "om": "Oromo", "or": "Odia",
+    "pcm": "Nigerian Pidgin", "qu": "Quechua", "rw": "Kinyarwanda", "sa": "Sanskrit",
+    "sdh": "Southern Kurdish", "se": "Northern Sami", "sn": "Shona", "so": "Somali",
+    "st": "Southern Sotho", "tg": "Tajik", "tk": "Turkmen", "tt": "Tatar", "ug": "Uyghur",
+    "uzs": "Southern Uzbek", "vec": "Venetian", "vo": "Volapük", "wa": "Walloon",
+    "wuu": "Wu Chinese", "yo": "Yoruba", "yue": "Cantonese", "zxx": "no linguistic content",
+}
+
+
 def describe_language(lang: Optional[str]) -> str:
     """The English name of a guessed language, for messages (None: none recognised)."""
     if lang is None:
         return "like no language recognised"
-    return LANGUAGE_NAMES.get(lang, lang)
+    return LANGUAGE_NAMES.get(lang) or IDENTIFIED_NAMES.get(lang, lang)
 
 
 def direction_warning(lp: Optional[str], sources: Sequence[str],
