@@ -40,6 +40,17 @@ def test_no_torch_for_help_version_and_bad_options(module, argv, code):
         assert "0." in done.stdout  # the version is printed on stdout, as argparse does
 
 
+@pytest.mark.parametrize("module, argv", [
+    ("score", ["-s", "no-such-file.en", "-t", "no-such-file.pt"]),
+    ("filter", ["-s", "no-such-file.en", "-t", "no-such-file.pt", "--threshold", "0.5"]),
+    ("score", ["-s", "a", "-t", "b", "--method", "entropy", "--aggregate", "prod"]),
+])
+def test_no_torch_for_input_and_option_errors(module, argv):
+    result, done = run_probe(module, argv)
+    assert result["code"] == 2 and len(done.stderr.strip().splitlines()) == 2  # error + probe
+    assert result["heavy"] == [], done.stderr
+
+
 def test_the_probe_sees_torch_when_it_is_imported():
     """The check above can fail: importing the model module is seen."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
