@@ -30,20 +30,39 @@ PT = ["O tempo está muito bom hoje e nós vamos para a praia.",
 ON_TARGET = [0, 2, 4, 5]
 
 
-def run_opusfilter(workdir: Path, filters: list, with_scores: bool = True) -> subprocess.CompletedProcess:
+CONFIG = """\
+common:
+  output_directory: {workdir}
+steps:
+  - type: filter
+    parameters:
+      inputs: [corpus.en, corpus.pt]
+      outputs: [clean.en, clean.pt]
+      filters:
+        - SigmoidQEFilter: {params}
+          module: sigmoid_qe.opusfilter
+"""
+SCORE_STEP = """\
+  - type: score
+    parameters:
+      inputs: [corpus.en, corpus.pt]
+      output: scores.jsonl
+      filters:
+        - SigmoidQEFilter: {params}
+          module: sigmoid_qe.opusfilter
+"""
+
+
+def run_opusfilter(workdir: Path, params: dict, with_scores: bool = True) -> subprocess.CompletedProcess:
+    """The real opusfilter command on a YAML configuration as the README shows it."""
     (workdir / "corpus.en").write_text("\n".join(EN) + "\n", encoding="utf-8")
     (workdir / "corpus.pt").write_text("\n".join(PT) + "\n", encoding="utf-8")
-    steps = [{"type": "filter", "parameters": {"inputs": ["corpus.en", "corpus.pt"],
-                                               "outputs": ["clean.en", "clean.pt"],
-                                               "filters": filters}}]
+    flow = "{" + ", ".join(f"{k}: {v}" for k, v in params.items()) + "}"  # YAML flow mapping
+    text = CONFIG.format(workdir=json.dumps(str(workdir)), params=flow)
     if with_scores:
-        steps.append({"type": "score", "parameters": {"inputs": ["corpus.en", "corpus.pt"],
-                                                      "output": "scores.jsonl",
-                                                      "filters": filters}})
+        text += SCORE_STEP.format(params=flow)
     config = workdir / "config.yaml"
-    # JSON is YAML: the configuration as OpusFilter reads it, written without a YAML library
-    config.write_text(json.dumps({"common": {"output_directory": str(workdir)}, "steps": steps},
-                                 indent=2), encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     command = [OPUSFILTER] if OPUSFILTER else [sys.executable, "-m", "opusfilter.cli"]
     return subprocess.run([*command, str(config)], capture_output=True, text=True, env=env,
@@ -58,10 +77,8 @@ def read(path: Path):
 def test_opusfilter_drops_the_wrong_language_and_the_copy_and_thresholds(tmp_path):
     first = tmp_path / "first"
     first.mkdir()
-    spec = {"SigmoidQEFilter": {"lp": "en-pt", "threshold": 0.0, "device": "cpu",
-                                "chunk_size": 4},
-            "module": "sigmoid_qe.opusfilter"}
-    done = run_opusfilter(first, [spec])
+    params = {"lp": "en-pt", "threshold": 0.0, "device": "cpu", "chunk_size": 4}
+    done = run_opusfilter(first, params)
     assert done.returncode == 0, done.stderr[-3000:]
     assert read(first / "clean.en") == [EN[i] for i in ON_TARGET]
     assert read(first / "clean.pt") == [PT[i] for i in ON_TARGET]
@@ -76,8 +93,8 @@ def test_opusfilter_drops_the_wrong_language_and_the_copy_and_thresholds(tmp_pat
     cut = sorted(scores[i] for i in ON_TARGET)[2]
     second = tmp_path / "second"
     second.mkdir()
-    spec["SigmoidQEFilter"]["threshold"] = cut - 1e-6
-    done = run_opusfilter(second, [spec], with_scores=False)
+    params["threshold"] = repr(cut - 1e-6)
+    done = run_opusfilter(second, params, with_scores=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert read(second / "clean.en") == [EN[i] for i in ON_TARGET if scores[i] >= cut - 1e-6]
     assert len(read(second / "clean.en")) == 2
