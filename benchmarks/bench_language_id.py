@@ -76,10 +76,12 @@ def infer(guess: Callable, short: Callable, sources, hypotheses) -> Optional[str
     return None
 
 
-def pair_table(en: List[str], pt: List[str], old) -> List[str]:
+def pair_table(en: List[str], pt: List[str], old, lingua=None) -> List[str]:
     systems = {"py3langid": (new.guess_language, new.guess_pair)}
     if old is not None:
         systems["stop words (before)"] = (old.guess_language, old.guess_pair_from_marks)
+    if lingua is not None:
+        systems["lingua"] = lingua[:2]
     out = ["| lines per file | method | right | wrong | no answer | blocks |",
            "|---:|---|---:|---:|---:|---:|"]
     for k in (1, 2, 5, 20):
@@ -146,6 +148,47 @@ def score_table(en: List[str], pt: List[str], wmt: Path, n: int) -> List[str]:
     return out
 
 
+def lingua_systems():
+    """lingua-language-detector (75 languages, high-accuracy models; installed with OpusFilter),
+    under the same rules as py3langid: (file guesser, short-pair guesser, segment flagger)."""
+    from lingua import Language, LanguageDetectorBuilder
+    full = LanguageDetectorBuilder.from_all_languages().with_preloaded_language_models().build()
+    pair = LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.PORTUGUESE).build()
+
+    def probabilities(detector, text):
+        return {v.language.iso_code_639_1.name.lower(): v.value
+                for v in detector.compute_language_confidence_values(text)}
+
+    def best(detector, lines):
+        text = "\n".join(list(lines)[:new.MAX_LINES])
+        probs = probabilities(detector, text)
+        if not probs:
+            return None
+        lang = max(probs, key=probs.get)
+        return lang if probs[lang] >= new.MIN_FILE_PROBABILITY else None
+
+    def short(sources, hypotheses):
+        src, hyp = best(pair, sources), best(pair, hypotheses)
+        return f"{src}-{hyp}" if src and hyp and src != hyp else None
+
+    def flags(text, expected):
+        letters = len(new._LETTER.findall(text))
+        latin = len(new._LATIN_LETTER.findall(text))
+        needed = new.OFF_TARGET_MIN_LETTERS if latin * 2 >= letters else new.OFF_TARGET_MIN_OTHER_SCRIPT
+        if letters < needed:
+            return None
+        probs = probabilities(full, text)
+        if not probs:
+            return None
+        lang = max(probs, key=probs.get)
+        if (lang != expected and probs[lang] >= new.OFF_TARGET_MIN_PROBABILITY
+                and probs.get(expected, 0.0) <= new.OFF_TARGET_MAX_EXPECTED):
+            return lang
+        return None
+
+    return (lambda lines: best(full, lines)), short, flags
+
+
 def old_flagger(old):
     def flags(text: str, expected: str):
         seen = old.guess_language([text])
@@ -158,6 +201,8 @@ def main(argv=None) -> int:
     parser.add_argument("--scores", type=int, default=0, metavar="N",
                         help="also how the offline en-pt model scores N dev translations, their "
                              "untranslated sources, and German translations (WMT23 en-de)")
+    parser.add_argument("--lingua", action="store_true",
+                        help="also lingua-language-detector (if installed), under the same rules")
     parser.add_argument("--sweep", action="store_true",
                         help="also the off-target rule's thresholds (probability of the winner, "
                              "of the expected language)")
@@ -181,8 +226,11 @@ def main(argv=None) -> int:
     flaggers = {"py3langid": new.off_target}
     if old is not None:
         flaggers["stop words (before)"] = old_flagger(old)
+    lingua = lingua_systems() if args.lingua else None
+    if lingua is not None:
+        flaggers["lingua"] = lingua[2]
     print("#### Default pair inference (no --lp), dev en-pt\n")
-    print("\n".join(pair_table(en, pt, old)))
+    print("\n".join(pair_table(en, pt, old, lingua)))
     print("\n#### Off-target translations, one segment at a time (share flagged)\n")
     print("\n".join(flag_table(sets, flaggers)))
     if args.sweep:

@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Dict, List, Optional
 
+from ..distributed import current_context
 from ..errors import InputError, OptionError
 from ..files import JsonObjectWriter, check_output, count_lines, iter_lines, write_output
 from ..off_target import OffTarget, target_language
@@ -148,7 +149,6 @@ def _score(args, files) -> int:
     files["source"] = args.sources
     head = list(itertools.islice(iter_lines(args.sources), 100))
     model = load_from_args(args, head, list(itertools.islice(iter_lines(args.translations[0]), 100)))
-    from ..distributed import current_context
     context = current_context()
     signature = str(model.signature(args.method, args.aggregate, direction=args.direction))
     lines_to = None if args.to_json == "-" else (args.output or "-")
