@@ -26,6 +26,7 @@ OpusFilter's own ``filter()`` scores one pair at a time; this filter scores in c
 from __future__ import annotations
 
 import itertools
+import logging
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from opusfilter import CLEAN_HIGH, ConfigurationError, FilterABC
@@ -34,6 +35,8 @@ from .filtering import FILTER_SCORING
 from .off_target import OffTarget, target_language
 
 __all__ = ["PairScore", "SigmoidQEFilter"]
+
+logger = logging.getLogger(__name__)
 
 
 class PairScore(float):
@@ -81,6 +84,7 @@ class SigmoidQEFilter(FilterABC):
         self.keep_off_target = bool(keep_off_target)
         self._model = None
         self._off_target: Optional[OffTarget] = None
+        self._pairs = 0
 
     # -- the model -----------------------------------------------------------------------------
     def _load(self, sources: Sequence[str], targets: Sequence[str]):
@@ -103,11 +107,25 @@ class SigmoidQEFilter(FilterABC):
     def score(self, pairs: Iterable[Sequence[str]]) -> Iterator[PairScore]:
         """One :class:`PairScore` per pair, scored ``chunk_size`` pairs at a time."""
         pairs = iter(pairs)
+        self._new_pass()
         while True:
             chunk = list(itertools.islice(pairs, self.chunk_size))
             if not chunk:
+                self._log_off_target()
                 return
             yield from self._score_chunk(chunk)
+
+    def _log_off_target(self) -> None:
+        """One log warning per pass over the data, counting the off-target targets so far."""
+        if self._off_target is not None and self._off_target.count:
+            text = self._off_target.message("; kept or dropped by score" if self.keep_off_target
+                                            else "; rejected")
+            logger.warning("SigmoidQEFilter: %s", text)
+
+    def _new_pass(self) -> None:
+        self._pairs = 0
+        if self._off_target is not None:
+            self._off_target = OffTarget(self._off_target.expected)
 
     def _score_chunk(self, chunk: List[Sequence[str]]) -> List[PairScore]:
         for pair in chunk:
@@ -120,7 +138,8 @@ class SigmoidQEFilter(FilterABC):
                              progress=False, check_direction=False, direction=self.direction)
         out = []
         for target, value in zip(targets, result.scores):
-            lang, off = self._off_target.check("", target)
+            self._pairs += 1
+            lang, off = self._off_target.check(f"pair {self._pairs}", target)
             out.append(PairScore(value, lang, off))
         return out
 
@@ -147,9 +166,11 @@ class SigmoidQEFilter(FilterABC):
 
     def _decided(self, pairs):
         pairs = iter(pairs)
+        self._new_pass()
         while True:
             chunk = list(itertools.islice(pairs, self.chunk_size))
             if not chunk:
+                self._log_off_target()
                 return
             yield from zip(chunk, map(self.accept, self._score_chunk(chunk)))
 

@@ -82,6 +82,8 @@ def test_opusfilter_drops_the_wrong_language_and_the_copy_and_thresholds(tmp_pat
     assert done.returncode == 0, done.stderr[-3000:]
     assert read(first / "clean.en") == [EN[i] for i in ON_TARGET]
     assert read(first / "clean.pt") == [PT[i] for i in ON_TARGET]
+    assert "2 translation(s) are not in Portuguese" in done.stderr  # logged once a pass
+    assert "pair 2 (German)" in done.stderr and "pair 4 (English)" in done.stderr
     # type: score writes one JSON object per pair: the model's own score, off-target or not
     scores = [json.loads(line)["SigmoidQEFilter"] for line in read(first / "scores.jsonl")]
     assert len(scores) == len(EN) and all(isinstance(s, float) for s in scores)
