@@ -29,7 +29,11 @@ import itertools
 import logging
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from opusfilter import CLEAN_HIGH, ConfigurationError, FilterABC
+try:
+    from opusfilter import CLEAN_HIGH, ConfigurationError, FilterABC
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError("sigmoid_qe.opusfilter needs OpusFilter: pip install "
+                      "'sigmoid-qe[opusfilter]'") from exc
 
 from .filtering import FILTER_SCORING
 from .off_target import OffTarget, target_language
