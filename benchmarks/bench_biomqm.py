@@ -30,7 +30,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
 from sigmoid_qe.metaeval.tie_calibrated import acc_eq_flat_bootstrap_ci
 
 from qe_bench_common import (

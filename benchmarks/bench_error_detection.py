@@ -33,7 +33,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
 from sigmoid_qe.challenge.perturb import KINDS, Perturber, build_vocabulary
 
 from qe_bench_common import (

@@ -19,7 +19,11 @@ is counted), and the share of each noise kind dropped. Methods: the filter's def
 ``sigmoid-qe-filter`` uses with no flags, ``FILTER_SCORING``: chosen on ``--split dev``), the
 head's scoring default, the head's and the softmax's other aggregations, BoostedProb, and the
 length ratio (``-|log(len(tgt)/len(src))|`` in characters), a common heuristic
-filter. One scoring pass per direction gives every model-based method; the benchmark then runs
+filter, and the two-direction rows (``both``: the opposite student also scores the source given
+the target, ``sigmoid_qe.directions.combine`` of the two). The filter's default is the row with
+the highest kept precision averaged over both directions on ``--split dev`` (rule fixed
+2026-12-07 before the two-direction rows were run; a tie keeps the current default).
+One scoring pass per direction gives every model-based method; the benchmark then runs
 ``sigmoid-qe-filter`` itself on the noisy file and checks that it keeps the same pairs as the
 filter-default row.
 """
@@ -123,11 +127,15 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
     trained = {name: qe for name, qe in models.items() if name == "trained"} or models
     start = time.time()
     stats = score_all_heads(trained, pairs, cache_dir=cache_dir)
+    head = next(iter(trained))
+    back = score_all_heads({head: trained[head].reverse}, [(t, s) for s, t in pairs],
+                           cache_dir=cache_dir)
     seconds = time.time() - start
     head = next(iter(trained))
-    from sigmoid_qe.filtering import FILTER_SCORING
+    from sigmoid_qe.filtering import FILTER_DIRECTION, FILTER_SCORING
     method, aggregate = FILTER_SCORING
-    default = Method(f"**filter default: {method} [{head}] {aggregate}**",
+    mark = "**filter default: {}**" if FILTER_DIRECTION == "forward" else "{}"
+    default = Method(mark.format(f"{method} [{head}] {aggregate}"),
                      f"sigmoid:{head}" if method == "sigmoid" else method, aggregate)
     methods: List[Method] = [default]
     shipped = shipped_method(models)
@@ -153,6 +161,24 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
         mask = keep_top(sentence_scores(method, stats), k)
         masks[method.label] = mask
         rows.append(_row(method.label, mask, clean, labels_arr))
+    from sigmoid_qe.directions import combine
+    rev_weight = trained[head].reverse.combine_weight
+    for label, stat, agg in ((f"sigmoid [{head}] mean, both directions", "sigmoid", "mean"),
+                             (f"sigmoid [{head}] errors, both directions", "sigmoid", "errors"),
+                             (f"combined [{head}] mean-log, both directions", "combined", "mean-log"),
+                             (f"combined [{head}] sum-log, both directions", "combined", "prod"),
+                             ("softmax sum-log, both directions", "softmax", "prod"),
+                             ("softmax mean-log, both directions", "softmax", "mean-log")):
+        names = {"sigmoid": (f"sigmoid:{head}",) * 2,
+                 "combined": (f"combined:{head}@{weight:g}", f"combined:{head}@{rev_weight:g}")}
+        fwd_stat, rev_stat = names.get(stat, (stat, stat))
+        f = sentence_scores(Method(label, fwd_stat, agg), stats)
+        r = sentence_scores(Method(label, rev_stat, agg), back)
+        mask = keep_top(np.array([combine(x, y, agg) for x, y in zip(f, r)]), k)
+        if (stat, agg) == FILTER_SCORING and FILTER_DIRECTION == "both":
+            label = f"**filter default: {label}**"
+        masks[label] = mask
+        rows.append(_row(label, mask, clean, labels_arr))
     rows.append(_row("length ratio (characters)", keep_top(length_ratio(pairs), k), clean, labels_arr))
     percent = 100.0 * k / len(pairs)
     lines = [f"### {lp} ({split} data): {MODELS[lp]}, {len(pairs)} pairs, {len(pairs) - k} noised "
@@ -164,7 +190,8 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
              f"_One scoring pass ({len(pairs)} pairs, every model-based row) in {seconds:.0f}s._"]
     if check_cli:
         kept = run_cli(pairs, lp, percent)
-        expected = [p for p, keep in zip(pairs, masks[default.label]) if keep]
+        default_label = next(label for label in masks if label.startswith("**filter default"))
+        expected = [p for p, keep in zip(pairs, masks[default_label]) if keep]
         same = kept == expected
         lines.append(f"_`sigmoid-qe-filter --keep-top {percent:.2f}%` kept {len(kept)} pairs, "
                      f"{'the same as' if same else 'NOT the same as'} the filter-default row._")

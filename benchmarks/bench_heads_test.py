@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     out, reports = [], {}
     for lp in args.lps:
-        from sigmoid_qe.model import default_head_dir
+        from sigmoid_qe.loading import default_head_dir
         heads = {"shipped": str(default_head_dir(MODELS[lp])), "untrained": "untrained",
                  **dict(spec.split("=", 1) for spec in args.head)}
         detection, tolerance = test_items(lp)

@@ -9,7 +9,9 @@ direction; the references are used to judge only), with the shipped head of each
 * candidates: beam search (n = beam = 4, 8, 16, Marian's length normalisation) and epsilon
   sampling (epsilon 0.02, seed 0; the first n of 16 draws, which are a sample of n);
 * selection: greedy; the search's best (beam) / best length-normalised log-prob (sampling);
-  QE reranking by each method; MBR with chrF and with BLEU as utility (the other candidates as
+  QE reranking by each method; noisy-channel reranking (``--direction both``: the opposite
+  student also scores the source given each candidate, Yee et al. 2019) with the shipped
+  method and with the plain log-prob sums; MBR with chrF and with BLEU as utility (the other candidates as
   pseudo-references); MBR-chrF among the n/2 best by the shipped method; the oracle (best
   sentence chrF against the reference);
 * judged by corpus chrF and BLEU (sacrebleu defaults), each row against greedy with sacrebleu's
@@ -29,9 +31,10 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
 from sigmoid_qe import load_model
 from sigmoid_qe.decoding import Decoding
+from sigmoid_qe.directions import combine
 from sigmoid_qe.methods import aggregate_scores, token_scores
 from sigmoid_qe.rerank import first_best, top_k, utility_function
 
@@ -156,7 +159,10 @@ def run_direction(lp: str, ns: Sequence[int], limit: int, cache: Path, samples: 
             pairs = [(s, c) for s, group in zip(sources, texts) for c in group]
             stats = score_pairs(model, pairs, ("sigmoid", "softmax", "boosted"),
                                 cache_dir=cache / "scores")
+            back = score_pairs(model.reverse, [(c, src) for src, c in pairs],
+                               ("sigmoid", "softmax"), cache_dir=cache / "scores")
             per_source = [stats[k * n:(k + 1) * n] for k in range(len(sources))]
+            back_source = [back[k * n:(k + 1) * n] for k in range(len(sources))]
             systems: Dict[str, List[str]] = {"greedy": greedy}
             systems["search best" if strategy == "beam" else "best log-prob/token"] = [
                 group[first_best(sc)] for group, sc in zip(texts, scores)]
@@ -165,6 +171,16 @@ def run_direction(lp: str, ns: Sequence[int], limit: int, cache: Path, samples: 
                   for label, (stat, agg) in methods.items()}
             for label in methods:
                 systems[label] = [group[first_best(q)] for group, q in zip(texts, qe[label])]
+            rev_weight = model.reverse.combine_weight
+            for label, (stat, agg) in (("noisy channel: shipped method, both directions",
+                                        (model.default_method, model.default_aggregate)),
+                                       ("noisy channel: log-prob sums, both directions",
+                                        ("softmax", "prod"))):
+                both = [[combine(candidate_scores(f, stat, agg, weight),
+                                 candidate_scores(b, stat, agg, rev_weight), agg)
+                         for f, b in zip(group, rgroup)]
+                        for group, rgroup in zip(per_source, back_source)]
+                systems[label] = [group[first_best(q)] for group, q in zip(texts, both)]
             chrf_m = [utility_matrix(g, chrf) for g in texts]
             bleu_m = [utility_matrix(g, bleu) for g in texts]
             systems["MBR chrF"] = [g[mbr_pick(m, range(n))] for g, m in zip(texts, chrf_m)]

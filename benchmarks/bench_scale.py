@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
 from qe_bench_common import read_parallel
 
 PARTS = ("processes", "memory", "int8", "cometkiwi")

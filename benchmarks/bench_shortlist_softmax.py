@@ -4,7 +4,7 @@ on dev, and the speed of the default scoring with and without it (issue 19, item
     python benchmarks/bench_shortlist_softmax.py                  # both parts, both pairs
     python benchmarks/bench_shortlist_softmax.py --part speed --rounds 3
 
-*agreement*: a seeded sample of the dev challenge pairs (``dev_eval.dev_items``: dev
+*agreement*: a seeded sample of the dev challenge pairs (``heads_data.dev_items``: dev
 translations and their single-error copies), scored twice with the shipped heads: softmax over
 the full 32k vocabulary and over the lexical shortlist of the source plus the hypothesis tokens
 (what Marian decodes over). Printed: the per-token |log p_shortlist - log p_full| (max, 99th

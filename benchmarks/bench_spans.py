@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
 from sigmoid_qe.metaeval import spans as evaluation
 from sigmoid_qe.spans import word_spans
 

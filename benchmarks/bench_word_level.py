@@ -24,7 +24,7 @@ from typing import List, Optional
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
 from sigmoid_qe.metaeval.spans import word_tag_ci, word_tag_scores
 
 from qe_bench_common import SHARED, markdown_table

@@ -302,6 +302,28 @@ def evaluate_items(lp: str, heads: Dict[str, str], detection, tolerance, cache_d
     return {"lp": lp, "heads": configs, "counts": counts, "results": results}
 
 
+def evaluate_dev(lp: str, heads: Dict[str, str], cache_dir: Path, batch_size: int = 32,
+             seed: int = 0) -> Dict[str, object]:
+    """The dev table of ``heads`` (name -> directory or "untrained"): every method on the dev
+    challenge set (``heads_data.dev_items``)."""
+    from heads_data import dev_items
+    detection, tolerance = dev_items(lp, seed)
+    return evaluate_items(lp, heads, detection, tolerance, cache_dir, batch_size)
+
+
+def dev_summary(report: Dict[str, object], top: int = 0) -> str:
+    """The dev table as markdown, best error detection first (``top``: only that many rows)."""
+    rows = []
+    for label, r in report["results"].items():
+        d, t = r["detection"], r["tolerance"]
+        rows.append([label, d["all"], d["mean"], d["untranslated"], d["deletion"], t["both"]])
+    rows.sort(key=lambda row: -(row[1] if not math.isnan(row[1]) else -1))
+    if top:
+        rows = rows[:top]
+    return markdown_table(["method", "detection all", "mean of kinds", "untranslated", "deletion",
+                           "tolerance both"], rows)
+
+
 # -- output ---------------------------------------------------------------------------------------
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A GitHub markdown table; floats with 3 decimals."""

@@ -2,6 +2,13 @@
 labels), and store them in the head's config.json.
 
     python scripts/calibrate_spans.py --lp pt-en --head sigmoid_qe/heads/bergamot-pt-en --write
+    python scripts/calibrate_spans.py --lp en-de --model Helsinki-NLP/opus-mt-en-de \
+        --head my-head/ --dev my-dev.tsv --write     # your own model, head and dev pairs
+
+``--dev`` takes your own dev pairs: a file of ``source<TAB>translation`` lines (a first line
+naming the two languages, e.g. ``en<TAB>de``, is skipped), or two line-aligned files; the
+human translations should be good ones (each gets single synthetic errors). Without ``--dev``
+the project's dev data in ``../shared/data`` is used (the shipped heads were calibrated so).
 
 The synthetic errors are the dev challenge set's (``dev_eval.py``: every perturbation of the
 dev pairs, with the characters it changed), mixed with the untouched originals;
@@ -18,7 +25,7 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "scripts", ROOT / "benchmarks"):
+for folder in (ROOT, ROOT / "benchmarks"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
@@ -32,10 +39,42 @@ from qe_bench_common import MODELS  # noqa: E402
 METHODS = ("sigmoid", "combined", "softmax", "boosted", "entropy")
 
 
-def calibration_records(qe, lp: str, methods, batch_size: int = 32):
+def read_dev_pairs(paths, lp: str):
+    """(source, translation) pairs from the user's --dev file(s)."""
+    from sigmoid_qe.errors import InputError
+    from sigmoid_qe.files import read_lines
+    if len(paths) == 2:
+        sources, targets = read_lines(paths[0]), read_lines(paths[1])
+        if len(sources) != len(targets):
+            raise InputError(f"has {len(targets)} lines but {paths[0]} has {len(sources)}",
+                             paths[1])
+        return list(zip(sources, targets))
+    if len(paths) != 1:
+        raise InputError("--dev takes one source<TAB>translation file or two aligned files")
+    lines = read_lines(paths[0])
+    pairs = []
+    for number, line in enumerate(lines, start=1):
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise InputError(f"expected source<TAB>translation, found {len(fields)} field(s)",
+                             paths[0], number)
+        if number == 1 and [f.strip() for f in fields] == lp.split("-"):
+            continue  # a header naming the languages
+        pairs.append((fields[0], fields[1]))
+    if not pairs:
+        raise InputError("no pairs", paths[0])
+    return pairs
+
+
+def calibration_records(qe, lp: str, methods, batch_size: int = 32, dev=None):
     """Per method: (mt, token spans, oriented values, EOS flags, synthetic gold) of every dev
     challenge translation (originals: no gold)."""
-    detection, _ = dev_items(lp)
+    if dev is not None:
+        from sigmoid_qe.challenge.sets import detection_items
+        src, tgt = lp.split("-")
+        detection = detection_items(list(dict.fromkeys(dev)), tgt, src)
+    else:
+        detection, _ = dev_items(lp)
     gold = {d.original: () for d in detection}
     gold.update({d.perturbed: gold_for(d.kind, d.spans) for d in detection})
     pairs = scored_pairs(detection)
@@ -57,16 +96,34 @@ def calibration_records(qe, lp: str, methods, batch_size: int = 32):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lp", choices=list(MODELS), required=True)
+    parser.add_argument("--lp", required=True, help=f"language pair ({', '.join(MODELS)} pick "
+                        "the Bergamot model; any other needs --model)")
+    parser.add_argument("--model", default=None, help="the head's model (default: the "
+                        "Bergamot model of --lp)")
     parser.add_argument("--head", required=True, help="head directory (or 'untrained')")
+    parser.add_argument("--dev", nargs="+", default=None, metavar="FILE",
+                        help="your dev pairs: source<TAB>translation lines, or two aligned "
+                             "files (default: the project's dev data in ../shared/data)")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--write", action="store_true", help="store the thresholds in the head's config")
     parser.add_argument("--json", type=Path, help="write the report here")
     args = parser.parse_args(argv)
     from sigmoid_qe import load_model
+    from sigmoid_qe.errors import SigmoidQEError
     from sigmoid_qe.head import SigmoidHead
-    qe = load_model(MODELS[args.lp], head=args.head, device="cpu")
-    records = calibration_records(qe, args.lp, list(args.methods))
+    try:
+        if args.model is None and args.lp not in MODELS:
+            raise SigmoidQEError(f"--lp {args.lp}: give --model (the Bergamot models are "
+                                 f"{', '.join(MODELS)})")
+        dev = read_dev_pairs(args.dev, args.lp) if args.dev else None
+        if dev is None and not (ROOT.parent / "shared" / "data").is_dir():
+            raise SigmoidQEError("the project's dev data (../shared/data) is absent: give your "
+                                 "own dev pairs with --dev FILE")
+        qe = load_model(args.model or MODELS[args.lp], head=args.head, lp=args.lp, device="cpu")
+        records = calibration_records(qe, args.lp, list(args.methods), dev=dev)
+    except SigmoidQEError as exc:
+        print(f"calibrate_spans.py: error: {exc}", file=sys.stderr)
+        return 2
     chosen, report = {}, {}
     for method, rows in records.items():
         thresholds, info = calibrate(items_from_scores(rows), floor=qe.score_floor(method))

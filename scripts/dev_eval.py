@@ -14,38 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
-from typing import Dict
 
 ROOT = Path(__file__).resolve().parents[1]
 for folder in (ROOT, ROOT / "benchmarks"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from heads_data import dev_items  # noqa: E402
-from qe_bench_common import MODELS, evaluate_items, markdown_table  # noqa: E402
-
-
-def evaluate(lp: str, heads: Dict[str, str], cache_dir: Path, batch_size: int = 32,
-             seed: int = 0) -> Dict[str, object]:
-    """The dev table of ``heads`` (name -> directory or "untrained")."""
-    detection, tolerance = dev_items(lp, seed)
-    return evaluate_items(lp, heads, detection, tolerance, cache_dir, batch_size)
-
-
-def summary(report: Dict[str, object], top: int = 0) -> str:
-    rows = []
-    for label, r in report["results"].items():
-        d, t = r["detection"], r["tolerance"]
-        rows.append([label, d["all"], d["mean"], d["untranslated"], d["deletion"], t["both"]])
-    rows.sort(key=lambda row: -(row[1] if not math.isnan(row[1]) else -1))
-    if top:
-        rows = rows[:top]
-    return markdown_table(["method", "detection all", "mean of kinds", "untranslated", "deletion",
-                           "tolerance both"], rows)
+from qe_bench_common import MODELS, dev_summary, evaluate_dev  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -60,13 +38,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     heads = dict(spec.split("=", 1) for spec in args.head) or {"untrained": "untrained"}
     start = time.time()
-    report = evaluate(args.lp, heads, args.cache_dir, args.batch_size)
+    report = evaluate_dev(args.lp, heads, args.cache_dir, args.batch_size)
     report["seconds"] = round(time.time() - start, 1)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(f"## dev, {args.lp} ({report['counts']['pairs']} pairs scored)\n")
-    print(summary(report, args.top))
+    print(dev_summary(report, args.top))
     return 0
 
 

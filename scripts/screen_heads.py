@@ -22,8 +22,8 @@ for folder in (ROOT, ROOT / "scripts", ROOT / "benchmarks"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-import dev_eval  # noqa: E402
 from heads_data import SPLITS, make_splits  # noqa: E402
+from qe_bench_common import dev_summary, evaluate_dev  # noqa: E402
 from train_default_heads import BASE, MODELS, VARIANTS, slice_tsv, train  # noqa: E402
 
 SCREEN = ROOT / "runs" / "screen"
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
         out = SCREEN / lp
         untrained = out / "untrained.dev.json"
         if not untrained.is_file():
-            report = dev_eval.evaluate(lp, {"untrained": "untrained"}, ROOT / "runs" / "score-cache")
+            report = evaluate_dev(lp, {"untrained": "untrained"}, ROOT / "runs" / "score-cache")
             untrained.parent.mkdir(parents=True, exist_ok=True)
             untrained.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         for name in args.variants:
@@ -64,10 +64,10 @@ def main(argv=None) -> int:
             if code != 0:
                 print(f"{lp} {name}: training failed ({code})", file=sys.stderr)
                 continue
-            report = dev_eval.evaluate(lp, {name: str(run_dir)}, ROOT / "runs" / "score-cache")
+            report = evaluate_dev(lp, {name: str(run_dir)}, ROOT / "runs" / "score-cache")
             result.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
             print(f"## {lp} {name}: dev loss {report['heads'][name]['dev_loss']:.4f}\n"
-                  + dev_eval.summary(report, top=6), flush=True)
+                  + dev_summary(report, top=6), flush=True)
     return 0
 
 

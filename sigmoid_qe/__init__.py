@@ -17,6 +17,7 @@ _EXPORTS = {
     "QEResult": "results", "SegmentScore": "results", "TokenScore": "results",
     "SigmoidHead": "head", "SigmoidHeadConfig": "head",
     "SigmoidQEError": "errors", "InputError": "errors", "ModelLoadError": "errors",
+    "OptionError": "errors", "Decoding": "decoding",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

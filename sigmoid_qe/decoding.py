@@ -8,11 +8,15 @@ Hugging Face models pass them to ``generate()``.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Dict, Optional
 
 from .errors import OptionError
 
+#: The widest beam (and most candidates per source) allowed: memory grows with beam x
+#: vocabulary x batch, and beams far wider than this do not find better translations.
+MAX_BEAM = 256
 #: Decoding strategies, as ``--decoding`` spells them.
 STRATEGIES = ("greedy", "beam", "sample")
 
@@ -42,16 +46,23 @@ class Decoding:
         if self.strategy not in STRATEGIES:
             raise OptionError(f"decoding must be one of {', '.join(STRATEGIES)}, got "
                               f"{self.strategy!r}")
-        if not isinstance(self.n, int) or self.n < 1:
-            raise OptionError(f"the number of candidates must be at least 1, got {self.n}")
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
+            raise OptionError(f"the number of candidates must be at least 1, got {self.n!r}")
+        if self.n > MAX_BEAM or (self.beam_size or 0) > MAX_BEAM:
+            raise OptionError(f"at most {MAX_BEAM} candidates and a beam of at most {MAX_BEAM} "
+                              f"(asked: {self.n}, beam {self.beam_size or self.n})")
         if self.strategy == "greedy" and self.n != 1:
             raise OptionError("greedy decoding gives one candidate: use beam or sample for "
                               f"{self.n}")
         if self.beam_size is not None and self.beam_size < self.n:
             raise OptionError(f"beam size {self.beam_size} is smaller than the {self.n} "
                               "candidates asked for")
-        if not self.temperature > 0:
-            raise OptionError(f"temperature must be > 0, got {self.temperature}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise OptionError(f"temperature must be a finite number > 0, got {self.temperature}")
+        if not math.isfinite(self.length_penalty):
+            raise OptionError(f"length penalty must be a finite number, got {self.length_penalty}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise OptionError(f"seed must be an integer >= 0, got {self.seed!r}")
         if self.top_k < 0:
             raise OptionError(f"top-k must be >= 0, got {self.top_k}")
         if not 0 < self.top_p <= 1:

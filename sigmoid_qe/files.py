@@ -10,29 +10,31 @@ Reading (:func:`iter_lines`, :func:`read_lines`, :func:`read_text`, :func:`read_
   that name the file and line, raised as soon as the line is read: ``/dev/zero`` fails at once
   instead of filling memory;
 * an empty file is an error unless the caller allows it.
-
-Writing (:func:`check_output`, :func:`open_output`, :func:`write_output`,
-:func:`write_files_atomically`): a destination is checked before any long work starts (folder
-missing or read-only, a directory, one of the inputs); a regular file is written to a
-temporary file beside it and renamed into place only when complete, so an error never leaves a
-partial file; a symbolic link is followed and its target replaced (the link stays); a special
-file (``/dev/stdout``, ``/dev/null``, a FIFO) is written through, never replaced; ``-`` is
-standard output. New files get the user's umask (existing ones keep their mode).
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
-import io
 import itertools
-import json
 import os
 import stat
 import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
+from typing import (
+    IO,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 from .errors import InputError, SigmoidQEWarning
 
@@ -42,27 +44,189 @@ T = TypeVar("T")
 #: Longest line read: longer ones are refused (no text segment is that long; a binary or
 #: endless file is).
 MAX_LINE_BYTES = 64 * 2**20
-#: How the command line names standard output.
+#: How the command line names standard output (for outputs) and standard input (for inputs).
 STDOUT = "-"
+STDIN = "-"
 _BOM = b"\xef\xbb\xbf"
 
 
 # -- reading -------------------------------------------------------------------------------------
-def _reason(exc: OSError) -> str:
+def os_error_reason(exc: OSError) -> str:
     """"no such file or directory", "permission denied", ...: the OS's words, lower case."""
     text = exc.strerror or str(exc)
     return text[:1].lower() + text[1:]
 
 
+#: Inputs that cannot be read twice (``-``, a pipe, a FIFO, ``<(...)``), copied once by
+#: :func:`spool_inputs`: the user's name -> the copy's path.
+_SPOOLED: Dict[str, str] = {}
+#: (device, inode, size, mtime) of each input at its first complete reading: a later reading
+#: that finds the file changed is an error (:func:`check_unchanged`).
+_SNAPSHOTS: Dict[str, Tuple[int, int, int, int]] = {}
+
+
+def _identity(info: os.stat_result) -> Tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
 def _open_for_reading(path: PathLike) -> IO[bytes]:
+    name = os.fspath(path)
+    if name in _SPOOLED:
+        return open(_SPOOLED[name], "rb")
+    if name == STDIN:
+        raise InputError("'-' (standard input) was not read in: a command reads it once at the "
+                         "start", path)
     try:
         handle = open(path, "rb")
     except OSError as exc:
-        raise InputError(f"cannot read file ({_reason(exc)})", path) from None
+        raise InputError(f"cannot read file ({os_error_reason(exc)})", path) from None
     if stat.S_ISDIR(os.fstat(handle.fileno()).st_mode):
         handle.close()
         raise InputError("cannot read file (is a directory)", path)
     return handle
+
+
+def is_rereadable(path: PathLike) -> bool:
+    """True when ``path`` can be read again from the start: a regular file (also behind
+    ``/dev/stdin`` redirected from a file), or an input already copied by
+    :func:`spool_inputs`. False for ``-``, a pipe, a FIFO, a terminal, a process
+    substitution."""
+    name = os.fspath(path)
+    if name in _SPOOLED:
+        return True
+    if name == STDIN:
+        return False
+    try:
+        return stat.S_ISREG(os.stat(name).st_mode)
+    except OSError:
+        return True  # missing: the reading reports it
+
+
+def spool_inputs(paths: Iterable[Optional[PathLike]],
+                 notice: Optional[Callable[[str], None]] = None) -> None:
+    """Make every input readable more than once (commands count and check their inputs before
+    they score them): ``-`` (standard input, for one input only), a pipe, a FIFO or a process
+    substitution is read once, checked line by line like any input, into a private
+    temporary file that later readings use under the user's name (``notice`` is told). The
+    copies are deleted at exit (:func:`release_spooled`)."""
+    names = [os.fspath(p) for p in paths if p is not None]
+    if names.count(STDIN) > 1:
+        raise InputError("standard input can be read for one input only", STDIN)
+    for name in dict.fromkeys(names):
+        if is_rereadable(name):
+            continue
+        source = sys.stdin.buffer if name == STDIN else None
+        try:
+            handle = source if source is not None else _open_for_reading(name)
+        except InputError:
+            raise
+        if handle.isatty():
+            if source is None:
+                handle.close()
+            raise InputError("is a terminal: pipe or redirect a file into it", name)
+        folder = _spool_folder()
+        fd, copy = tempfile.mkstemp(prefix="input.", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                number = 0
+                while True:
+                    raw = handle.readline(MAX_LINE_BYTES + 1)
+                    if not raw:
+                        break
+                    number += 1
+                    body = raw[:-1] if raw.endswith(b"\n") else raw
+                    _decode_line(body[len(_BOM):] if number == 1 and body.startswith(_BOM)
+                                 else body, name, number)
+                    out.write(raw)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(copy)
+            raise
+        finally:
+            if source is None:
+                handle.close()
+        _SPOOLED[name] = copy
+        if notice is not None:
+            what = "standard input" if name == STDIN else f"{name} (not a regular file)"
+            notice(f"read {what} once into a temporary copy ({number} lines)")
+
+
+_SPOOL_DIR: List[str] = []
+
+
+def _spool_folder() -> str:
+    if not _SPOOL_DIR:
+        _SPOOL_DIR.append(tempfile.mkdtemp(prefix="sigmoid-qe-input-"))
+        atexit.register(release_spooled)
+    return _SPOOL_DIR[0]
+
+
+def release_spooled() -> None:
+    """Delete the copies :func:`spool_inputs` made."""
+    for copy in _SPOOLED.values():
+        with contextlib.suppress(OSError):
+            os.unlink(copy)
+    _SPOOLED.clear()
+    while _SPOOL_DIR:
+        with contextlib.suppress(OSError):
+            os.rmdir(_SPOOL_DIR.pop())
+
+
+def snapshot(paths: Iterable[Optional[PathLike]]) -> None:
+    """Record each input's identity now (see :func:`check_unchanged`)."""
+    for path in paths:
+        if path is None:
+            continue
+        name = os.fspath(path)
+        if name in _SPOOLED or name == STDIN:
+            continue
+        with contextlib.suppress(OSError):
+            _SNAPSHOTS[name] = _identity(os.stat(name))
+
+
+def check_unchanged(path: PathLike, lines_read: Optional[int] = None,
+                    expected: Optional[int] = None) -> None:
+    """Refuse an input that changed since it was counted (its size, time or inode differ), or
+    a reading that ended after ``lines_read`` lines where ``expected`` were counted: an input
+    rewritten while it was scored, which would give a silently truncated result."""
+    name = os.fspath(path)
+    if expected is not None and lines_read is not None and lines_read != expected:
+        raise InputError(f"changed while it was read: {lines_read} lines read, {expected} "
+                         f"counted at the start; nothing written", path)
+    if name in _SPOOLED or name not in _SNAPSHOTS:
+        return
+    try:
+        now = _identity(os.stat(name))
+    except OSError:
+        now = None
+    if now != _SNAPSHOTS[name]:
+        raise InputError("changed while it was read (its size or time differ from the start); "
+                         "nothing written", path)
+
+
+def zip_lines(*paths: PathLike, expected: Optional[int] = None,
+              allow_empty: Sequence[bool] = ()) -> Iterator[Tuple[str, ...]]:
+    """The lines of several aligned files, in lockstep; at the end every file must end on the
+    same line (``expected`` lines when given) and be unchanged since it was counted
+    (:func:`check_unchanged`)."""
+    iterators = [iter_lines(p, allow_empty=bool(allow_empty[k]) if k < len(allow_empty) else False)
+                 for k, p in enumerate(paths)]
+    sentinel = object()
+    count = 0
+    while True:
+        row = [next(it, sentinel) for it in iterators]
+        done = [value is sentinel for value in row]
+        if any(done):  # the files that ended first: shorter than counted, or changed?
+            for path, ended in zip(paths, done):
+                if ended:
+                    check_unchanged(path, count, expected)
+            for path, ended in zip(paths, done):
+                if not ended:
+                    raise InputError("changed while it was read: more lines than counted; "
+                                     "nothing written", path)
+            return
+        count += 1
+        yield tuple(row)
 
 
 def _decode_line(raw: bytes, path: PathLike, number: int) -> str:
@@ -77,7 +241,7 @@ def _decode_line(raw: bytes, path: PathLike, number: int) -> str:
     except UnicodeDecodeError as exc:
         raise InputError(f"invalid UTF-8 at byte {exc.start} of the line (not UTF-8 text?)",
                          path, number) from None
-    return text[:-1] if text.endswith("\r") else text
+    return text
 
 
 def iter_lines(path: PathLike, allow_empty: bool = False) -> Iterator[str]:
@@ -92,7 +256,7 @@ def iter_lines(path: PathLike, allow_empty: bool = False) -> Iterator[str]:
                 raw = raw[len(_BOM):]
             number += 1
             if raw.endswith(b"\n"):
-                raw = raw[:-1]
+                raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]  # CRLF or LF ends a line
             elif len(raw) > MAX_LINE_BYTES:
                 _decode_line(raw, path, number)  # raises: over-long line
             yield _decode_line(raw, path, number)
@@ -102,8 +266,21 @@ def iter_lines(path: PathLike, allow_empty: bool = False) -> Iterator[str]:
 
 def count_lines(path: PathLike, allow_empty: bool = False) -> int:
     """The number of lines, every one decoded and checked (a pass before long work, so that
-    a bad byte on the last line fails at once; memory stays flat)."""
-    return sum(1 for _ in iter_lines(path, allow_empty=allow_empty))
+    a bad byte on the last line fails at once; memory stays flat). The file's identity is
+    recorded: a later reading that finds it changed fails (:func:`check_unchanged`)."""
+    name = os.fspath(path)
+    before = None
+    if name not in _SPOOLED and name != STDIN:
+        with contextlib.suppress(OSError):
+            before = _identity(os.stat(name))
+    count = sum(1 for _ in iter_lines(path, allow_empty=allow_empty))
+    if before is not None:
+        with contextlib.suppress(OSError):
+            after = _identity(os.stat(name))
+            if after != before:
+                raise InputError("changed while it was read", path)
+            _SNAPSHOTS[name] = after
+    return count
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[List[T]]:
@@ -227,252 +404,3 @@ def parse_table(lines: Sequence[str], path: PathLike, required: Sequence[str] = 
 def read_table(path: PathLike, required: Sequence[str] = (), what: str = "") -> Table:
     """A tab-separated file with a header line (see :func:`parse_table`)."""
     return parse_table(read_lines(path), path, required, what)
-
-
-# -- writing -------------------------------------------------------------------------------------
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def new_file_mode() -> int:
-    """The mode ``open()`` would give a new file (0666 minus the umask)."""
-    return 0o666 & ~_umask()
-
-
-def _same_file(a: Path, b: PathLike) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def check_output(path: PathLike, inputs: Sequence[PathLike] = (), what: str = "output") -> str:
-    """Refuse, before any work is done, a destination that cannot be written.
-
-    Returns the path as given. Raises :class:`InputError` naming ``path`` when it is a
-    directory, one of ``inputs``, in a folder that does not exist or cannot be written, or an
-    existing file that cannot be written.
-    """
-    text = os.fspath(path)
-    if text == STDOUT:
-        return text
-    target = Path(text)
-    if target.is_dir():
-        raise InputError(f"{what} path is a directory", text)
-    for source in inputs:
-        if _same_file(target, source):
-            raise InputError(f"{what} path is also an input file", text)
-    if target.exists() and not stat.S_ISREG(os.stat(target).st_mode):
-        if not os.access(target, os.W_OK):
-            raise InputError(f"cannot write {what} (permission denied)", text)
-        return text  # a device or FIFO: written through
-    folder = Path(os.path.realpath(target)).parent
-    if not folder.is_dir():
-        raise InputError(f"cannot write {what}: folder {folder} does not exist", text)
-    try:  # the only reliable test (root, read-only mounts, /proc): create a file there
-        handle, probe = tempfile.mkstemp(prefix=".sigmoid-qe-probe-", dir=folder)
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as exc:
-        raise InputError(f"cannot write {what} in {folder} ({_reason(exc)})", text) from None
-    if target.exists() and not os.access(target, os.W_OK):
-        raise InputError(f"cannot write {what} (permission denied)", text)
-    return text
-
-
-class _Staged:
-    """A temporary file beside a regular-file destination, renamed into place on commit."""
-
-    def __init__(self, target: Path):
-        self.target = Path(os.path.realpath(target))  # a symlink keeps pointing at the result
-        self.mode = (stat.S_IMODE(os.stat(self.target).st_mode) if self.target.exists()
-                     else new_file_mode())
-        handle, self.temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp",
-                                             dir=self.target.parent)
-        self.stream = os.fdopen(handle, "wb")
-
-    def commit(self) -> None:
-        self.stream.close()
-        os.chmod(self.temp, self.mode)
-        os.replace(self.temp, self.target)
-
-    def abort(self) -> None:
-        self.stream.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.temp)
-
-
-def _is_regular_or_new(target: Path) -> bool:
-    """True where a result is staged and renamed into place; False for what must be written
-    through: a device, a FIFO, and a path that is this process's standard output or error
-    (``/dev/stdout`` with stdout redirected to a file: renaming over that file would lose
-    what stdout already wrote there)."""
-    try:
-        found = os.stat(target)
-    except FileNotFoundError:
-        return True
-    return stat.S_ISREG(found.st_mode) and _standard_stream(found) is None
-
-
-def _standard_stream(found: os.stat_result) -> Optional[IO]:
-    """sys.stdout or sys.stderr when ``found`` is the file behind it, else None."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if os.path.samestat(found, os.fstat(stream.fileno())):
-                return stream
-        except (AttributeError, OSError, ValueError):  # replaced or closed streams
-            continue
-    return None
-
-
-def _writing_error(path: PathLike, exc: OSError) -> InputError:
-    return InputError(f"cannot write ({_reason(exc)})", os.fspath(path))
-
-
-@contextlib.contextmanager
-def open_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
-    """A stream to write a result to; the file appears complete or not at all.
-
-    ``-`` is standard output; special files are written through; regular files (and the
-    targets of symbolic links) are staged beside the target and renamed on success.
-    """
-    text = os.fspath(path)
-    if text == STDOUT:
-        yield sys.stdout.buffer if binary else sys.stdout
-        sys.stdout.flush()
-        return
-    target = Path(text)
-    try:
-        if not _is_regular_or_new(target):
-            stream = _standard_stream(os.stat(target))
-            if stream is not None:  # the same file as stdout/stderr: write through that stream
-                stream.flush()
-                yield stream.buffer if binary else stream
-                stream.flush()
-                return
-            with open(target, "ab" if binary else "a", encoding=None if binary else "utf-8") as out:
-                yield out
-            return
-        staged = _Staged(target)
-    except OSError as exc:
-        raise _writing_error(path, exc) from None
-    try:
-        stream = staged.stream if binary else io.TextIOWrapper(staged.stream, encoding="utf-8",
-                                                                newline="")
-        yield stream
-        stream.flush()
-        staged.commit()
-    except OSError as exc:
-        staged.abort()
-        raise _writing_error(path, exc) from None
-    except BaseException:
-        staged.abort()
-        raise
-
-
-class JsonObjectWriter:
-    """A JSON object written as it is built: scalar fields first, then arrays of records
-    one record at a time (so a result of any length is never held whole)."""
-
-    def __init__(self, stream: IO, fields: Optional[Mapping] = None):
-        self.stream = stream
-        self.members = 0
-        self.records: Optional[int] = None
-        stream.write("{")
-        for key, value in (fields or {}).items():
-            self._member(key, json.dumps(value, ensure_ascii=False))
-
-    def _member(self, key: str, text: str) -> None:
-        self._end_array()
-        self.stream.write(("," if self.members else "") + "\n  " + json.dumps(key) + ": " + text)
-        self.members += 1
-
-    def _end_array(self) -> None:
-        if self.records is not None:
-            self.stream.write("\n  ]" if self.records else "]")
-            self.records = None
-
-    def state(self) -> Dict[str, Optional[int]]:
-        """What :meth:`resumed` needs to carry on after the bytes written so far."""
-        return {"members": self.members, "records": self.records}
-
-    @classmethod
-    def resumed(cls, stream: IO, state: Mapping) -> JsonObjectWriter:
-        """A writer continuing a stream that already holds what ``state`` describes."""
-        writer = cls.__new__(cls)
-        writer.stream, writer.members, writer.records = stream, state["members"], state["records"]
-        return writer
-
-    def array(self, key: str) -> None:
-        """Start the array ``key``; :meth:`add` appends to it."""
-        self._member(key, "[")
-        self.records = 0
-
-    def add(self, record) -> None:
-        self.stream.write(("," if self.records else "") + "\n    "
-                          + json.dumps(record, ensure_ascii=False))
-        self.records += 1
-
-    def close(self) -> None:
-        self._end_array()
-        self.stream.write("\n}\n" if self.members else "}\n")
-
-
-@contextlib.contextmanager
-def json_output(path: PathLike, fields: Optional[Mapping] = None) -> Iterator[JsonObjectWriter]:
-    """A :class:`JsonObjectWriter` on :func:`open_output`: the file is complete (closing
-    brackets written) or absent."""
-    with open_output(path) as stream:
-        writer = JsonObjectWriter(stream, fields)
-        yield writer
-        writer.close()
-
-
-def write_output(path: PathLike, content: Union[str, bytes]) -> None:
-    """Write one result file (see :func:`open_output`)."""
-    with open_output(path, binary=isinstance(content, bytes)) as out:
-        out.write(content)
-
-
-def write_files_atomically(files: Mapping[PathLike, Union[str, bytes]]) -> List[Path]:
-    """Write several files as one: all are staged first, then all renamed.
-
-    Missing parent folders are created (these are output folders, e.g. ``--out``). If
-    anything fails before the renames, no target is touched. Returns the written paths.
-    """
-    staged: Dict[Path, _Staged] = {}
-    special: Dict[Path, bytes] = {}
-    current: PathLike = ""
-    try:
-        for target, content in files.items():
-            target = current = Path(target)
-            data = content.encode("utf-8") if isinstance(content, str) else content
-            if not _is_regular_or_new(target):
-                special[target] = data
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staged[target] = _Staged(target)
-            staged[target].stream.write(data)
-        for target, data in special.items():
-            current = target
-            sys.stdout.flush()  # a target may be the file behind stdout or stderr
-            sys.stderr.flush()
-            with open(target, "ab") as out:
-                out.write(data)
-        for target, item in staged.items():
-            current = target
-            item.commit()
-    except BaseException as exc:
-        for item in staged.values():
-            item.abort()
-        if isinstance(exc, OSError):
-            raise _writing_error(current, exc) from None
-        raise
-    return [Path(t) for t in files]
-
-
-def readable_file(path: PathLike) -> None:
-    """Give a file written by a library that creates 0600 files (safetensors) the usual mode."""
-    os.chmod(path, new_file_mode())

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .errors import ModelLoadError, first_line
-from .files import write_files_atomically
+from .outputs import write_files_atomically
 
 HEAD_WEIGHTS = "head.safetensors"
 HEAD_CONFIG = "config.json"
@@ -97,7 +97,43 @@ class SigmoidHeadConfig:
         if not isinstance(data.get("span_thresholds", {}), dict) \
                 or not isinstance(data.get("training", {}), dict):
             raise ModelLoadError(f"{where}: span_thresholds and training must be objects")
+        _check_config_values(data, where)
         return cls(**{k: data[k] for k in _CONFIG_FIELDS if k in data})
+
+
+def _check_config_values(data: Dict[str, Any], where: str) -> None:
+    """method/aggregate/span_thresholds as scoring will use them, each mistake one line naming
+    the config file (never a traceback at first use)."""
+    import math
+
+    from .errors import OptionError
+    from .methods import METHODS, check_method
+    from .spans import SpanThresholds
+    for key in ("base_model", "base_revision", "method", "aggregate", "prompt_style"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ModelLoadError(f"{where}: {key} must be a string, got {data[key]!r}")
+    method, aggregate = data.get("method"), data.get("aggregate")
+    if method is not None or aggregate is not None:
+        try:
+            check_method(method or "sigmoid", aggregate or "mean")
+        except OptionError as exc:
+            raise ModelLoadError(f"{where}: {exc}") from None
+    for name, entry in data.get("span_thresholds", {}).items():
+        if name not in METHODS:
+            raise ModelLoadError(f"{where}: span_thresholds: unknown method {name!r}")
+        if not isinstance(entry, dict):
+            raise ModelLoadError(f"{where}: span_thresholds.{name} must be an object with "
+                                 f"minor and major, got {entry!r}")
+        values = [entry.get("minor"), entry.get("major")]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                   for v in values):
+            raise ModelLoadError(f"{where}: span_thresholds.{name}: minor and major must be "
+                                 f"finite numbers, got {values[0]!r}, {values[1]!r}")
+        try:
+            SpanThresholds(float(values[0]), float(values[1]),
+                           str(entry.get("word_aggregate", "min")))
+        except OptionError as exc:
+            raise ModelLoadError(f"{where}: span_thresholds.{name}: {exc}") from None
 
 
 def _check_matrix(matrix: torch.Tensor, where: str) -> None:
@@ -246,7 +282,16 @@ class SigmoidHead(nn.Module):
                 f"{self.config.hidden_size}) does not match {model_name} (vocab {vocab_size}, "
                 f"hidden {hidden_size})")
         base = self.config.base_model
-        if allow_other_model or base is None or _same_model(base, model_name):
+        if allow_other_model or base is None:
+            return
+        if _same_model(base, model_name):
+            known = self.config.base_revision, model_revision
+            if base != model_name and all(known) and known[0] != known[1]:
+                # same folder name, elsewhere, another revision: maybe another model
+                raise ModelLoadError(
+                    f"{where}: this head was trained for {base} (revision {known[0]}), not "
+                    f"{model_name} (revision {known[1]}) (pass --allow-other-model to use it "
+                    "anyway)")
             return
         if model_revision and self.config.base_revision == model_revision:
             return

@@ -17,9 +17,23 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from sacrebleu.metrics.base import Metric, Score
 
+from .errors import InputError
 from .methods import check_method
 from .model import HeadSpec, QEModel, load_model, segments
 from .signature import QESignature
+
+
+def _one_stream(sources, what: str) -> List[str]:
+    """The sources as a list of strings, from a list of strings or from sacrebleu's list of
+    reference streams holding one stream (``[sources]``); several streams are refused (a QE
+    metric has one source per segment)."""
+    if isinstance(sources, (list, tuple)) and sources and all(
+            isinstance(s, (list, tuple)) for s in sources):
+        if len(sources) != 1:
+            raise TypeError(f"{what}: {len(sources)} reference streams given; a QE metric takes "
+                            "one stream, the sources ([sources])")
+        sources = sources[0]
+    return segments(sources, what)
 
 
 class QEScore(Score):
@@ -51,6 +65,8 @@ class SigmoidQE(Metric):
                  device: Optional[str] = None, batch_size: int = 32,
                  include_eos: Optional[bool] = None, progress: bool = False):
         super().__init__()
+        from .model import check_batch_size
+        check_batch_size(batch_size)
         # None: a loaded model keeps its own setting; a model loaded here scores EOS
         self._loader = dict(head=head, lp=lp, device=device, batch_size=batch_size,
                             include_eos=True if include_eos is None else include_eos)
@@ -124,15 +140,25 @@ class SigmoidQE(Metric):
         return self._extract_corpus_statistics([hypothesis], [[ref_kwargs["source"]]])[0]
 
     # -- the sacrebleu-style entry points, with sources for references -----------------------
-    def corpus_score(self, hypotheses: Sequence[str], sources: Sequence[str],
+    def corpus_score(self, hypotheses: Sequence[str], sources: Sequence,
                      n_bootstrap: int = 1) -> QEScore:
-        """System score = mean of the sentence scores (``n_bootstrap`` > 1: with a 95% CI)."""
-        return super().corpus_score(segments(hypotheses, "hypotheses"),
-                                    [segments(sources, "sources")], n_bootstrap)
+        """System score = mean of the sentence scores (``n_bootstrap`` > 1: with a 95% CI).
 
-    def sentence_score(self, hypothesis: str, source: str) -> QEScore:
+        ``sources`` is the list of sources, or sacrebleu's form, a list of reference streams
+        (``[sources]``: one stream, which holds the sources)."""
+        hypotheses = segments(hypotheses, "hypotheses")
+        sources = _one_stream(sources, "sources")
+        if not hypotheses:
+            raise InputError("no segments to score (hypotheses and sources are empty)")
+        return super().corpus_score(hypotheses, [sources], n_bootstrap)
+
+    def sentence_score(self, hypothesis: str, source) -> QEScore:
+        """One sentence's score; ``source`` is a string or sacrebleu's ``[source]``."""
+        if isinstance(source, (list, tuple)) and len(source) == 1:
+            source = source[0]
         if not isinstance(hypothesis, str) or not isinstance(source, str):
-            raise TypeError("sentence_score takes one hypothesis and one source string")
+            raise TypeError("sentence_score takes one hypothesis and one source string (or "
+                            "[source], sacrebleu's form)")
         return self._aggregate_and_compute(self._extract_corpus_statistics([hypothesis], [[source]]))
 
     def get_signature(self) -> QESignature:

@@ -8,10 +8,9 @@ files that look like another language pair than the model's get a warning.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from .backends import Backend, load_backend
+from .backends import Backend
 from .default_model import resolve_model_name
 from .directions import (
     OPPOSITE_DEFAULT,
@@ -21,11 +20,10 @@ from .directions import (
     reverse_side_warnings,
     swapped_lp,
 )
-from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
-from .head import SigmoidHead
+from .errors import InputError, InputWarning, OptionError, SigmoidQEWarning
 from .languages import direction_warning
+from .loading import HeadSpec, attach_head, load_backend_and_head
 from .methods import METHOD_TABLE, STATISTICS, check_method, combine_weight, orient
-from .prompts import check_prompt_style, check_prompt_template
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
 from .signature import QESignature
@@ -34,87 +32,8 @@ from .spans import DEFAULT_THRESHOLDS, SpanThresholds, segment_errors
 if TYPE_CHECKING:
     from .decoding import Candidate, Decoding
 
-HeadSpec = Union[None, str, Path, SigmoidHead]
-#: ``--head untrained``: the copy of the output embedding, for baselines and ablations.
-UNTRAINED = "untrained"
 #: ``softmax_over``: the backend's decoding shortlist where it has one, or the full vocabulary.
 SOFTMAX_NORMALISERS = ("shortlist", "full")
-
-
-def default_head_dir(model_name: str) -> Optional[Path]:
-    """The trained head shipped with the package for ``model_name``, if there is one."""
-    from importlib import resources
-    try:
-        candidate = resources.files("sigmoid_qe") / "heads" / model_name
-    except (ModuleNotFoundError, TypeError):
-        return None
-    path = Path(str(candidate))
-    return path if (path / "head.safetensors").is_file() else None
-
-
-def resolve_head(spec: HeadSpec, backend: Backend, key: Optional[str] = None,
-                 allow_other_model: bool = False) -> SigmoidHead:
-    """A head for ``backend``: the given one (a head, a head directory, a state-dict file or
-    ``"untrained"``), else the shipped default, else the untrained copy of the output
-    embedding (with one warning). Checked for size and for the model it was trained on."""
-    if isinstance(spec, SigmoidHead):
-        head = spec
-    elif spec is not None and str(spec) == UNTRAINED:
-        head = SigmoidHead.from_output_embedding(backend.output_embedding(), backend.name,
-                                                 backend.revision)
-    elif spec is not None:
-        head = SigmoidHead.load(spec, key=key)
-    else:
-        shipped = default_head_dir(backend.name)
-        if shipped is not None:
-            head = SigmoidHead.from_pretrained(shipped)
-        else:
-            warnings.warn(SigmoidQEWarning(
-                f"no trained head for {backend.name}: using the untrained head (a copy of the "
-                f"output embedding); train one with sigmoid-qe-train"), stacklevel=3)
-            head = SigmoidHead.from_output_embedding(backend.output_embedding(), backend.name,
-                                                     backend.revision)
-    head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name,
-                          backend.revision, allow_other_model)
-    return head.to(backend.device)
-
-
-def attach_head(backend: Backend, head: HeadSpec = None, head_key: Optional[str] = None,
-                allow_other_model: bool = False, prompt_style: Optional[str] = None) -> SigmoidHead:
-    """The checked head of ``backend`` (see :func:`resolve_head`), with the backend set to the
-    input format of ``prompt_style`` (default: the head's, if it names one)."""
-    head = resolve_head(head, backend, head_key, allow_other_model)
-    style = prompt_style or head.config.prompt_style
-    if style is not None:
-        if not hasattr(backend, "set_prompt_style"):
-            raise OptionError(f"{backend.name}: prompt styles are for causal LMs, not this "
-                              f"model (style {style!r})")
-        backend.set_prompt_style(style)
-    return head
-
-
-def load_backend_and_head(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None,
-                          device: Optional[str] = None, precision: str = "fp32",
-                          prompt_template: Optional[str] = None, trust_remote_code: bool = False,
-                          revision: Optional[str] = None, head_key: Optional[str] = None,
-                          allow_other_model: bool = False,
-                          prompt_style: Optional[str] = None) -> Tuple[Backend, SigmoidHead]:
-    """The one assembly of a model and its head, for scoring (:func:`load_model`) and for
-    training (``sigmoid-qe-train``). Options are checked and a head file is read before the
-    model loads; the head is then checked against the model (see :func:`load_model`)."""
-    if prompt_style is not None:
-        check_prompt_style(prompt_style)
-    if prompt_template is not None:
-        check_prompt_template(prompt_template)
-    if head is not None and not isinstance(head, SigmoidHead) and str(head) != UNTRAINED:
-        if not Path(head).exists():
-            raise ModelLoadError(f"{head}: not a head directory, a state-dict file or "
-                                 f"'{UNTRAINED}'")
-        head = SigmoidHead.load(head, key=head_key)
-    backend = load_backend(name_or_dir, lp=lp, device=device, precision=precision,
-                           prompt_template=prompt_template, trust_remote_code=trust_remote_code,
-                           revision=revision)
-    return backend, attach_head(backend, head, head_key, allow_other_model, prompt_style)
 
 
 def segments(texts: Iterable[str], what: str) -> List[str]:
@@ -126,6 +45,11 @@ def segments(texts: Iterable[str], what: str) -> List[str]:
     for k, text in enumerate(out):
         if not isinstance(text, str):
             raise TypeError(f"{what}[{k}] is {type(text).__name__}, not str")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no tokenizer can take it
+            raise InputError(f"{what}[{k}]: lone surrogate U+{ord(text[exc.start]):04X} at "
+                             f"character {exc.start} (not valid Unicode text)") from None
     return out
 
 
@@ -182,6 +106,16 @@ class QEModel:
         """The direction asked for at load time, else the one the head was selected for,
         else forward."""
         return self._direction or self.head.config.direction or "forward"
+
+    def set_direction(self, direction: Optional[str]) -> None:
+        """Score in ``direction`` from now on (None: the head's again)."""
+        self._direction = None if direction is None else checked_direction(direction)
+
+    def has_reverse(self) -> bool:
+        """Whether a reverse model is there or can be had (see :func:`load_reverse`)."""
+        if self._reverse is not None or self._reverse_options.get("reverse_model"):
+            return True
+        return self.name in OPPOSITE_DEFAULT or reverse_backend(self.backend) is not None
 
     @property
     def reverse(self) -> QEModel:
@@ -246,7 +180,15 @@ class QEModel:
         if override is not None:
             if isinstance(override, SpanThresholds):
                 return override
-            minor, major = (override, floor) if isinstance(override, (int, float)) else override
+            number = (int, float)
+            if isinstance(override, number) and not isinstance(override, bool):
+                minor, major = override, floor
+            elif (isinstance(override, (tuple, list)) and len(override) == 2
+                  and all(isinstance(v, number) and not isinstance(v, bool) for v in override)):
+                minor, major = override
+            else:
+                raise OptionError(f"span_threshold must be a number (minor) or a (minor, major) "
+                                  f"pair of numbers, got {override!r}")
             for value in (minor, major):
                 if not floor <= value <= ceiling:
                     raise OptionError(f"span threshold {value} is outside the {method} score "
@@ -259,7 +201,8 @@ class QEModel:
             self._warned_spans.add(method)
             warnings.warn(SigmoidQEWarning(
                 f"no calibrated span thresholds for {method} with this head: using the default "
-                f"{DEFAULT_THRESHOLDS[method]} (calibrate with scripts/calibrate_spans.py)"),
+                f"{DEFAULT_THRESHOLDS[method]} (calibrate on your own dev pairs with the repository's "
+                f"scripts/calibrate_spans.py --head DIR --dev PAIRS.tsv --write)"),
                 stacklevel=3)
         minor, major = DEFAULT_THRESHOLDS[method]
         return SpanThresholds(minor, major, "min", floor)
@@ -316,6 +259,10 @@ class QEModel:
             if mismatch:
                 warnings.warn(SigmoidQEWarning(mismatch), stacklevel=2)
         pairs = self.backend.encode(sources, hypotheses, include_eos=eos)
+        for pos, source in enumerate(sources):
+            if not source.strip():
+                warnings.warn(InputWarning("empty source: the translation is scored against "
+                                           "nothing", "source", pos), stacklevel=2)
         for pos, hypothesis in enumerate(hypotheses):
             if not hypothesis.strip():
                 warnings.warn(InputWarning("empty translation: scored on its end-of-sentence "
@@ -376,6 +323,18 @@ class QEModel:
         return QEResult(out, method, aggregate,
                         str(self.signature(method, aggregate, eos, direction)))
 
+    def batch_plan(self, sources: Sequence[str], hypotheses: Sequence[str],
+                   batch_size: Optional[int] = None,
+                   include_eos: Optional[bool] = None) -> List[List[int]]:
+        """The length-sorted batches (row indices) :meth:`score` would build for these
+        pairs: what data-parallel scoring shares out whole (:mod:`sigmoid_qe.parallel`)."""
+        from .scoring import length_sorted_batches  # the batching rule scoring uses
+        eos = self.include_eos if include_eos is None else include_eos
+        pairs = self.backend.encode(segments(sources, "sources"),
+                                    segments(hypotheses, "hypotheses"), include_eos=eos)
+        return length_sorted_batches([p.cost for p in pairs],
+                                     check_batch_size(batch_size or self.batch_size))
+
     def iter_score(self, pairs: Iterable[Tuple[str, str]], method: Optional[str] = None,
                    aggregate: Optional[str] = None, chunk_size: int = 1000,
                    progress: Optional[bool] = None, total: Optional[int] = None,
@@ -389,6 +348,13 @@ class QEModel:
         from .parallel import scored_chunks
         if chunk_size < 1:
             raise OptionError(f"chunk_size must be at least 1, got {chunk_size}")
+
+        def checked(items):
+            for k, pair in enumerate(items):
+                if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+                    raise TypeError(f"pair {k} is not (source, hypothesis): {pair!r:.80}")
+                yield pair
+        pairs = checked(pairs)
         for _, segments in scored_chunks(self, pairs, chunk_size, DistContext(), 0, progress,
                                          total, method=method, aggregate=aggregate,
                                          **score_options):
@@ -406,12 +372,21 @@ class QEModel:
         source, e.g. a rank's share ``r, r + w, ...`` of a sharded run), else ``first_index``,
         ``first_index + 1``, ...; so a share is generated in batches with the draws it would
         get in one run."""
+        import dataclasses
+
         from .decoding import Decoding
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise OptionError(f"n (candidates per source) must be an integer >= 1, got {n!r}")
         if not isinstance(decoding, Decoding):
             strategy = decoding or ("beam" if (n or 1) > 1 else "greedy")
             decoding = Decoding(strategy, n or 1, **options)
-        elif (n is not None and n != decoding.n) or options:
-            raise OptionError("give n and the options in the Decoding, or a strategy name")
+        elif options:
+            raise OptionError("give the decoding options in the Decoding, or a strategy name "
+                              "with keywords")
+        elif n is not None and n != decoding.n:
+            if decoding.n != 1:
+                raise OptionError(f"n={n} but the Decoding asks for {decoding.n} candidates")
+            decoding = dataclasses.replace(decoding, n=n)  # Decoding("beam") with n=8
         generate = getattr(self.backend, "generate", None)
         if generate is None:
             raise NotImplementedError(f"{self.backend.name}: this backend cannot translate")

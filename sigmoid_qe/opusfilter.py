@@ -104,6 +104,10 @@ class SigmoidQEFilter(FilterABC):
                                          batch_size=self.batch_size, direction=self.direction)
             except SigmoidQEError as exc:
                 raise ConfigurationError(f"SigmoidQEFilter: {exc}") from None
+            if self.direction is None:  # sigmoid-qe-filter's default
+                from .cli.filter import default_direction
+                default_direction(self._model, lambda message: logger.info("SigmoidQEFilter: %s",
+                                                                           message))
             self._off_target = OffTarget(target_language(self._model.backend.lp))
         return self._model
 

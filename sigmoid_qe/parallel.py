@@ -1,9 +1,11 @@
 """Scoring on several processes: shard, score, gather in input order; and chunked streams.
 
-Under ``torchrun`` or ``accelerate launch`` every process runs the same command; each scores
-the rows ``rank, rank + world, ...`` (of the whole input, or of each chunk of a stream) on its
-own device, and rank 0 gets every row back in the original order. Without a process group it
-is plain single-process scoring.
+Under ``torchrun`` or ``accelerate launch`` every process runs the same command. The
+length-sorted batches are planned first, on the whole input (or each chunk of a stream), as
+one process would build them; rank r then scores whole batches r, r + world, ... on its own
+device, and rank 0 gets every row back in the original order. Every row is thus computed in
+the same batch as by one process, and N processes give bit-identical token scores to one (at
+the same batch size). Without a process group it is plain single-process scoring.
 """
 from __future__ import annotations
 
@@ -31,7 +33,9 @@ def score_sharded(model, sources: Sequence[str], hypotheses: Sequence[str],
         raise InputError(f"{len(sources)} sources but {len(hypotheses)} translations")
     if not ctx.active:
         return model.score(sources, hypotheses, **score_kwargs)
-    mine = list(range(ctx.rank, len(sources), ctx.world_size))
+    batches = model.batch_plan(sources, hypotheses, score_kwargs.get("batch_size"),
+                               score_kwargs.get("include_eos"))
+    mine = rank_rows(batches, ctx.rank, ctx.world_size)
     part = model.score([sources[i] for i in mine], [hypotheses[i] for i in mine], **score_kwargs)
     gathered = ctx.gather_objects((mine, part.segments))
     if not ctx.is_main and not everyone:
@@ -43,15 +47,26 @@ def score_sharded(model, sources: Sequence[str], hypotheses: Sequence[str],
     return QEResult(segments, part.method, part.aggregate, part.signature)
 
 
+def rank_rows(batches: Sequence[Sequence[int]], rank: int, world: int) -> List[int]:
+    """The rows of ``rank``: whole batches ``rank, rank + world, ...`` of the one-process
+    batch plan, in plan order. Each rank's own length-sorted batching of these rows then
+    rebuilds exactly those batches, so every row is computed in the same batch, next to the
+    same rows, as by one process: N processes give bit-identical token scores."""
+    return [row for batch in batches[rank::world] for row in batch]
+
+
 def shard_map(func: Callable[[List[Any]], List[Any]], items: Sequence[Any],
-              context: Optional[DistContext] = None) -> Optional[List[Any]]:
-    """``func`` over ``items`` split across the ranks (rank r takes ``items[r::world]``);
-    rank 0 gets the results in item order, the others None. Every rank must call it with
-    the same items (it is a collective)."""
+              context: Optional[DistContext] = None,
+              batches: Optional[Sequence[Sequence[int]]] = None) -> Optional[List[Any]]:
+    """``func`` over ``items`` split across the ranks; rank 0 gets the results in item
+    order, the others None. Every rank must call it with the same items (it is a
+    collective). With ``batches`` (index lists: the one-process batch plan) each rank takes
+    whole batches (:func:`rank_rows`), else rank r takes ``items[r::world]``."""
     ctx = context or current_context()
     if not ctx.active:
         return func(list(items))
-    mine = list(range(ctx.rank, len(items), ctx.world_size))
+    mine = (rank_rows(batches, ctx.rank, ctx.world_size) if batches is not None
+            else list(range(ctx.rank, len(items), ctx.world_size)))
     part = func([items[i] for i in mine]) if mine else []
     gathered = ctx.gather_objects((mine, part))
     if not ctx.is_main:
@@ -96,7 +111,11 @@ def scored_chunks(model, pairs: Iterable[Tuple[str, str]], chunk_size: int = 100
                                          progress=False, check_direction=first == 0 and ctx.is_main,
                                          **score_options)
                 return result.segments
-            segments = shard_map(score, list(enumerate(chunk, start)), ctx)
+            batches = (model.batch_plan([p[0] for p in chunk], [p[1] for p in chunk],
+                                        score_options.get("batch_size"),
+                                        score_options.get("include_eos"))
+                       if ctx.active else None)
+            segments = shard_map(score, list(enumerate(chunk, start)), ctx, batches)
             bar.update(len(chunk))
             yield start, segments
             start += len(chunk)

@@ -11,7 +11,8 @@ an empty mark); a translation in the wrong language gets a marker (``.offtarget`
 show only the rows with errors, or only the rows where the systems differ most; column
 headers sort the rows. Everything is inline (no network). The switches are CSS (checkboxes),
 so they work with JavaScript off; sorting needs it. The scores, spans and languages are also
-embedded as JSON (``<script type="application/json" id="sigmoid-qe-data">``).
+embedded as JSON (``<script type="application/json" id="sigmoid-qe-data">``; the islands
+``errors`` and ``source-errors`` of earlier reports stay).
 """
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.3em}table{border-collapse:collapse}
 #segments{width:100%}
-th,td{border-bottom:1px solid #ddd;padding:.35em .5em;vertical-align:top;text-align:left}
+th,td{border-bottom:1px solid #ddd;padding:.35em .5em;vertical-align:top;text-align:start;
+overflow-wrap:anywhere}
 th.sortable{cursor:pointer;text-decoration:underline dotted}
 td.score,table.systems td{font-variant-numeric:tabular-nums;white-space:nowrap}
-.tok{border-radius:2px;white-space:pre-wrap}
+.tok{border-radius:2px;white-space:pre-wrap;unicode-bidi:isolate}
 .tok.low,#all-tokens:checked~table .tok{background:var(--shade)}
 mark.error{background:none;color:inherit;border-bottom:3px solid #e6a700;padding:0 0 1px}
 mark.error.major{border-bottom-color:#c0392b}
@@ -171,7 +173,8 @@ def json_for_html(data) -> str:
     ``JSON.parse(element.textContent)`` gives ``data`` back (HTML entities would not be
     decoded there); non-finite numbers become null."""
     text = json.dumps(_finite(data), ensure_ascii=False, allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def _finite(value):
@@ -248,7 +251,7 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
     for i, source in enumerate(sources):
         first = results[names[0]].segments[i]
         shown = render_source(source, first.source_errors) if not several else html.escape(source)
-        cells = [f"<td>{i + 1}</td>", f'<td class="src">{shown}</td>']
+        cells = [f"<td>{i + 1}</td>", f'<td class="src" dir="auto"><bdi>{shown}</bdi></td>']
         if several:
             cells.append(f'<td class="score">{spreads[i]:.4f}</td>')
         data = [f'data-index="{i}"', f'data-spread="{spreads[i]:.6g}"']
@@ -274,7 +277,8 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
                 omitted = f'<div class="omitted">not translated from the source: {words}</div>'
             translation = render_translation(segment, _token_values(segment, method), low, high,
                                              threshold)
-            cells.append(f'<td class="mt" data-system="{k}">{marker}{translation}{omitted}</td>')
+            cells.append(f'<td class="mt" dir="auto" data-system="{k}">{marker}{translation}'
+                         f"{omitted}</td>")
         if i in differ:
             classes.append("differs")
         attrs = " ".join(data)
@@ -314,6 +318,12 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
                         f"rows where the systems differ most (top {DIFFER_SHARE:.0%})</label>")
     controls.append('<input type="checkbox" id="all-tokens"><label for="all-tokens">shade '
                     "every token by its score</label>")
+    # the two islands of earlier reports, kept for their readers: per system, each segment's
+    # error spans and source-side omissions
+    errors = {name: [[e.to_dict() for e in (s.errors or [])] for s in r.segments]
+              for name, r in results.items()}
+    source_errors = {name: [[e.to_dict() for e in (s.source_errors or [])] for s in r.segments]
+                     for name, r in results.items()}
     page_data = {"signature": signatures[0] if len(signatures) == 1 else signatures,
                  "method": method, "aggregate": results[names[0]].aggregate,
                  "target_language": expected, "span_threshold": threshold,
@@ -334,4 +344,8 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
             f"<table id=\"segments\"><thead><tr>{''.join(head)}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></main>"
             f"<script type=\"application/json\" id=\"sigmoid-qe-data\">{json_for_html(page_data)}"
-            f"</script><script>{_SCRIPT}</script></body></html>\n")
+            "</script>"
+            f"<script type=\"application/json\" id=\"errors\">{json_for_html(errors)}</script>"
+            f"<script type=\"application/json\" id=\"source-errors\">"
+            f"{json_for_html(source_errors)}</script>"
+            f"<script>{_SCRIPT}</script></body></html>\n")

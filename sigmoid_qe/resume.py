@@ -1,6 +1,6 @@
 """The outputs of a long job, written as it goes, and how a killed job continues (``--resume``).
 
-Without ``--resume`` every output goes through :func:`~sigmoid_qe.files.open_output`: a file
+Without ``--resume`` every output goes through :func:`~sigmoid_qe.outputs.open_output`: a file
 appears complete at the end or not at all (stdout is written through).
 
 With ``--resume`` every output must be a file. Each is written to ``FILE.partial``, and after
@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import IO, Dict, Mapping, Optional
 
 from .errors import InputError, OptionError, SigmoidQEError
-from .files import STDOUT, open_output, write_output
+from .files import STDOUT
+from .outputs import open_output, write_output
 
 PARTIAL = ".partial"
 STATE = ".partial.json"
@@ -33,10 +34,11 @@ STATE = ".partial.json"
 def input_identity(paths) -> Dict[str, list]:
     """Size and modification time of each input file: a resumed job must read the same."""
     out = {}
+    from .files import _SPOOLED
     for path in paths:
         if path is None:
             continue
-        info = os.stat(path)
+        info = os.stat(_SPOOLED.get(os.fspath(path), path))
         out[os.fspath(path)] = [info.st_size, info.st_mtime_ns]
     return out
 
@@ -51,7 +53,8 @@ def job_key(options: Mapping, inputs) -> str:
 def refuse_leftovers(paths) -> None:
     """A run without --resume over the record of an interrupted one: one line, before work."""
     for path in paths:
-        if path and path != STDOUT and Path(path + STATE).exists():
+        if path and path != STDOUT and (Path(path + STATE).exists()
+                                        or Path(os.path.realpath(path) + STATE).exists()):
             raise OptionError(f"{path}: an interrupted run left a partial result "
                               f"({path}{PARTIAL}); add --resume to continue it, or delete "
                               f"{path}{STATE} and the .partial files to start over")
@@ -67,6 +70,9 @@ class ResumableOutputs:
     def __init__(self, paths: Mapping[str, Optional[str]], key: str, resume: bool,
                  binary: tuple = ()):
         self.paths = {name: os.fspath(p) for name, p in paths.items() if p is not None}
+        if resume:  # a symbolic link is written through: its target gets the result
+            self.paths = {name: p if p == STDOUT else os.path.realpath(p)
+                          for name, p in self.paths.items()}
         self.binary = set(binary)
         self.key = key
         self.resume = resume
@@ -89,7 +95,7 @@ class ResumableOutputs:
                     open_output(path, binary=name in self.binary))
             return self
         if self.record is not None and self.record.exists():
-            self.state = json.loads(self.record.read_text(encoding="utf-8"))
+            self.state = _read_record(self.record)
             if self.state.get("key") != self.key:
                 raise OptionError(f"{self.record}: the interrupted run had other options or "
                                   "inputs; rerun it as it was, or delete the .partial files")
@@ -107,10 +113,27 @@ class ResumableOutputs:
     def __exit__(self, kind, value, traceback) -> bool:
         if not self.resume:
             return self._stack.__exit__(kind, value, traceback)
+        failed: Optional[OSError] = value if isinstance(value, OSError) else None
         for stream in self.streams.values():
-            stream.close()
+            try:
+                stream.close()
+            except OSError as exc:  # a full disk: the last flush fails
+                failed = failed or exc
+                with contextlib.suppress(Exception):
+                    (stream if isinstance(stream, io.RawIOBase) else stream.buffer).close()
         if self.record is None:
             return False
+        if failed is not None and (kind is None or isinstance(value, OSError)):
+            reason = str(failed.strerror or failed)
+            reason = reason[:1].lower() + reason[1:]
+            first = next(iter(self.paths.values()))
+            if not self.record.exists():  # no chunk was completed: nothing worth keeping
+                for path in self.paths.values():
+                    with contextlib.suppress(OSError):
+                        os.unlink(path + PARTIAL)
+                raise InputError(f"cannot write ({reason}); nothing kept", first) from None
+            raise InputError(f"cannot write ({reason}); the results up to the last checkpoint "
+                             "are kept: free space, then rerun with --resume", first) from None
         if kind is None:
             for path in self.paths.values():
                 os.replace(path + PARTIAL, path)
@@ -147,6 +170,19 @@ class ResumableOutputs:
         return None if self.state is None else self.state["progress"]
 
 
+def _read_record(record: Path) -> dict:
+    """The record of an interrupted run, or one line saying it cannot be used."""
+    try:
+        state = json.loads(record.read_text(encoding="utf-8"))
+        if not (isinstance(state, dict) and isinstance(state.get("lengths"), dict)
+                and isinstance(state.get("progress"), dict)):
+            raise ValueError("not a resume record")
+        return state
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise InputError("unreadable resume record: delete it and the .partial files to start "
+                         "over", record) from None
+
+
 def _regular_or_new(path: str) -> bool:
     import stat
     try:
@@ -157,9 +193,10 @@ def _regular_or_new(path: str) -> bool:
 
 def check_resumable(resume: bool, inputs) -> None:
     """--resume reads its inputs again from the start: they must be regular files."""
+    from .files import is_rereadable
     if not resume:
         return
     for path in inputs:
-        if path is not None and not _regular_or_new(path):
+        if path is not None and (path == STDOUT or not is_rereadable(path)):
             raise InputError("--resume needs inputs it can read again (a regular file, not a "
                              "pipe)", path)

@@ -70,3 +70,23 @@ def test_token_logits_gather_equals_full_projection():
     hidden, ids = torch.randn(7, 8), torch.randint(0, 50, (7,))
     full = head.full_logits(hidden).gather(1, ids[:, None]).squeeze(1)
     assert torch.allclose(head.token_logits(hidden, ids), full, atol=1e-6)
+
+
+def _save_head(directory, matrix, base_model="other-model"):
+    head = SigmoidHead.from_output_embedding(matrix.float(), base_model=base_model)
+    head.save_pretrained(directory)
+    return directory
+
+
+def test_non_finite_and_non_float_heads_are_refused(tmp_path, marian_qe):
+    from safetensors.torch import save_file
+    emb = marian_qe.backend.output_embedding()
+    bad = emb.clone()
+    bad[3, 2] = float("nan")
+    _save_head(tmp_path / "nan", emb)
+    save_file({"weight": bad}, str(tmp_path / "nan" / "head.safetensors"))
+    with pytest.raises(ModelLoadError, match="NaN or infinite"):
+        SigmoidHead.from_pretrained(tmp_path / "nan")
+    save_file({"weight": torch.zeros(emb.shape, dtype=torch.int32)}, str(tmp_path / "int.safetensors"))
+    with pytest.raises(ModelLoadError, match="not floating point"):
+        SigmoidHead.load(tmp_path / "int.safetensors")

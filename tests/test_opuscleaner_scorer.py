@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sigmoid_qe.filtering import FILTER_DIRECTION
 from sigmoid_qe.opuscleaner import FILTER_JSON
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def score_only(stdin: str, *argv: str) -> subprocess.CompletedProcess:
 def model_scores():
     from sigmoid_qe import load_model
     return load_model("bergamot-en-pt", device="cpu").score(
-        EN, PT, method="sigmoid", aggregate="mean", progress=False).scores
+        EN, PT, method="sigmoid", aggregate="mean", direction=FILTER_DIRECTION, progress=False).scores
 
 
 def test_one_score_per_stdin_line(model_scores):

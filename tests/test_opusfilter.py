@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from sigmoid_qe.filtering import FILTER_DIRECTION
+
 opusfilter = pytest.importorskip("opusfilter")
 OPUSFILTER = shutil.which("opusfilter")
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +91,7 @@ def test_opusfilter_drops_the_wrong_language_and_the_copy_and_thresholds(tmp_pat
     assert len(scores) == len(EN) and all(isinstance(s, float) for s in scores)
     from sigmoid_qe import load_model
     expected = load_model("bergamot-en-pt", device="cpu").score(
-        EN, PT, method="sigmoid", aggregate="mean", progress=False).scores
+        EN, PT, method="sigmoid", aggregate="mean", direction=FILTER_DIRECTION, progress=False).scores
     assert scores == pytest.approx(expected, abs=1e-5)
     # a threshold between the on-target scores keeps exactly those at or above it
     cut = sorted(scores[i] for i in ON_TARGET)[2]

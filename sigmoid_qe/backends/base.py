@@ -220,6 +220,36 @@ class Backend(abc.ABC):
         return self
 
 
+def copied_unknowns(ids: Sequence[int], spans: Sequence[Tuple[int, int]], text: str, source: str,
+                    unk_id: Optional[int]) -> List[bool]:
+    """True where a hypothesis token is ``<unk>`` and its characters occur in the source too.
+
+    Such a token is a symbol the model cannot spell copied as it stands (the Bergamot students'
+    vocabularies have no ``<``, ``±``, ``≥`` or ``α``: "p < 0.05" in a biomedical abstract).
+    The model gives ``<unk>`` a probability near 0, so scored it would rank every correct
+    translation with such a symbol below any without; it is evidence of nothing, and is left
+    unscored, and so is a bare word-start piece (a space) just before it, which only spells
+    the gap in front of the symbol. An ``<unk>`` the source does not explain (a script the
+    model never writes) stays scored (see :mod:`sigmoid_qe.scoring`)."""
+    out = []
+    for token, (start, end) in zip(ids, spans):
+        surface = text[start:end].strip()
+        out.append(unk_id is not None and token == unk_id and bool(surface) and surface in source)
+    for k in range(len(out) - 1):
+        start, end = spans[k]
+        if out[k + 1] and not out[k] and not text[start:end].strip():
+            out[k] = True
+    return out
+
+
+def warn_copied_unknowns(count: int, index: int) -> None:
+    """One warning per call for the copied <unk> symbols left unscored (see above)."""
+    warnings.warn(InputWarning(
+        f"{count} token(s) spelling symbols the model cannot write, copied from the source, "
+        f"are not scored "
+        f"(first here)", "translation", index), stacklevel=4)
+
+
 def pad_right(rows: Sequence[Sequence[int]], pad: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """Right-pad integer rows into a [batch, time] long tensor plus a bool mask."""
     width = max((len(r) for r in rows), default=0)

@@ -26,9 +26,11 @@ from .base import (
     Backend,
     EncodedPair,
     ForwardOutput,
+    copied_unknowns,
     pad_right,
     resolve_device,
     scored_mask_tensor,
+    warn_copied_unknowns,
     warn_truncated,
 )
 from .bergamot_model import EOS_ID, BergamotTransformer
@@ -309,6 +311,7 @@ class BergamotBackend(Backend):
         if len(sources) != len(hypotheses):
             raise ValueError("sources and hypotheses differ in length")
         pairs = []
+        copied, first_copied = 0, None
         for index, (source, hypothesis) in enumerate(zip(sources, hypotheses)):
             context, truncated = self._source_ids(source, index)
             ids, pieces, offsets = self._spell(hypothesis)
@@ -318,14 +321,23 @@ class BergamotBackend(Backend):
                 warn_truncated("translation", index, MAX_TOKENS)
                 truncated = True
             targets = list(ids)
+            scored = [not c for c in copied_unknowns(ids, offsets, hypothesis, source,
+                                                     self.unk_token_id)]
+            if not all(scored):
+                copied += scored.count(False)
+                first_copied = index if first_copied is None else first_copied
+                pieces = [p for p, keep in zip(pieces, scored) if keep]
+                offsets = [o for o, keep in zip(offsets, scored) if keep]
             if include_eos or not targets:
                 targets.append(EOS_ID)
+                scored.append(True)
                 pieces.append(self.tgt_sp.id_to_piece(EOS_ID))
                 offsets.append((len(hypothesis), len(hypothesis)))
-            scored = [True] * len(targets)
             pairs.append(
                 EncodedPair(index, context, targets, scored, pieces, offsets, truncated)
             )
+        if copied:
+            warn_copied_unknowns(copied, first_copied)
         return pairs
 
     def _source_ids(self, source: str, index: int) -> Tuple[List[int], bool]:

@@ -81,7 +81,7 @@ def items_from_scores(records: Sequence[Tuple[str, Sequence[Span], Sequence[floa
                                               Tuple[Tuple[int, int, str], ...]]],
                       word_aggregate: str = "min") -> List[CalibrationItem]:
     """CalibrationItems from (mt, token spans, oriented token values, is-EOS flags, gold)."""
-    from .spans import word_scores, word_spans
+    from ..spans import word_scores, word_spans
     out = []
     for mt, spans, values, is_eos, gold in records:
         content = [(s, v) for s, v, e in zip(spans, values, is_eos) if not e]

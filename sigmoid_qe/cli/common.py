@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import math
 import os
 import sys
 import warnings
@@ -18,7 +20,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 from ..devices import DEVICES, PRECISION_NAMES
 from ..directions import DIRECTIONS
 from ..errors import InputError, InputWarning, OptionError, SigmoidQEError
-from ..files import read_lines
+from ..files import read_lines, spool_inputs
 from ..methods import AGGREGATES, METHODS, check_method
 from ..prompts import PROMPT_STYLES, check_prompt_template
 
@@ -54,8 +56,50 @@ def _bounded(name: str, convert, expected: str, accept, bound: str):
 
 positive_int = _bounded("positive_int", int, "a positive integer", lambda v: v >= 1, "at least 1")
 non_negative_int = _bounded("non_negative_int", int, "an integer >= 0", lambda v: v >= 0, "at least 0")
-positive_float = _bounded("positive_float", float, "a number", lambda v: v > 0, "> 0")
-non_negative_float = _bounded("non_negative_float", float, "a number", lambda v: v >= 0, ">= 0")
+positive_float = _bounded("positive_float", float, "a number", lambda v: math.isfinite(v) and v > 0,
+                          "a finite number > 0")
+non_negative_float = _bounded("non_negative_float", float, "a number",
+                              lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+finite_float = _bounded("finite_float", float, "a number", math.isfinite, "a finite number")
+
+
+def int_up_to(maximum: int, minimum: int = 1):
+    """An argparse type for a count with a sane upper bound (memory grows with it)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,} (memory grows with "
+                                             f"it), got {text}")
+        return value
+    parse.__name__ = f"int_{minimum}_to_{maximum}"
+    return parse
+
+
+#: Upper bounds of counts whose memory grows with them.
+MAX_BATCH_SIZE = 16384
+MAX_CHUNK_SIZE = 1_000_000
+MAX_RESAMPLES = 100_000
+
+
+def check_memory(needed: int, what: str) -> None:
+    """Refuse, before the work starts, what would need more than the memory available."""
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError):
+        return
+    if available is not None and needed > available:
+        raise OptionError(f"{what} needs about {needed / 2**30:.1f} GiB of memory, more than the "
+                          f"{available / 2**30:.1f} GiB available: ask for fewer")
 
 
 def prompt_template(text: str) -> str:
@@ -107,7 +151,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, training: bool = Fal
                             "{tgt_lang}, {source}")
     group.add_argument("--trust-remote-code", action="store_true",
                        help="allow code from the model repository to run (off by default)")
-    group.add_argument("--batch-size", type=positive_int, default=batch_default,
+    group.add_argument("--batch-size", type=int_up_to(MAX_BATCH_SIZE), default=batch_default,
                        help=f"sentences per batch (default {batch_default})")
     if not training:
         group.add_argument("--reverse-model", default=None, metavar="MODEL",
@@ -158,13 +202,42 @@ def check_method_arguments(args: argparse.Namespace) -> None:
 
 
 # -- inputs and models ---------------------------------------------------------------------------
-def read_inputs(sources_path: str, translation_paths: Sequence[str]):
+def check_distinct_inputs(paths: Sequence[str], flag: str) -> None:
+    """The same file twice (however named: ``t``, ``./t``, a link) is a mistake."""
+    seen: List[str] = []
+    for path in paths:
+        for other in seen:
+            same = path == other
+            if not same and path != "-" and other != "-":
+                try:
+                    same = os.path.samefile(path, other)
+                except OSError:
+                    same = os.path.realpath(path) == os.path.realpath(other)
+            if same:
+                raise InputError(f"given twice with {flag}" + (f" (also as {other})"
+                                                               if other != path else ""), path)
+        seen.append(path)
+
+
+def check_printable_names(paths: Sequence[str], flag: str) -> None:
+    """A file name printed in the result lines (``PATH\tSegment i\t...``) must not hold a
+    tab, a newline or another control character: the lines could not be parsed back."""
+    for path in paths:
+        bad = next((c for c in path if ord(c) < 32 or ord(c) == 127), None)
+        if bad is not None:
+            raise InputError(f"the {flag} file name holds a control character "
+                             f"(U+{ord(bad):04X}), which the result lines, keyed by file name, "
+                             "cannot hold: rename or link the file", repr(path))
+
+
+def read_inputs(sources_path: str, translation_paths: Sequence[str], args=None):
     """All files read and checked before any model is loaded, so mistakes fail fast."""
+    check_distinct_inputs(translation_paths, "-t")
+    check_printable_names(translation_paths, "-t")
+    spool_inputs([sources_path, *translation_paths], lambda message: notice(args, message))
     sources = read_lines(sources_path)
     systems: Dict[str, List[str]] = {}
     for path in translation_paths:
-        if path in systems:
-            raise InputError("given twice with -t", path)
         lines = read_lines(path)
         if len(lines) != len(sources):
             raise InputError(f"has {len(lines)} lines but {sources_path} has {len(sources)}", path)
@@ -180,6 +253,7 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
     from ..model import load_model
     if getattr(args, "quiet", False):
         silence_libraries()
+    library_bars_only_on_a_terminal()
     args.device = join_process_group(args.device)
     name, lp, guessed = resolve_model_name(args.model, sources, first_translations,
                                            lp if lp is not None else args.lp)
@@ -204,13 +278,29 @@ def silence_libraries() -> None:
     hf_logging.set_verbosity_error()
 
 
+def library_bars_only_on_a_terminal() -> None:
+    """Progress bars are for a terminal: with stderr redirected, the libraries' own bars
+    (transformers' "Loading weights", the hub's downloads) are off too."""
+    try:
+        if sys.stderr.isatty():
+            return
+    except (AttributeError, ValueError):
+        pass
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+        hf_logging.disable_progress_bar()
+
+
 # -- messages ------------------------------------------------------------------------------------
 _PROG = ["sigmoid-qe"]
 
 
 def notice(args, message: str) -> None:
-    if not getattr(args, "quiet", False):
-        print(f"{_PROG[0]}: {message}", file=sys.stderr)
+    """A notice on stderr (not with --quiet); under torchrun, from rank 0 only."""
+    if getattr(args, "quiet", False) or os.environ.get("RANK", "0") not in ("0", ""):
+        return
+    print(f"{_PROG[0]}: {message}", file=sys.stderr)
 
 
 def _one_line(text: str) -> str:
@@ -237,30 +327,86 @@ def warnings_to_stderr(files: Optional[Dict[str, Optional[str]]] = None) -> Iter
         yield files
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, batch schedulers, ``kill``): cleaned up like Ctrl-C, exit 143."""
+
+
+EXIT_TERMINATED = 143
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _quiet_stdout() -> None:
+    """After stdout failed (closed pipe, full disk): point it at /dev/null so that the
+    interpreter's last flush at exit does not print a second error."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _resume_hint(args) -> str:
+    if args is not None and hasattr(args, "resume") and not args.resume:
+        return (" (nothing was kept: a long job run with --resume keeps its finished chunks, "
+                "and the same command with --resume continues it)")
+    return ""
+
+
 def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
             argv: Optional[Sequence[str]] = None) -> int:
     """Parse ``argv`` and run ``body(args, files)``; every user error becomes one stderr
-    line and exit code 2, Ctrl-C exit code 130, a closed pipe a quiet exit."""
-    from ..distributed import shutdown_distributed
+    line and exit code 2, Ctrl-C exit code 130 and SIGTERM 143 (temporary files removed), a
+    closed pipe a quiet exit, a full disk one line."""
+    import signal
     _PROG[0] = parser.prog
     finished = False
+    args = None
+    handlers = {}
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        handlers[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+        handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with warnings_to_stderr() as files:
             args = parser.parse_args(argv)
             code = body(args, files)
             finished = True
+            with contextlib.suppress(BrokenPipeError):
+                sys.stdout.flush()
             return code
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except SigmoidQEError as exc:
         print(f"{parser.prog}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Terminated:
+        print(f"{parser.prog}: terminated{_resume_hint(args)}", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        print(f"{parser.prog}: interrupted{_resume_hint(args)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `sigmoid-qe ... | head`: stop quietly
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _quiet_stdout()
         return 0
+    except MemoryError:
+        print(f"{parser.prog}: error: out of memory (a smaller --batch-size, --chunk-size or "
+              "sample count needs less)", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:
+        if exc.errno not in _DISK_FULL:
+            raise
+        _quiet_stdout()
+        reason = str(exc.strerror or exc)
+        what = f"{exc.filename}: cannot write" if exc.filename else "cannot write standard output"
+        print(f"{parser.prog}: error: {what} ({reason[:1].lower() + reason[1:]})",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
     finally:
-        shutdown_distributed(wait_for_peers=finished)
+        from ..files import release_spooled
+        release_spooled()
+        for signum, handler in handlers.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(signum, handler)
+        if "torch" in sys.modules:
+            from ..distributed import shutdown_distributed
+            shutdown_distributed(wait_for_peers=finished)

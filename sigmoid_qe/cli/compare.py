@@ -15,14 +15,16 @@ from typing import List, Optional
 
 from ..errors import OptionError
 from .common import (
+    MAX_RESAMPLES,
     ArgumentParser,
     add_model_arguments,
     add_quiet_argument,
     add_scoring_arguments,
+    check_memory,
     check_method_arguments,
+    int_up_to,
     load_from_args,
     non_negative_int,
-    positive_int,
     read_inputs,
     run_cli,
 )
@@ -40,7 +42,7 @@ def build_parser() -> ArgumentParser:
     add_quiet_argument(parser)
     parser.add_argument("--test", choices=tuple(TESTS), default="bs",
                         help="bs: paired bootstrap (default); ar: approximate randomization")
-    parser.add_argument("--n-samples", type=positive_int, default=None,
+    parser.add_argument("--n-samples", type=int_up_to(MAX_RESAMPLES), default=None,
                         help="resamples (bs, default 1000) or trials (ar, default 10000)")
     parser.add_argument("--seed", type=non_negative_int, default=12345,
                         help="random seed of the test (default 12345, sacrebleu's)")
@@ -59,13 +61,16 @@ def _compare(args, files) -> int:
     if len(args.translations) < 2:
         raise OptionError("give at least two systems with -t (the first is the baseline)")
     files["source"] = args.sources
-    sources, systems = read_inputs(args.sources, args.translations)
+    sources, systems = read_inputs(args.sources, args.translations, args)
+    samples = args.n_samples or (1000 if args.test == "bs" else 10000)
+    # sacrebleu builds a [samples, segments] index array (8 bytes each) and per-system sums
+    check_memory(samples * len(sources) * 8 * 2, f"--n-samples {samples} x {len(sources)} segments")
     names = list(systems)
     baseline = names[0]
     identical = [n for n in names[1:] if systems[n] == systems[baseline]]
     model = load_from_args(args, sources, systems[baseline])
     metric = SigmoidQE(model=model, method=args.method, aggregate=args.aggregate,
-                       progress=not args.quiet)
+                       progress=False if args.quiet else None)
     tested = [baseline] + [n for n in names[1:] if n not in identical]
     scores = {}
     if len(tested) > 1:

@@ -14,20 +14,24 @@ work is in :mod:`sigmoid_qe.metaeval` (:mod:`~sigmoid_qe.metaeval.inputs` for th
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
 from ..errors import InputError, OptionError
-from ..files import check_output, write_files_atomically
+from ..files import spool_inputs
+from ..folders import claim_folder
+from ..outputs import check_output, is_stdout, write_files_atomically
 from .common import (
+    MAX_RESAMPLES,
     ArgumentParser,
     add_method_arguments,
     add_model_arguments,
     add_quiet_argument,
     check_method_arguments,
+    int_up_to,
     notice,
-    positive_int,
     run_cli,
 )
 
@@ -92,11 +96,11 @@ def build_parser() -> ArgumentParser:
 
     extra = parser.add_argument_group("statistics")
     extra.add_argument("--ci", action="store_true", help="95%% bootstrap confidence intervals")
-    extra.add_argument("--ci-samples", type=positive_int, default=1000, metavar="N")
+    extra.add_argument("--ci-samples", type=int_up_to(MAX_RESAMPLES), default=1000, metavar="N")
     extra.add_argument("--significance", action="store_true",
                        help="significance clusters from paired permutation tests (PERM-BOTH; "
                             "slow with many metrics)")
-    extra.add_argument("--permutations", "--k", dest="permutations", type=positive_int,
+    extra.add_argument("--permutations", "--k", dest="permutations", type=int_up_to(MAX_RESAMPLES),
                        default=1000, metavar="N",
                        help="resamples per permutation test (mt-metrics-eval's k; default 1000)")
     extra.add_argument("--pval", type=float, default=0.05)
@@ -106,7 +110,10 @@ def build_parser() -> ArgumentParser:
     out.add_argument("--output", metavar="FILE",
                      help="write the table here instead of stdout ('-' = stdout)")
     out.add_argument("--plot", metavar="DIR",
-                     help="write PNG scatter plots and bar charts here (needs matplotlib)")
+                     help="write PNG scatter plots and bar charts here (needs matplotlib; a new "
+                          "or empty folder, or one an earlier --plot made, with --overwrite)")
+    out.add_argument("--overwrite", action="store_true",
+                     help="write again into the --plot/--out folder of an earlier run")
     add_quiet_argument(parser)
 
     score = parser.add_argument_group("scoring a test set (--score-testset)")
@@ -153,25 +160,40 @@ def _check_args(args) -> None:
         parse_metric_spec(spec)
     if args.plot and importlib.util.find_spec("matplotlib") is None:
         raise OptionError("--plot needs matplotlib: pip install 'sigmoid-qe[plot]'")
+    _check_files(args)
+    if args.plot and args.out and os.path.realpath(args.plot) == os.path.realpath(args.out):
+        raise OptionError("--plot and --out need folders of their own")
+    _claim_output_folders(args, create=False)
+
+
+def _claim_output_folders(args, create: bool) -> None:
+    """--plot and --out: new, empty, or an earlier run's with --overwrite, never a user's
+    folder (see :func:`sigmoid_qe.folders.claim_folder`)."""
+    for folder, flag, kind in ((args.plot, "--plot", "eval-plots"),
+                               (args.out, "--out", "eval-scores")):
+        if folder:
+            claim_folder(folder, kind, flag, reuse=args.overwrite, reuse_flag="--overwrite",
+                         create=create)
+
+
+def _check_files(args) -> None:
+    """Text inputs read once where they cannot be read twice; the --output file."""
     inputs_given = [getattr(args, n) for n in ("mtme_root", "mlqe", "mlqe_gold", "biomqm", "tsv",
                                                 "wmt_da", "span_gold", "word_gold")
                     if getattr(args, n)]
     inputs_given += list(args.span_predictions or []) + list(args.word_predictions or [])
+    texts = [getattr(args, n) for n in ("tsv", "wmt_da", "biomqm", "span_gold", "word_gold")
+             if getattr(args, n)]
+    texts += list(args.span_predictions or []) + list(args.word_predictions or [])
+    from ..metaeval.inputs import parse_metric_spec
+    texts += [str(path) for path in (parse_metric_spec(spec)[1] for spec in args.add_metric)
+              if not path.is_dir()]
+    spool_inputs(texts, lambda m: notice(args, m))
     if args.output:
-        check_output(args.output, [p for p in inputs_given if Path(p).is_file()], "--output")
-    for folder, flag in ((args.plot, "--plot"), (args.out, "--out")):
-        if folder:
-            _check_folder(Path(folder), flag)
-
-
-def _check_folder(folder: Path, flag: str) -> None:
-    """An output folder must be a folder, and creatable/writable (checked with a probe)."""
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{flag} must be a folder, not a file", folder)
-    existing = folder
-    while not existing.exists():
-        existing = existing.parent
-    check_output(existing / ".sigmoid-qe-write-test", what=flag)
+        if is_stdout(args.output):
+            args.output = "-"
+        check_output(args.output, [p for p in inputs_given if p != "-" and Path(p).is_file()],
+                     "--output")
 
 
 def _options(args):
@@ -212,7 +234,8 @@ def _run(args, files) -> int:
     if to_file:
         outputs[Path(args.output)] = text
     if outputs:
-        write_files_atomically(outputs)
+        _claim_output_folders(args, create=True)  # made and marked only now: a failed job
+        write_files_atomically(outputs)           # leaves nothing
     if not to_file:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -287,7 +310,7 @@ def _score_testset(args, data, files) -> Dict[Path, str]:
         qe = load_from_args(args, [], [], lp=lp)
         method, aggregate = qe.scoring(args.method, args.aggregate)
         scores = score_lp(qe, lp_data, method=method, aggregate=aggregate,
-                          batch_size=args.batch_size, progress=not args.quiet,
+                          batch_size=args.batch_size, progress=False if args.quiet else None,
                           on_warning=lambda line: notice(args, f"warning: {line}"))
         notice(args, f"{lp}: {qe.signature(method, aggregate)}")
         outputs.update(mtme_files(out, lp, args.name, scores.seg, scores.sys, "src"))
@@ -333,3 +356,7 @@ def _frame_inputs(args):
         name, metric_path = parse_metric_spec(spec)
         frame = attach_metric(frame, name, metric_path)
     return lp_data_from_frame(frame, metrics=table_metrics(frame, args.metrics))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

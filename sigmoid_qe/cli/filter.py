@@ -4,9 +4,10 @@ Input: ``-s SRC -t TGT`` (aligned lines) or ``--tsv FILE`` (``source<TAB>target`
 Output: the kept pairs as ``source<TAB>target`` lines on stdout (or ``-o``), in input order;
 ``--dropped FILE`` gets the others as ``line<TAB>score<TAB>source<TAB>target``.
 
-The score is the mean sigmoid token score unless ``--method``/``--aggregate`` say otherwise
-(:data:`sigmoid_qe.filtering.FILTER_SCORING`: length-independent, and the best of the head's
-scores on dev noise).
+The score is the mean sigmoid token score in both directions (the opposite model also scores
+the source given the target) unless ``--method``/``--aggregate``/``--direction`` say otherwise
+(:data:`sigmoid_qe.filtering.FILTER_SCORING`, ``FILTER_DIRECTION``: length-independent, and
+the best on dev noise).
 
 * ``--threshold X`` keeps the pairs scoring at least X, in one streaming pass.
 * ``--keep-top P%`` keeps exactly round(P% x pairs) pairs, the best by score over the whole
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import tempfile
@@ -33,21 +35,25 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..distributed import current_context
-from ..errors import InputError, OptionError
-from ..files import check_output, chunks, iter_lines
-from ..filtering import FILTER_SCORING, Swaps, kept_count, top_mask
+from ..errors import InputError, OptionError, SigmoidQEWarning
+from ..files import check_unchanged, chunks, iter_lines, snapshot, spool_inputs
+from ..filtering import FILTER_DIRECTION, FILTER_SCORING, Swaps, kept_count, top_mask
 from ..off_target import OffTarget, target_language
+from ..outputs import check_distinct_outputs, check_output, is_stdout
 from ..parallel import scored_chunks
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
 from .common import (
+    MAX_CHUNK_SIZE,
     ArgumentParser,
     add_method_arguments,
     add_model_arguments,
     add_quiet_argument,
+    check_distinct_inputs,
     check_method_arguments,
+    finite_float,
+    int_up_to,
     load_from_args,
     notice,
-    positive_int,
     run_cli,
 )
 
@@ -75,7 +81,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--tsv", default=None, metavar="FILE",
                         help="one file of source<TAB>target lines instead of -s/-t")
     keep = parser.add_mutually_exclusive_group(required=True)
-    keep.add_argument("--threshold", type=float, default=None, metavar="X",
+    keep.add_argument("--threshold", type=finite_float, default=None, metavar="X",
                       help="keep the pairs scoring at least X")
     keep.add_argument("--keep-top", type=percentage, default=None, metavar="P%",
                       help="keep exactly the best P%% of the pairs")
@@ -89,7 +95,8 @@ def build_parser() -> ArgumentParser:
                         help="kept pairs, source<TAB>target (default stdout)")
     parser.add_argument("--dropped", default=None, metavar="FILE",
                         help="dropped pairs: line<TAB>score<TAB>source<TAB>target")
-    parser.add_argument("--chunk-size", type=positive_int, default=1000, metavar="PAIRS",
+    parser.add_argument("--chunk-size", type=int_up_to(MAX_CHUNK_SIZE), default=1000,
+                        metavar="PAIRS",
                         help="pairs scored at a time (default 1000)")
     parser.add_argument("--keep-off-target", action="store_true",
                         help="do not drop the pairs whose target is in another language than "
@@ -108,19 +115,26 @@ def main(argv: Optional[List[str]] = None) -> int:
 def iter_pairs(args) -> Iterator[Tuple[str, str]]:
     """(source, target) pairs, streamed from -s/-t or --tsv; a tab inside a text (which the
     TSV outputs could not hold) and a line-count mismatch are errors naming file and line."""
+    expected = getattr(args, "counted", None)
     if args.tsv is not None:
+        number = 0
         for number, line in enumerate(iter_lines(args.tsv), start=1):
             fields = line.split("\t")
             if len(fields) != 2:
                 raise InputError(f"expected source<TAB>target, found {len(fields)} field(s)",
                                  args.tsv, number)
             yield fields[0], fields[1]
+        check_unchanged(args.tsv, number, expected)
         return
     targets = iter_lines(args.targets)
     number = 0
     for number, source in enumerate(iter_lines(args.sources), start=1):
         target = next(targets, None)
         if target is None:
+            if expected is not None:  # counted equal before: it changed since
+                raise InputError(f"changed while it was read: {number - 1} lines read, "
+                                 f"{expected} counted at the start; nothing written",
+                                 args.targets)
             raise InputError(f"has {number - 1} lines but {args.sources} has more", args.targets)
         for text, path in ((source, args.sources), (target, args.targets)):
             if "\t" in text:
@@ -128,7 +142,12 @@ def iter_pairs(args) -> Iterator[Tuple[str, str]]:
                                  "hold", path, number)
         yield source, target
     if next(targets, None) is not None:
+        if expected is not None:
+            raise InputError("changed while it was read: more lines than counted; nothing "
+                             "written", args.targets)
         raise InputError(f"has more lines than {args.sources} ({number})", args.targets)
+    check_unchanged(args.sources, number, expected)
+    check_unchanged(args.targets)
 
 
 def _check(args) -> int:
@@ -138,9 +157,15 @@ def _check(args) -> int:
         raise OptionError("give --tsv FILE or -s SRC -t TGT, not both")
     if args.tsv is None and not (args.sources and args.targets):
         raise OptionError("give -s SRC -t TGT, or --tsv FILE")
+    if args.threshold is not None and not math.isfinite(args.threshold):
+        raise OptionError(f"--threshold must be a finite number, got {args.threshold}")
     inputs = [p for p in (args.sources, args.targets, args.tsv) if p]
-    if args.dropped is not None and args.dropped == args.output:
-        raise OptionError("-o and --dropped go to the same file")
+    check_distinct_inputs(inputs, "-s/-t")
+    if is_stdout(args.output):
+        args.output = "-"
+    if is_stdout(args.dropped):
+        args.dropped = "-"
+    check_distinct_outputs([("-o", args.output), ("--dropped", args.dropped)])
     check_output(args.output, inputs, "-o")
     if args.dropped:
         check_output(args.dropped, inputs, "--dropped")
@@ -154,7 +179,11 @@ def _check(args) -> int:
             raise OptionError(f"{args.output}: an interrupted run left its scores "
                               f"({args.output}{SCORES_SUFFIX}); add --resume to continue it, or "
                               "delete that file to start over")
-    return sum(1 for _ in iter_pairs(args))
+    spool_inputs(inputs, lambda m: notice(args, m))
+    snapshot(inputs)
+    args.counted = None
+    args.counted = sum(1 for _ in iter_pairs(args))
+    return args.counted
 
 
 def _filter(args, files) -> int:
@@ -163,21 +192,42 @@ def _filter(args, files) -> int:
     total = _check(args)
     if args.method is None and args.aggregate is None:
         args.method, args.aggregate = FILTER_SCORING
+    direction_given = args.direction is not None
     files["source"] = args.tsv or args.sources
     files["translation"] = args.tsv or args.targets
     head = [pair for _, pair in zip(range(100), iter_pairs(args))]
-    job = _FilterJob(args, load_from_args(args, [s for s, _ in head], [t for _, t in head]), total)
+    model = load_from_args(args, [s for s, _ in head], [t for _, t in head])
+    if not direction_given:
+        default_direction(model, lambda message: notice(args, message))
+    job = _FilterJob(args, model, total)
     if args.keep_top is None:
         job.threshold_pass()
     else:
         job.keep_top_passes()
     if job.context.is_main:
         job.swaps.report()
+        if args.threshold is not None and job.kept in (0, total):
+            import warnings
+            warnings.warn(SigmoidQEWarning(
+                f"--threshold {args.threshold:g} kept {'none' if job.kept == 0 else 'all'} of "
+                f"the {total} pairs (scores here lie between {job.low:.4f} and {job.high:.4f})"),
+                stacklevel=2)
         job.off_target.report("; kept or dropped by score (--keep-off-target)"
                               if args.keep_off_target else "; dropped")
         notice(args, "signature: " + str(job.model.signature(args.method, args.aggregate,
                                                              direction=args.direction)))
     return 0
+
+
+def default_direction(model, tell) -> None:
+    """The filter's default direction (:data:`~sigmoid_qe.filtering.FILTER_DIRECTION`), or
+    forward for a model that translates one direction only (``tell`` says so)."""
+    if FILTER_DIRECTION == "forward" or model.has_reverse():
+        model.set_direction(FILTER_DIRECTION)
+    else:
+        model.set_direction("forward")
+        tell(f"{model.name} translates one direction only: filtering on the forward score "
+             "(give --reverse-model for both directions)")
 
 
 class _FilterJob:
@@ -190,9 +240,11 @@ class _FilterJob:
         self.off_target = OffTarget(target_language(model.backend.lp))
         #: whether each pair of the current chunk is dropped as off-target
         self.off: List[bool] = []
-        options = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet")}
+        options = {k: v for k, v in vars(args).items()
+                   if k not in ("resume", "quiet", "counted")}
         self.key = job_key(options, [args.sources, args.targets, args.tsv])
         self.paths = {"kept": args.output, "dropped": args.dropped} if self.context.is_main else {}
+        self.kept, self.low, self.high = 0, math.inf, -math.inf
 
     def scored(self, outputs) -> Iterator[Tuple[int, Optional[List]]]:
         """(first line index, segments or None on other ranks) per chunk, after what
@@ -223,8 +275,10 @@ class _FilterJob:
                 if segments is None:
                     continue
                 for (line, segment), off in zip(enumerate(segments, start + 1), self.off):
-                    _write(outputs, line, segment.score, segment.source, segment.hypothesis,
-                           segment.score >= self.args.threshold and not off)
+                    keep = segment.score >= self.args.threshold and not off
+                    self.kept += keep
+                    self.low, self.high = min(self.low, segment.score), max(self.high, segment.score)
+                    _write(outputs, line, segment.score, segment.source, segment.hypothesis, keep)
                 self.checkpoint(outputs, start + len(segments))
 
     def keep_top_passes(self) -> None:
@@ -280,6 +334,9 @@ def _scores_file(args, key: str) -> Iterator[Optional[str]]:
     if args.resume:
         path = args.output + SCORES_SUFFIX
         if os.path.exists(path) and not _scores_match(path, key):
+            if not os.path.exists(path + ".key"):  # not ours to delete
+                raise InputError("exists, and is not the scores of an earlier run of this "
+                                 "command: move it away, or choose another -o", path)
             os.unlink(path)
         yield path
         with contextlib.suppress(OSError):
@@ -342,6 +399,8 @@ def score_only(args, files) -> int:
         sources, targets = [s for s, _ in chunk], [t for _, t in chunk]
         if model is None:
             model = load_from_args(args, sources, targets)
+            if args.direction is None:
+                default_direction(model, lambda message: notice(args, message))
             off_target = OffTarget(target_language(model.backend.lp))
         result = model.score(sources, targets, method=args.method, aggregate=args.aggregate,
                              progress=False, direction=args.direction)

@@ -13,21 +13,27 @@ import contextlib
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from ..decoding import Decoding
+from ..decoding import MAX_BEAM, Decoding
 from ..distributed import current_context
 from ..errors import InputError, OptionError
-from ..files import check_output, chunks, count_lines, iter_lines, json_output, open_output
+from ..files import check_unchanged, chunks, count_lines, iter_lines, snapshot, spool_inputs
+from ..outputs import check_distinct_outputs, check_output, is_stdout, json_output, open_output
 from ..parallel import shard_map
 from ..rerank import MBR_METRICS, rerank, utility_function
 from .common import (
+    MAX_CHUNK_SIZE,
     ArgumentParser,
     add_method_arguments,
     add_model_arguments,
     add_quiet_argument,
+    check_distinct_inputs,
     check_method_arguments,
+    finite_float,
+    int_up_to,
     load_from_args,
     non_negative_int,
     notice,
+    positive_float,
     positive_int,
     run_cli,
 )
@@ -41,32 +47,35 @@ def build_parser() -> ArgumentParser:
     given = parser.add_argument_group("candidates from a file")
     given.add_argument("-t", "--candidates", default=None, metavar="FILE",
                        help="N consecutive candidate lines per source")
-    given.add_argument("--num-candidates", type=positive_int, default=None, metavar="N")
+    given.add_argument("--num-candidates", type=int_up_to(MAX_CHUNK_SIZE), default=None,
+                       metavar="N")
     made = parser.add_argument_group("candidates from the model")
-    made.add_argument("--generate", type=positive_int, default=None, metavar="N",
+    made.add_argument("--generate", type=int_up_to(MAX_BEAM), default=None, metavar="N",
                       help="generate N candidates per source")
     made.add_argument("--decoding", choices=("beam", "sample"), default="beam")
-    made.add_argument("--beam-size", type=positive_int, default=None,
+    made.add_argument("--beam-size", type=int_up_to(MAX_BEAM), default=None,
                       help="beam width (default N)")
-    made.add_argument("--length-penalty", type=float, default=1.0,
+    made.add_argument("--length-penalty", type=finite_float, default=1.0,
                       help="beam search: log-prob / length^this (default 1.0, Marian's)")
-    made.add_argument("--temperature", type=float, default=1.0)
+    made.add_argument("--temperature", type=positive_float, default=1.0)
     made.add_argument("--top-k", type=non_negative_int, default=0, help="0 = off")
-    made.add_argument("--top-p", type=float, default=1.0, help="nucleus mass (1 = off)")
-    made.add_argument("--epsilon", type=float, default=0.0,
+    made.add_argument("--top-p", type=finite_float, default=1.0, help="nucleus mass (1 = off)")
+    made.add_argument("--epsilon", type=finite_float, default=0.0,
                       help="epsilon sampling: drop tokens below this probability (0 = off)")
-    made.add_argument("--seed", type=int, default=0)
+    made.add_argument("--seed", type=non_negative_int, default=0)
     select = parser.add_argument_group("selection")
     add_method_arguments(select, "do not score the end-of-sentence token after a candidate")
     select.add_argument("--mbr", choices=MBR_METRICS, default=None,
                         help="MBR with this sacrebleu metric as utility (default: QE reranking)")
     select.add_argument("--qe-top-k", type=positive_int, default=None, metavar="K",
                         help="MBR among the K best candidates by QE")
-    parser.add_argument("-o", "--output", default="-", metavar="FILE",
+    parser.add_argument("-o", "--output", default=None, metavar="FILE",
                         help="the chosen translations, one per source (default stdout)")
     parser.add_argument("--to-json", default=None, metavar="FILE",
-                        help="every candidate with its scores, and the choice")
-    parser.add_argument("--chunk-size", type=positive_int, default=256, metavar="SOURCES",
+                        help="every candidate with its scores, and the choice ('-' = stdout "
+                             "instead of the chosen lines)")
+    parser.add_argument("--chunk-size", type=int_up_to(MAX_CHUNK_SIZE), default=256,
+                        metavar="SOURCES",
                         help="sources handled at a time (default 256)")
     add_model_arguments(parser)
     add_quiet_argument(parser)
@@ -98,6 +107,25 @@ def decoding_from_args(args) -> Optional[Decoding]:
                     top_p=args.top_p, epsilon=args.epsilon, seed=args.seed)
 
 
+def _check_files(args) -> List[str]:
+    """The inputs (read once where they cannot be read twice) and the outputs."""
+    inputs = [args.sources] + ([args.candidates] if args.candidates else [])
+    check_distinct_inputs(inputs, "-s/-t")
+    if is_stdout(args.output):
+        args.output = "-"
+    if is_stdout(args.to_json):
+        args.to_json = "-"
+    if args.output is None and args.to_json != "-":
+        args.output = "-"
+    check_distinct_outputs([("-o", args.output), ("--to-json", args.to_json)])
+    spool_inputs(inputs, lambda m: notice(args, m))
+    if args.output is not None:
+        check_output(args.output, inputs, "-o")
+    if args.to_json:
+        check_output(args.to_json, inputs, "--to-json")
+    return inputs
+
+
 def _check(args) -> Optional[Decoding]:
     """Options, outputs and input files, before any model is loaded."""
     check_method_arguments(args)
@@ -117,13 +145,9 @@ def _check(args) -> Optional[Decoding]:
                               "candidates per source")
     if args.mbr is not None and (args.method or args.aggregate) and args.qe_top_k is None:
         raise OptionError("--method/--aggregate choose by QE: with --mbr they need --qe-top-k")
-    inputs = [args.sources] + ([args.candidates] if args.candidates else [])
-    if args.to_json and args.to_json == args.output:
-        raise OptionError("-o and --to-json go to the same file")
-    check_output(args.output, inputs, "-o")
-    if args.to_json:
-        check_output(args.to_json, inputs, "--to-json")
+    inputs = _check_files(args)
     sources = count_lines(args.sources)
+    snapshot(inputs)
     if args.candidates is not None:
         count = 0
         for count, line in enumerate(iter_lines(args.candidates), start=1):
@@ -162,7 +186,8 @@ def _rerank(args, files) -> int:
     context = current_context()
     with contextlib.ExitStack() as outputs:
         main = context.is_main  # in a data-parallel run, rank 0 writes
-        out = outputs.enter_context(open_output(args.output)) if main else None
+        out = (outputs.enter_context(open_output(args.output))
+               if main and args.output is not None else None)
         record = (outputs.enter_context(json_output(args.to_json, header))
                   if args.to_json and main else None)
         if record is not None:
@@ -171,7 +196,9 @@ def _rerank(args, files) -> int:
                            if args.candidates else None)
         start = 0
         for sources in chunks(iter_lines(args.sources), args.chunk_size):
-            given = [next(candidate_lines) for _ in sources] if candidate_lines else None
+            given = [next(candidate_lines, None) for _ in sources] if candidate_lines else None
+            if given is not None and (None in given or len(given[-1]) != per_source):
+                check_unchanged(args.candidates, 0, 1)  # raises: the file changed
             items = [(start + k, source, given[k] if given else None)
                      for k, source in enumerate(sources)]
             chosen = shard_map(lambda part: _choose_part(args, model, decoding, utility, part),
@@ -181,9 +208,13 @@ def _rerank(args, files) -> int:
             if chosen is None:  # another rank of a data-parallel run: rank 0 writes
                 continue
             for text, entry in chosen:
-                out.write(text.replace("\n", " ") + "\n")
+                if out is not None:
+                    out.write(text.replace("\n", " ") + "\n")
                 if record is not None:
                     record.add(entry)
+        check_unchanged(args.sources, start, args.total_sources)
+        if args.candidates:
+            check_unchanged(args.candidates)
     bar.close()
     if header["signature"] and context.is_main:
         notice(args, f"signature: {header['signature']}")

@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import sys
 from typing import Dict, List, Optional
 
 from ..distributed import current_context
 from ..errors import InputError, OptionError
-from ..files import JsonObjectWriter, check_output, count_lines, iter_lines, write_output
+from ..files import count_lines, iter_lines, spool_inputs, zip_lines
 from ..off_target import OffTarget, target_language
+from ..outputs import JsonObjectWriter, check_distinct_outputs, check_output, is_stdout, write_output
 from ..parallel import scored_chunks
 from ..results import ExactSum
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
 from .common import (
+    MAX_CHUNK_SIZE,
     ArgumentParser,
     add_model_arguments,
     add_quiet_argument,
     add_scoring_arguments,
+    check_distinct_inputs,
     check_method_arguments,
+    check_printable_names,
+    int_up_to,
     load_from_args,
     notice,
-    positive_int,
     run_cli,
 )
 
@@ -45,6 +50,8 @@ def span_threshold(text: str):
         raise argparse.ArgumentTypeError(f"expected MINOR or MINOR,MAJOR, got {text!r}") from None
     if len(values) not in (1, 2):
         raise argparse.ArgumentTypeError(f"expected MINOR or MINOR,MAJOR, got {text!r}")
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"thresholds must be finite numbers, got {text!r}")
     return values[0] if len(values) == 1 else tuple(values)
 
 
@@ -64,7 +71,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--to-jsonl", default=None, metavar="FILE",
                         help="one JSON object per segment (with its system and index)")
     big = parser.add_argument_group("long jobs")
-    big.add_argument("--chunk-size", type=positive_int, default=1000, metavar="PAIRS",
+    big.add_argument("--chunk-size", type=int_up_to(MAX_CHUNK_SIZE), default=1000, metavar="PAIRS",
                      help="pairs read, scored and written at a time (default 1000)")
     big.add_argument("--resume", action="store_true",
                      help="continue an interrupted run of the same command (outputs to files)")
@@ -99,22 +106,30 @@ def _check(args) -> Dict[str, int]:
         raise OptionError("--span-threshold goes with --spans, --html, --spans-wmt or --word-tags")
     if args.word_tokenization and not args.word_tags:
         raise OptionError("--word-tokenization goes with --word-tags")
-    if args.to_json == "-" and args.output:
-        raise OptionError("--to-json - replaces the score lines on stdout: leave out -o")
-    if args.resume and not args.output and args.to_json != "-":
+    # an output naming standard output (-, /dev/stdout, the file stdout goes to) replaces the
+    # score lines there instead of mixing into them
+    for name in ("output", "to_json", "to_jsonl", "html", "spans_wmt", "word_tags"):
+        if is_stdout(getattr(args, name)):
+            setattr(args, name, "-")
+    check_distinct_outputs([("-o", args.output), ("--to-json", args.to_json),
+                            ("--to-jsonl", args.to_jsonl), ("--html", args.html),
+                            ("--spans-wmt", args.spans_wmt), ("--word-tags", args.word_tags)])
+    on_stdout = [flag for flag, value in (("--to-json", args.to_json),
+                                          ("--to-jsonl", args.to_jsonl)) if value == "-"]
+    if on_stdout and args.output:
+        raise OptionError(f"{on_stdout[0]} - replaces the score lines on stdout: leave out -o")
+    if args.resume and not args.output and not on_stdout:
         raise OptionError("--resume writes its results to files: give -o FILE for the score lines")
     if args.resume and args.html:
         raise OptionError("--html is drawn from the whole run at its end and cannot be resumed: "
                           "leave it out (or score without --resume)")
     inputs = [args.sources, *args.translations]
     _check_json_keys(args)
-    if len(set(args.translations)) != len(args.translations):
-        dup = next(p for p in args.translations if args.translations.count(p) > 1)
-        raise InputError("given twice with -t", dup)
+    check_distinct_inputs(args.translations, "-t")
+    check_printable_names(args.translations, "-t")
     targets = [p for p in (args.output, args.to_json, args.to_jsonl, args.html, args.spans_wmt,
                            args.word_tags) if p and p != "-"]
-    if len(set(targets)) != len(targets):
-        raise OptionError("two outputs go to the same file")
+    spool_inputs([*inputs, args.word_tokenization], lambda m: notice(args, m))
     for path, flag in ((args.output, "-o"), (args.to_json, "--to-json"),
                        (args.to_jsonl, "--to-jsonl"), (args.html, "--html"),
                        (args.spans_wmt, "--spans-wmt"), (args.word_tags, "--word-tags")):
@@ -151,7 +166,7 @@ def _score(args, files) -> int:
     model = load_from_args(args, head, list(itertools.islice(iter_lines(args.translations[0]), 100)))
     context = current_context()
     signature = str(model.signature(args.method, args.aggregate, direction=args.direction))
-    lines_to = None if args.to_json == "-" else (args.output or "-")
+    lines_to = None if "-" in (args.to_json, args.to_jsonl) else (args.output or "-")
     paths = {"lines": lines_to, "json": args.to_json, "jsonl": args.to_jsonl,
              "spans": args.spans_wmt, "tags": args.word_tags}
     options = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet", "total")}
@@ -216,7 +231,7 @@ class _Job:
             if writer is not None and not (self.resumed and skip):
                 writer.array(path)
             total = ExactSum(self.state["sum"] if skip else ())
-            pairs = zip(iter_lines(args.sources), iter_lines(path))
+            pairs = zip_lines(args.sources, path, expected=counts[path])
             tokenized = (iter_lines(args.word_tokenization, allow_empty=True)
                          if k == 0 and args.word_tokenization else None)
             if tokenized is not None:
@@ -296,6 +311,13 @@ def word_tag_lines(model, segment, index: int, lp: str, method: str, span_thresh
     text = segment.hypothesis
     if words is not None:
         spans = align_words(text, words)
+        if words and not any(word in text for word in words):
+            import warnings
+
+            from ..errors import InputWarning
+            warnings.warn(InputWarning("no word of its --word-tokenization line is in the "
+                                       "translation: is that file aligned with -t?",
+                                       "translation", index), stacklevel=2)
     else:
         spans = word_spans(text)
         words = [text[s:e] for s, e in spans]

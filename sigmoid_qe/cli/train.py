@@ -22,6 +22,8 @@ from .common import (
     ArgumentParser,
     add_model_arguments,
     add_quiet_argument,
+    int_up_to,
+    library_bars_only_on_a_terminal,
     non_negative_float,
     non_negative_int,
     notice,
@@ -30,6 +32,10 @@ from .common import (
     run_cli,
     silence_libraries,
 )
+
+#: Most source tokens taken as negatives per position (the unigram and softmax negatives are
+#: bounded by the vocabulary, checked once the model is loaded).
+MAX_NEGATIVES = 4096
 
 
 def parse_negatives(text: str) -> Tuple[int, int]:
@@ -90,7 +96,7 @@ def build_parser() -> ArgumentParser:
     neg = parser.add_argument_group("negatives")
     neg.add_argument("--negatives", type=parse_negatives, default=(5, 5), metavar="N|U,S",
                      help="negatives per position: N (half unigram, half softmax) or U,S (default 5,5)")
-    neg.add_argument("--source-negatives", type=non_negative_int, default=0, metavar="K",
+    neg.add_argument("--source-negatives", type=int_up_to(MAX_NEGATIVES, 0), default=0, metavar="K",
                      help="also K tokens of the source sentence per position (aimed at "
                           "untranslated spans; default 0)")
     neg.add_argument("--temperature", type=positive_float, default=2.0,
@@ -103,10 +109,15 @@ def build_parser() -> ArgumentParser:
                      help="checkpoints kept (each ~4x the float32 head; default 2)")
     run.add_argument("--resume", action="store_true",
                      help="continue from the latest checkpoint in --output-dir")
+    run.add_argument("--overwrite", action="store_true",
+                     help="train again into the --output-dir of an earlier run, replacing its "
+                          "head (only a folder sigmoid-qe-train made is ever written again)")
     run.add_argument("--cache-features", action="store_true",
                      help="store the frozen model's outputs on the first pass; later epochs read them")
     run.add_argument("--cache-dtype", choices=("float16", "float32"), default="float16")
-    run.add_argument("--cache-dir", default=None, help="where the cache goes (default OUTPUT/feature-cache)")
+    run.add_argument("--cache-dir", default=None,
+                     help="where the cache goes: a new or empty folder, deleted after training "
+                          "(default OUTPUT/feature-cache)")
     run.add_argument("--keep-cache", action="store_true", help="keep the cache after training")
     run.add_argument("--save-dtype", choices=("float32", "float16", "bfloat16"), default="float32",
                      help="dtype of the written head (float16 halves the size)")
@@ -132,28 +143,33 @@ def options_from_args(args):
         multi_reference=args.multi_reference, rank_weight=args.rank_weight,
         rank_margin=args.rank_margin, cache_features=args.cache_features,
         cache_dtype=args.cache_dtype, cache_dir=args.cache_dir, keep_cache=args.keep_cache,
-        save_dtype=args.save_dtype, resume=args.resume)
+        save_dtype=args.save_dtype, resume=args.resume, overwrite=args.overwrite)
 
 
 def _train(args, files) -> int:
     from ..distributed import init_distributed
     from ..training import read_parallel, train_head
-    from ..training.checkpoint import check_output_dir
+    from ..training.checkpoint import check_cache_dir, check_output_dir
     if args.quiet:
         silence_libraries()
+    library_bars_only_on_a_terminal()
     options = options_from_args(args)
     options.check()
     context, device = init_distributed(args.device)
-    if context.is_main:  # an unwritable folder fails now, not after the whole run
-        check_output_dir(Path(args.output_dir), args.resume)
+    if context.is_main:  # an unwritable or a user's folder fails now, before any work
+        cache_dir = Path(args.cache_dir) if args.cache_features and args.cache_dir else None
+        check_output_dir(Path(args.output_dir), args.resume, args.overwrite, cache_dir)
+        check_cache_dir(cache_dir, Path(args.output_dir))
     # data next: a wrong path or column fails in a second, before any model is loaded
+    from ..files import spool_inputs
+    spool_inputs([*args.train, *(args.dev or [])], lambda message: notice(args, message))
     train_table = read_parallel(args.train)
     dev_table = read_parallel(args.dev) if args.dev else None
     train = dev = None
     if args.lp is not None or not train_table.is_tsv:
         train = train_table.select(args.lp)
         dev = dev_table.select(args.lp) if dev_table is not None else None
-    from ..model import load_backend_and_head
+    from ..loading import load_backend_and_head
     # two files named like train.en / train.pt name the pair when --lp is absent
     lp = args.lp or (train.lp if train is not None and "source" not in (train.lp or "source") else None)
     # the start is --head, else the untrained copy of the output embedding (never a shipped head)
@@ -170,7 +186,7 @@ def _train(args, files) -> int:
         train = train_table.select(backend.lp)
         dev = dev_table.select(backend.lp) if dev_table is not None else None
     result = train_head(backend, train, args.output_dir, dev=dev, options=options, head=head,
-                        progress=not args.quiet, context=context)
+                        progress=not args.quiet, context=context, checked=context.is_main)
     if context.is_main:
         dev_loss = "n/a" if result.dev_loss is None else f"{result.dev_loss:.4f}"
         print(f"{result.output_dir}\tsteps: {result.steps}\tdev loss: {dev_loss}\t"

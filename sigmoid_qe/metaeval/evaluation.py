@@ -134,6 +134,15 @@ def lp_data_from_mtme(data: MtmeLp, info: LpInfo, gold: Optional[str] = None,
         """The human scores of a level and the systems WMT evaluates at that level."""
         gold_map = data.human(resolve_gold(info, gold, level), level)
         scored = [s for s, v in gold_map.items() if not np.isnan(v).all()]
+        orphans = sorted(set(scored) - set(systems) - set(references))
+        if orphans:  # mt-metrics-eval finds systems by their outputs, as here: but say so
+            import warnings
+
+            from ..errors import SigmoidQEWarning
+            warnings.warn(SigmoidQEWarning(
+                f"{data.lp}: {', '.join(orphans)} ha{'s' if len(orphans) == 1 else 've'} "
+                f"{level}-level human scores but no system output "
+                f"(system-outputs/{data.lp}/NAME.txt): left out"), stacklevel=2)
         return gold_map, select_systems(systems, references, info, scored, include_outliers,
                                         std_ref)
 
@@ -181,6 +190,11 @@ def lp_data_from_frame(frame: pd.DataFrame, lp: Optional[str] = None,
         data = LpData(lp or str(lp_name) or "all")
         data.seg_systems = sorted(part["system"].unique())
         segs = np.sort(part["seg"].unique())
+        doubled = part.duplicated(["system", "seg"])
+        if doubled.any():
+            first = part[doubled].iloc[0]
+            raise InputError(f"{lp_name}: system {first['system']} has segment {first['seg'] + 1} "
+                             "twice: each system's segment is scored once")
         rows = pd.Index(data.seg_systems).get_indexer(part["system"])
         cols = np.searchsorted(segs, part["seg"].to_numpy())
         shape = (len(data.seg_systems), len(segs))
@@ -214,6 +228,18 @@ def _record(lp: str, level: str, measure: str, metric: str, value: float, **extr
               "value": None if value is None or np.isnan(value) else float(value)}
     record.update(extra)
     return record
+
+
+def _warn_undefined(value: float, lp: str, level: str, measure: str, metric: str) -> None:
+    """A correlation that does not exist (under two scores, or constant human or metric
+    scores) is reported as n/a (JSON null) with this notice, never as 0.000."""
+    if np.isnan(value):
+        import warnings
+
+        from ..errors import SigmoidQEWarning
+        warnings.warn(SigmoidQEWarning(
+            f"{lp} {level}-level {measure} of {metric} is undefined (fewer than two scores, or "
+            "the human or the metric scores are all equal): reported as n/a"), stacklevel=3)
 
 
 def _seg_statistic(measure: str, group: str) -> Callable[[np.ndarray, np.ndarray], float]:
@@ -262,7 +288,8 @@ def _seg_records(data: LpData, options: Options) -> List[dict]:
                 values[name], epsilons[name] = result.value, result.epsilon
                 extra["epsilon"] = result.epsilon
             else:
-                values[name] = correlation(gold, metric, measure, group)
+                values[name] = correlation(gold, metric, measure, group, undefined=np.nan)
+                _warn_undefined(values[name], data.lp, "segment", measure, name)
                 extra["group"] = group
             if options.ci:
                 if measure == "acc_eq":
@@ -300,7 +327,11 @@ def _sys_records(data: LpData, options: Options) -> List[dict]:
         statistic = _sys_statistic(measure)
         values: Dict[str, float] = {}
         for name, metric in data.sys_metrics.items():
-            values[name] = statistic(gold, metric)
+            if measure == "pairwise_accuracy":
+                values[name] = statistic(gold, metric)
+            else:
+                values[name] = correlation(gold, metric, measure, "none", undefined=np.nan)
+                _warn_undefined(values[name], data.lp, "system", measure, name)
             extra = {"n_systems": n}
             if options.ci:
                 low, high = bootstrap_ci(statistic, gold, metric, indices=indices)

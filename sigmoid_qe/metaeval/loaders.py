@@ -235,6 +235,7 @@ def load_wmt_da(path: PathLike, lp: Optional[str] = None,
                          "(WMT DA files start with SYS SID RAW.SCR Z.SCR N)", path, 1)
     col = {h: i for i, h in enumerate(header)}
     records = []
+    first_at: Dict[tuple, int] = {}
     for number, line in enumerate(lines[1:], start=2):
         fields = line.split()
         if not fields:
@@ -247,6 +248,11 @@ def load_wmt_da(path: PathLike, lp: Optional[str] = None,
             raise InputError(f"segment id {fields[col['SID']]!r} is not an integer",
                              path, number) from None
         seg = sid - 1
+        key = (fields[col["SYS"]], sid)
+        if key in first_at:
+            raise InputError(f"duplicate segment {key[0]}/{sid} (first at line {first_at[key]}): "
+                             "each system's segment is scored once", path, number)
+        first_at[key] = number
         record = {"lp": lp or _lp_from_name(Path(path).name), "system": fields[col["SYS"]],
                   "seg": seg, "doc": "", "domain": "",
                   "source": sources[seg] if sources is not None and 0 <= seg < len(sources)
@@ -310,6 +316,7 @@ def load_wmt_submission(path: PathLike) -> pd.DataFrame:
                          path, 1)
     fields = SEG_SUBMISSION_FIELDS if width == 9 else SYS_SUBMISSION_FIELDS
     records = []
+    first_at: Dict[tuple, int] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -324,5 +331,12 @@ def load_wmt_submission(path: PathLike) -> pd.DataFrame:
                 record["seg"] = int(record.pop("seg_id")) - 1
             except ValueError:
                 raise InputError("SEG-ID is not an integer", path, number) from None
+        key = tuple(record.get(k) for k in ("metric", "lp", "testset", "domain", "reference",
+                                            "system", "seg"))
+        if key in first_at:
+            raise InputError(f"duplicate score for system {record['system']}"
+                             + (f" segment {record['seg'] + 1}" if width == 9 else "")
+                             + f" (first at line {first_at[key]})", path, number)
+        first_at[key] = number
         records.append(record)
     return pd.DataFrame.from_records(records)

@@ -150,11 +150,17 @@ def read_domain_score_file(path: PathLike, domains: Sequence[str],
     domain_col, systems = list(map(str, domain_col)), list(map(str, systems))
     index = {d: i for i, d in enumerate(domains)}
     out: Dict[str, np.ndarray] = {}
+    seen: Dict[Tuple[str, str], int] = {}
     for number, (domain, system, score) in enumerate(zip(domain_col, systems, scores), start=1):
         if domain not in index:
             raise InputError(f"unknown domain {domain!r} (known: {', '.join(domains)})", path,
                              number)
-        out.setdefault(system, np.full(len(domains), np.nan))[index[domain]] = score
+        row = out.setdefault(system, np.full(len(domains), np.nan))
+        if (system, domain) in seen:
+            raise InputError(f"duplicate score for system {system} in domain {domain} (first at "
+                             f"line {seen[system, domain]})", path, number)
+        seen[system, domain] = number
+        row[index[domain]] = score
     return out
 
 

@@ -212,12 +212,20 @@ def _json_records(path: PathLike):
     except ValueError as exc:
         raise InputError(f"not JSON ({exc})", path) from None
     if isinstance(data, dict):  # sigmoid-qe --to-json: {"signature": ..., system path: [records]}
-        data = next((v for v in data.values() if isinstance(v, list)), [])
+        systems = {key: value for key, value in data.items() if isinstance(value, list)}
+        if len(systems) > 1:
+            raise InputError(f"holds {len(systems)} systems ({', '.join(map(str, systems))}): give "
+                             "a file with one system (e.g. --to-json of one -t file)", path)
+        data = next(iter(systems.values()), [])
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise InputError("expected a list of {src, mt, errors} records", path)
     for k, record in enumerate(data):
         if "mt" not in record:
             raise InputError("a record has no 'mt'", path, k + 1)
+        for key in ("src", "mt"):
+            if key in record and not isinstance(record[key], str):
+                raise InputError(f"record {k + 1}: '{key}' must be a string, not "
+                                 f"{type(record[key]).__name__}", path)
     return [(r.get("src", ""), r["mt"], r.get("errors", [])) for r in data]
 
 

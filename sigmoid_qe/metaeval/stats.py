@@ -110,14 +110,16 @@ def paired_inputs(gold, metric) -> Tuple[PreparedGold, np.ndarray]:
     return prepared.with_missing(m), m
 
 
-def _average(values: np.ndarray, counted: np.ndarray, replace_nans_with_zeros: bool) -> float:
-    """mt-metrics-eval's macro average over groups (skipped groups never count)."""
+def _average(values: np.ndarray, counted: np.ndarray, replace_nans_with_zeros: bool,
+             undefined: float = 0.0) -> float:
+    """mt-metrics-eval's macro average over groups (skipped groups never count); ``undefined``
+    when no group is left (mt-metrics-eval's 0.0 by default)."""
     values = values[counted]
     if replace_nans_with_zeros:
         values = np.nan_to_num(values, nan=0.0)
     else:
         values = values[~np.isnan(values)]
-    return float(values.mean()) if len(values) else 0.0
+    return float(values.mean()) if len(values) else undefined
 
 
 # ----------------------------------------------------------------------------------------
@@ -367,11 +369,13 @@ def _rowwise_tau(g: np.ndarray, m: np.ndarray, valid: np.ndarray, variant: str,
 
 def correlation(gold, metric, measure: str = "pearson", group: str = "none",
                 replace_nans_with_zeros: bool = False, variant: str = "b",
-                epsilon: float = 0.0) -> float:
+                epsilon: float = 0.0, undefined: float = 0.0) -> float:
     """Pearson, Spearman or Kendall (``variant``), averaged over ``group`` as WMT does.
 
     ``correlation(G, M, "pearson", "none")`` is WMT23's segment-level Pearson (all segments
-    of all systems in one vector); ``group="item"`` averages over segments.
+    of all systems in one vector); ``group="item"`` averages over segments. Where no group has
+    a defined value (fewer than two scores, or constant ones) the result is ``undefined``:
+    mt-metrics-eval's 0.0 by default, NaN where a report must say "undefined".
     """
     if measure == "kendall":
         _check_variant(variant, epsilon)
@@ -381,14 +385,14 @@ def correlation(gold, metric, measure: str = "pearson", group: str = "none",
     if group == "none" or prepared.values.ndim == 1:
         where, g = prepared.flat()
         if len(g) < 2:
-            return 0.0  # no group with two scores: mt-metrics-eval's empty average
+            return undefined  # no group with two scores: mt-metrics-eval's empty average
         if measure == "pearson":
             value = _pearson_vectors(g, m.ravel()[where])
         elif measure == "spearman":
             value = _pearson_vectors(prepared.flat_ranks(), _average_ranks(m.ravel()[where]))
         else:
             value = _kendall_flat(prepared, m, variant, epsilon)
-        return _average(np.array([value]), np.array([True]), replace_nans_with_zeros)
+        return _average(np.array([value]), np.array([True]), replace_nans_with_zeros, undefined)
     g_rows, m_rows = _rows(prepared.values, group), _rows(m, group)
     valid = ~np.isnan(g_rows)
     counted = valid.sum(axis=1) >= 2
@@ -399,7 +403,7 @@ def correlation(gold, metric, measure: str = "pearson", group: str = "none",
                                   valid)
     else:
         values = _rowwise_tau(g_rows, m_rows, valid, variant, epsilon)
-    return _average(values, counted, replace_nans_with_zeros)
+    return _average(values, counted, replace_nans_with_zeros, undefined)
 
 
 # ----------------------------------------------------------------------------------------

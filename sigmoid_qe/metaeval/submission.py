@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Sequence
 
 from ..errors import InputError
-from ..files import PathLike, write_files_atomically
+from ..files import PathLike
+from ..outputs import write_files_atomically
 
 
 def format_score(value: float) -> str:

@@ -28,8 +28,8 @@ killed run recomputes a half-written sentence instead of reading it), ``meta.jso
 """
 from __future__ import annotations
 
+import contextlib
 import json
-import shutil
 from pathlib import Path
 from typing import Dict, Sequence
 
@@ -37,8 +37,13 @@ import numpy as np
 import torch
 from numpy.lib.format import open_memmap
 
-from ..files import write_output
+from ..folders import FOLDER_MARK, claim_folder, folder_kind
+from ..outputs import write_output
 from .features import SentenceFeatures
+
+#: What a cache folder holds (besides its mark); nothing else is ever deleted.
+CACHE_FILES = ("hidden.npy", "dominant.npy", "softmax.npy", "done.npy", "meta.json")
+CACHE_KIND = "feature-cache"
 
 DOMINANT_WIDTH = 16
 _DTYPES = {"float16": np.float16, "float32": np.float32}
@@ -75,9 +80,10 @@ class FeatureCache:
                 except ValueError:
                     existing = None
             if existing != meta or not all((self.directory / name).is_file() for name in shapes):
-                if self.directory.exists():
-                    shutil.rmtree(self.directory)
-                self.directory.mkdir(parents=True)
+                claim_folder(self.directory, CACHE_KIND, "--cache-dir",
+                             reuse=folder_kind(self.directory) == CACHE_KIND)
+                for name in (*shapes, "meta.json"):  # an earlier cache's files, no others
+                    (self.directory / name).unlink(missing_ok=True)
                 for name, (shape, np_dtype) in shapes.items():
                     array = open_memmap(self.directory / name, mode="w+", dtype=np_dtype, shape=shape)
                     if name in ("dominant.npy", "softmax.npy"):
@@ -136,3 +142,15 @@ class FeatureCache:
         self.flush()
         for name in ("hidden", "dominant", "softmax", "done"):
             setattr(self, name, None)
+
+    def delete(self) -> None:
+        """Remove the cache's own files, then its folder if nothing else is left in it (the
+        folder is never removed with files the cache did not write)."""
+        self.close()
+        if folder_kind(self.directory) != CACHE_KIND:
+            return
+        for name in (*CACHE_FILES, FOLDER_MARK):
+            with contextlib.suppress(OSError):
+                (self.directory / name).unlink()
+        with contextlib.suppress(OSError):
+            self.directory.rmdir()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ..files import readable_file, write_output
+from ..outputs import readable_file, write_output
 
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
@@ -50,41 +51,101 @@ def checkpoint_root(output_dir: Path) -> Path:
     return Path(output_dir) / CHECKPOINTS
 
 
-def check_output_dir(output_dir: Path, resume: bool) -> None:
-    """Make sure a run can write its results before it does any work.
+#: The kinds of folder training makes (see :func:`sigmoid_qe.folders.claim_folder`).
+OUTPUT_KIND = "train-output"
+CACHE_KIND = "feature-cache"
 
-    Creates ``output_dir`` if needed and proves it writable (a read-only folder would
-    otherwise fail at the final save, after the whole run); refuses to overwrite an earlier
-    run unless ``resume``; removes the half-written checkpoint folder a killed run leaves.
+
+def check_output_dir(output_dir: Path, resume: bool, overwrite: bool = False,
+                     cache_dir: Optional[Path] = None) -> None:
+    """Make sure a run can write its results before it does any work, and never into a
+    folder it did not make.
+
+    A new (or empty) folder is created and marked as a training run's. An earlier run's
+    folder is used only with ``resume`` (continue it) or ``overwrite`` (replace its head; its
+    checkpoints are removed); any other non-empty folder is refused. A folder that an older
+    version wrote (checkpoints, no mark) is taken with --resume. Removes the half-written
+    checkpoint folder a killed run leaves.
     """
+    from ..folders import claim_folder
     output_dir = Path(output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise InputError("exists and is not a directory", output_dir)
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        probe = output_dir / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"cannot write the output folder ({exc.strerror or exc})",
-                         output_dir) from None
-    if not resume and latest_checkpoint(output_dir) is not None:
-        raise InputError("holds checkpoints of an earlier run: pass --resume to continue it, "
-                         "or choose another --output-dir", output_dir)
+    if cache_dir is not None:  # before anything is created
+        _check_cache_place(cache_dir, output_dir)
+    if resume and overwrite:
+        raise InputError("--resume continues the run in the folder, --overwrite replaces it: "
+                         "give one", output_dir)
+    claim_folder(output_dir, OUTPUT_KIND, "--output-dir", reuse=resume or overwrite,
+                 reuse_flag="--resume (to continue it) or --overwrite (to replace it)",
+                 adopt=_earlier_version_run)
     root = checkpoint_root(output_dir)
+    if overwrite and root.is_dir():
+        shutil.rmtree(root)  # inside a folder marked as this package's run
     if root.is_dir():
         for stale in root.glob(".step-*.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
 
 
+def _earlier_version_run(folder: Path) -> bool:
+    """A run folder written before folders were marked: checkpoints of this tool, or a head
+    whose config.json holds this tool's training record."""
+    if latest_checkpoint(folder) is not None:
+        return True
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    training = config.get("training") if isinstance(config, dict) else None
+    return (isinstance(training, dict) and "options" in training
+            and (Path(folder) / "head.safetensors").is_file())
+
+
+def _check_cache_place(cache_dir: Path, output_dir: Path) -> None:
+    cache, output = Path(os.path.realpath(cache_dir)), Path(os.path.realpath(output_dir))
+    if cache == output or cache in output.parents:
+        raise InputError("--cache-dir must not be the --output-dir or a folder holding it (the "
+                         "cache is deleted after training)", cache_dir)
+
+
+def check_cache_dir(cache_dir: Optional[Path], output_dir: Path) -> None:
+    """``--cache-dir``: a new or empty folder, or the feature cache of an earlier run; never
+    the output folder, a folder holding it, or a user's folder (it is emptied and deleted
+    after training)."""
+    from ..folders import claim_folder, folder_kind
+    if cache_dir is None:
+        return
+    _check_cache_place(cache_dir, output_dir)
+    reuse = folder_kind(cache_dir) == CACHE_KIND
+    claim_folder(cache_dir, CACHE_KIND, "--cache-dir", reuse=reuse)
+
+
+_STEP_NAME = re.compile(r"step-[0-9]{7,}")
+
+
 def latest_checkpoint(output_dir: Path) -> Optional[Path]:
-    """The folder ``checkpoints/latest`` points to, or None when there is none."""
+    """The folder ``checkpoints/latest`` points to, or None when there is none. Only a
+    ``step-NNNNNNN`` folder inside ``checkpoints/`` is taken (never a path elsewhere)."""
     root = checkpoint_root(output_dir)
     pointer = root / LATEST
     if not pointer.is_file():
         return None
-    path = root / pointer.read_text("utf-8").strip()
+    try:
+        name = pointer.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not _STEP_NAME.fullmatch(name):
+        return None
+    path = root / name
     return path if (path / "state.json").is_file() else None
+
+
+def resume_candidates(output_dir: Path) -> List[Path]:
+    """Checkpoints to resume from, best first: the one ``latest`` names, then the others,
+    newest first (an older intact one is used when the newest is damaged)."""
+    root = checkpoint_root(output_dir)
+    found = sorted((p for p in root.glob("step-*") if _STEP_NAME.fullmatch(p.name)
+                    and p.is_dir()), key=lambda p: int(p.name[5:]), reverse=True)
+    latest = latest_checkpoint(output_dir)
+    return ([latest] if latest is not None else []) + [p for p in found if p != latest]
 
 
 def _rng_state() -> Dict[str, Any]:
@@ -146,8 +207,12 @@ def load_checkpoint(path: Path, weight: torch.Tensor, optimizer: torch.optim.Opt
                     fixed: Dict[str, Any]) -> Tuple[TrainState, Optional[torch.Tensor]]:
     """Restore a checkpoint into ``weight``/``optimizer``/``scheduler``; returns the state and
     the best-so-far head. Refuses a checkpoint made with other data or other options."""
-    from safetensors.torch import load_file
-    record = json.loads((path / "state.json").read_text("utf-8"))
+    try:
+        record = json.loads((path / "state.json").read_text("utf-8"))
+        if not isinstance(record, dict) or not isinstance(record.get("fixed"), dict):
+            raise ValueError("state.json is not a checkpoint record")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise DamagedCheckpoint(path, exc) from None
     changed = {k: (record["fixed"].get(k), v) for k, v in fixed.items()
                if record["fixed"].get(k) != v}
     if changed:
@@ -155,12 +220,37 @@ def load_checkpoint(path: Path, weight: torch.Tensor, optimizer: torch.optim.Opt
         raise InputError(f"cannot resume: {key} was {was!r} in the checkpoint, now {now!r} "
                          f"(resume with the same data and options, or use another --output-dir)",
                          path)
+    import warnings
+    try:
+        with warnings.catch_warnings():  # torch's notes on pickle protocols: the error says it
+            warnings.simplefilter("ignore")
+            return _load_parts(path, weight, optimizer, scheduler, record)
+    except Exception as exc:  # any damage: truncated, random bytes, a pickle with code
+        raise DamagedCheckpoint(path, exc) from None
+
+
+def _load_parts(path: Path, weight: torch.Tensor, optimizer, scheduler, record: Dict[str, Any]
+                ) -> Tuple[TrainState, Optional[torch.Tensor]]:
+    from safetensors.torch import load_file
     tensors = load_file(str(path / "head.safetensors"))
+    if tensors["weight"].shape != weight.shape or not torch.isfinite(tensors["weight"]).all():
+        raise ValueError("head.safetensors: wrong shape or non-finite values")
+    state = TrainState(**record["state"])
     with torch.no_grad():
         weight.copy_(tensors["weight"].to(weight.device, weight.dtype))
     optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location=weight.device,
                                          weights_only=True))
     scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
     _set_rng_state(torch.load(path / "rng.pt", weights_only=True))
-    state = TrainState(**record["state"])
     return state, tensors.get("best")
+
+
+class DamagedCheckpoint(InputError):
+    """A checkpoint that cannot be read (truncated, overwritten, not made by this package)."""
+
+    def __init__(self, path: Path, exc: BaseException):
+        from ..errors import first_line
+        self.reason = first_line(exc)
+        if self.reason.startswith("Weights only load failed") or "Unpickl" in type(exc).__name__:
+            self.reason = "not readable as plain tensors (damaged, or a pickle holding code)"
+        super().__init__(f"damaged checkpoint ({type(exc).__name__}: {self.reason})", path)

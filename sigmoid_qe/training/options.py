@@ -52,6 +52,8 @@ class TrainOptions:
     keep_cache: bool = False
     save_dtype: str = "float32"
     resume: bool = False
+    #: replace the head of an earlier run in the output folder (its checkpoints are removed)
+    overwrite: bool = False
 
     def check(self) -> None:
         for name in ("batch_size", "grad_accum", "epochs", "patience", "keep_checkpoints"):
@@ -79,6 +81,6 @@ class TrainOptions:
     def record(self) -> Dict[str, Any]:
         """The options as one flat dict (sampler fields beside the others), for config.json."""
         flat = {k: v for k, v in asdict(self).items()
-                if k not in ("sampler", "resume", "cache_dir", "keep_cache")}
+                if k not in ("sampler", "resume", "overwrite", "cache_dir", "keep_cache")}
         flat.update(asdict(self.sampler))
         return flat

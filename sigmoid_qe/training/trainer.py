@@ -17,7 +17,6 @@ what changes: the weight, the optimizer and scheduler, the :class:`~.checkpoint.
 from __future__ import annotations
 
 import random
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -29,15 +28,18 @@ import torch
 
 from ..backends.base import Backend
 from ..distributed import DistContext, current_context
+from ..errors import InputError, SigmoidQEWarning
 from ..head import SigmoidHead, SigmoidHeadConfig
 from ..version import __version__
 from .batching import CosineSchedule, epoch_batches, epoch_steps
 from .cache import FeatureCache
 from .checkpoint import (
+    DamagedCheckpoint,
     TrainState,
+    check_cache_dir,
     check_output_dir,
-    latest_checkpoint,
     load_checkpoint,
+    resume_candidates,
     save_checkpoint,
 )
 from .data import ParallelData
@@ -67,22 +69,25 @@ class TrainResult:
 def train_head(backend: Backend, train: ParallelData, output_dir, dev: Optional[ParallelData] = None,
                options: Optional[TrainOptions] = None, head: Optional[SigmoidHead] = None,
                progress: bool = True, on_step: Optional[Callable[[int, float], None]] = None,
-               context: Optional[DistContext] = None) -> TrainResult:
+               context: Optional[DistContext] = None, checked: bool = False) -> TrainResult:
     """Train a Sigmoid Head for ``backend`` and write it to ``output_dir`` (head format).
 
     ``head`` is the starting point (default: a copy of the model's output embedding); it is
     checked for shape only: which model it was made for is the caller's to check (the CLI uses
-    :func:`sigmoid_qe.model.load_backend_and_head`, which honours ``--allow-other-model``).
+    :func:`sigmoid_qe.loading.load_backend_and_head`, which honours ``--allow-other-model``).
     ``on_step(step, loss)`` is called after each optimizer step (and its checkpoint).
     Under ``torchrun``/``accelerate launch``, call :func:`.distributed.init_distributed` first
-    (the CLI does); ``context`` is then found automatically.
+    (the CLI does); ``context`` is then found automatically. ``checked``: the caller has
+    already claimed the output and cache folders (:func:`.checkpoint.check_output_dir`).
     """
     options = options or TrainOptions()
     options.check()
     ctx = context or current_context()
     output_dir = Path(output_dir)
-    if ctx.is_main:
-        check_output_dir(output_dir, options.resume)
+    if ctx.is_main and not checked:
+        cache_dir = Path(options.cache_dir) if options.cache_features and options.cache_dir else None
+        check_output_dir(output_dir, options.resume, options.overwrite, cache_dir)
+        check_cache_dir(cache_dir, output_dir)
     ctx.barrier()
     torch.manual_seed(options.seed)
     np.random.seed(options.seed)
@@ -123,14 +128,30 @@ class TrainingRun:
             tqdm.write(f"sigmoid-qe-train: {message}", file=sys.stderr)
 
     def _resume(self) -> None:
-        path = latest_checkpoint(self.output_dir) if self.opts.resume else None
-        if path is None:
+        candidates = resume_candidates(self.output_dir) if self.opts.resume else []
+        if not candidates:
             if self.opts.resume:
                 self._notice(f"no checkpoint in {self.output_dir}: starting from scratch")
             return
-        self.state, self.best_weight = load_checkpoint(path, self.weight, self.optimizer,
-                                                       self.scheduler, self.plan.resume_fingerprint)
-        self._notice(f"resumed from {path} (step {self.state.step})")
+        damaged: List[DamagedCheckpoint] = []
+        for path in candidates:
+            try:
+                self.state, self.best_weight = load_checkpoint(
+                    path, self.weight, self.optimizer, self.scheduler,
+                    self.plan.resume_fingerprint)
+            except DamagedCheckpoint as exc:
+                damaged.append(exc)
+                continue
+            if damaged:
+                import warnings
+                warnings.warn(SigmoidQEWarning(
+                    f"{damaged[0].path}: damaged checkpoint ({damaged[0].reason}): resumed from "
+                    f"the older {path.name} instead"), stacklevel=2)
+            self._notice(f"resumed from {path} (step {self.state.step})")
+            return
+        raise InputError(f"cannot resume: every checkpoint is damaged ({damaged[0].reason}); "
+                         "delete the checkpoints folder to start over, or use another "
+                         "--output-dir", damaged[0].path)
 
     def _open_cache(self) -> None:
         if not self.opts.cache_features:
@@ -264,7 +285,8 @@ class TrainingRun:
     def _loop(self, dev: Optional[DevSet]) -> None:
         opts, state, plan = self.opts, self.state, self.plan
         from tqdm.auto import tqdm
-        bar = tqdm(total=plan.total_steps, initial=state.step, disable=not self.progress,
+        bar = tqdm(total=plan.total_steps, initial=state.step,
+                   disable=None if self.progress else True,
                    desc="Training", unit="step", file=sys.stderr, dynamic_ncols=True)
         try:
             while state.stopped is None and state.epoch < plan.n_epochs:
@@ -274,6 +296,11 @@ class TrainingRun:
                     group = steps[state.step_in_epoch]
                     r, a = self.ctx.rank, opts.grad_accum
                     loss, tokens = self._step(group[r * a:(r + 1) * a], state.epoch)
+                    # the weight is the same on every rank, so all stop together
+                    if not bool(torch.isfinite(self.weight).all()):
+                        raise InputError(f"training diverged at step {state.step + 1} (non-"
+                                         "finite weights): lower --lr; no head written",
+                                         self.output_dir)
                     state.step += 1
                     state.step_in_epoch += 1
                     state.tokens += tokens
@@ -348,9 +375,7 @@ class TrainingRun:
         if self.ctx.is_main:
             head.save_pretrained(self.output_dir, dtype=self.opts.save_dtype)
             if self.cache is not None and not self.opts.keep_cache:
-                directory = self.cache.directory
-                self.cache.close()
-                shutil.rmtree(directory, ignore_errors=True)
+                self.cache.delete()
         self.ctx.barrier()
         return TrainResult(head, self.output_dir, self.state.step, self.state.best_loss,
                            self.state.history, self.state.stopped or "epochs", seconds,

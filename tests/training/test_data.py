@@ -95,3 +95,12 @@ def test_negatives_option():
     assert train_cli.parse_negatives("1") == (0, 1)
     with pytest.raises(argparse.ArgumentTypeError):
         train_cli.parse_negatives("0")
+
+
+def test_blank_tsv_lines_warn_in_training(tmp_path):
+    from sigmoid_qe.training import read_parallel
+    path = tmp_path / "d.tsv"
+    path.write_text("en\tpt\na\tb\n\nc\td\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"1 blank line\(s\) skipped \(the first at line 3\)"):
+        table = read_parallel(path)
+    assert table.line_numbers == [2, 4]

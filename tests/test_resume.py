@@ -17,7 +17,7 @@ import pytest
 
 from sigmoid_qe.cli import filter as filter_cli
 from sigmoid_qe.cli import score as score_cli
-from sigmoid_qe.files import JsonObjectWriter
+from sigmoid_qe.outputs import JsonObjectWriter
 from sigmoid_qe.results import ExactSum
 
 from tiny_models import WORDS

