@@ -14,7 +14,8 @@ Parameters: ``threshold`` (keep pairs scoring at least this; none: keep every pa
 not off-target, e.g. for ``type: score``), ``lp``, ``model``, ``head``, ``method``,
 ``aggregate``, ``direction``, ``batch_size``, ``device``, ``chunk_size`` (pairs scored at a
 time) and ``keep_off_target``. The score is sigmoid-qe-filter's default (the mean sigmoid token
-score) unless ``method``/``aggregate`` say otherwise; higher is cleaner (CLEAN_HIGH).
+score, in both directions where the model has its opposite) unless ``method``/``aggregate``/
+``direction`` say otherwise; higher is cleaner (CLEAN_HIGH).
 
 Pairs whose target is clearly not in the model's target language (wrong language, or the
 source copied untranslated; :func:`sigmoid_qe.languages.detect`) are rejected whatever their
