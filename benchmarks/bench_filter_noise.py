@@ -162,6 +162,10 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
         masks[method.label] = mask
         rows.append(_row(method.label, mask, clean, labels_arr))
     from sigmoid_qe.directions import combine
+    from sigmoid_qe.languages import detect
+    from sigmoid_qe.off_target import target_language
+    expected = target_language(lp)
+    off = np.array([detect(t, expected)[1] for _, t in pairs])
     rev_weight = trained[head].reverse.combine_weight
     for label, stat, agg in ((f"sigmoid [{head}] mean, both directions", "sigmoid", "mean"),
                              (f"sigmoid [{head}] errors, both directions", "sigmoid", "errors"),
@@ -174,9 +178,14 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
         fwd_stat, rev_stat = names.get(stat, (stat, stat))
         f = sentence_scores(Method(label, fwd_stat, agg), stats)
         r = sentence_scores(Method(label, rev_stat, agg), back)
-        mask = keep_top(np.array([combine(x, y, agg) for x, y in zip(f, r)]), k)
+        both = np.array([combine(x, y, agg) for x, y in zip(f, r)])
+        mask = keep_top(both, k)
         if (stat, agg) == FILTER_SCORING and FILTER_DIRECTION == "both":
-            label = f"**filter default: {label}**"
+            masks[label] = mask
+            rows.append(_row(label + " (no language check)", mask, clean, labels_arr))
+            # what sigmoid-qe-filter does: off-target pairs never kept, the rest by score
+            label = f"**filter default: {label}, off-target pairs dropped**"
+            mask = keep_top(np.where(off, -np.inf, both), k) & ~off
         masks[label] = mask
         rows.append(_row(label, mask, clean, labels_arr))
     rows.append(_row("length ratio (characters)", keep_top(length_ratio(pairs), k), clean, labels_arr))

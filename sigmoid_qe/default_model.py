@@ -2,15 +2,16 @@
 
 The only models that work with no network are the Bergamot en->pt and pt->en students, so
 with no ``--model`` the pair is taken from ``--lp`` or, failing that, guessed from the texts
-(:func:`sigmoid_qe.languages.guess_language`: which language the sources and the
-translations are written in).
+(:func:`sigmoid_qe.languages.guess_language`, py3langid: which language the sources and the
+translations are written in; for texts too short for that, which of English and Portuguese
+each side is, :func:`sigmoid_qe.languages.guess_pair`).
 """
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
 
 from .errors import SigmoidQEError
-from .languages import describe_language, guess_language, guess_pair_from_marks, normalise_lp
+from .languages import describe_language, guess_language, guess_pair, normalise_lp
 
 #: Pairs the offline default covers, and the model name for each.
 DEFAULT_MODELS = {"en-pt": "bergamot-en-pt", "pt-en": "bergamot-pt-en"}
@@ -22,9 +23,9 @@ def choose_default_model(
     None: for translating ``sources``).
 
     With ``lp`` given it must be en-pt or pt-en; otherwise the pair is inferred from the
-    languages of the two sides (or, for texts too short for that, from the letters each side
-    uses). Raises :class:`SigmoidQEError` with a message saying what was seen and what to do
-    when the pair is not one the default covers.
+    languages of the two sides (or, for texts too short for that, from which of English and
+    Portuguese each side is more like). Raises :class:`SigmoidQEError` with a message saying
+    what was seen and what to do when the pair is not one the default covers.
     """
     if lp is not None:
         pair = normalise_lp(lp)
@@ -48,7 +49,7 @@ def choose_default_model(
     if pair in DEFAULT_MODELS:
         return DEFAULT_MODELS[pair], pair
     if src in (None, "en", "pt") and hyp in (None, "en", "pt") and (src is None or hyp is None):
-        short = guess_pair_from_marks(sources, hypotheses)
+        short = guess_pair(sources, hypotheses)
         if short is not None and (src is None or short.startswith(src)) \
                 and (hyp is None or short.endswith(hyp)):
             return DEFAULT_MODELS[short], short

@@ -13,14 +13,26 @@ whole step's loss.
 """
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence
 
-import torch
-import torch.distributed as dist
 
-from .backends.base import resolve_device
+class _Lazy:
+    """A module imported on first use: a command that never scores (``--help``, ``--version``,
+    a bad option) starts without importing torch."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+torch = _Lazy("torch")
+dist = _Lazy("torch.distributed")
 
 _MPI_ENV = {"RANK": ("OMPI_COMM_WORLD_RANK", "PMI_RANK"),
             "WORLD_SIZE": ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"),
@@ -90,8 +102,9 @@ class DistContext:
 
 
 def current_context() -> DistContext:
-    """The context of an already-initialised process group (rank 0 of 1 when there is none)."""
-    if dist.is_available() and dist.is_initialized():
+    """The context of an already-initialised process group (rank 0 of 1 when there is none;
+    a group cannot exist before torch.distributed is imported, so this does not import it)."""
+    if "torch.distributed" in sys.modules and dist.is_available() and dist.is_initialized():
         return DistContext(dist.get_rank(), dist.get_world_size(),
                            int(os.environ.get("LOCAL_RANK", dist.get_rank())))
     return DistContext()
@@ -115,6 +128,7 @@ def init_distributed(device: Optional[str] = None) -> tuple:
     local = _env_int("LOCAL_RANK")
     local = rank if local is None else local
     if device not in (None, "auto"):
+        from .backends.base import resolve_device
         resolve_device(device)  # an unknown name or a missing CUDA device: one clear error
     want_cuda = (device is not None and str(device).startswith("cuda")) or (
         device in (None, "auto") and torch.cuda.is_available()
@@ -150,6 +164,8 @@ def shutdown_distributed(wait_for_peers: bool = False) -> None:
     """Leave the process group. ``wait_for_peers`` (a run that ended normally on every rank)
     meets the other ranks first: a rank that tears gloo down while a peer is still finishing
     its last collective can abort the peer ("terminate called without an active exception")."""
+    if "torch.distributed" not in sys.modules:  # never joined (and torch never imported)
+        return
     if dist.is_initialized():
         if wait_for_peers:
             dist.barrier()

@@ -1,16 +1,17 @@
 """Languages: codes, names for prompts and the codes multilingual models expect; and a light
 language identification.
 
-The identification tells which language texts are written in, for the offline default model
-(:mod:`.default_model`), the wrong-direction warning and the swapped pairs of a filter. It
-uses distinctive stop words and a few characters, needs no extra dependency, and is only
-asked to separate English, Portuguese and "something else" (a few other common languages are
-recognised only so that, say, Spanish is refused rather than taken for Portuguese).
+The identification (py3langid: a naive Bayes model over byte n-grams, 97 languages, numpy
+only) tells which language texts are written in: for the offline default model
+(:mod:`.default_model`), the wrong-direction warning, the swapped pairs of a filter, and the
+translations in the wrong language (:func:`off_target`). Its accuracy on the project's data is
+in benchmarks/RESULTS.md ("Language identification", ``benchmarks/bench_language_id.py``).
 """
 from __future__ import annotations
 
+import copy
+import functools
 import re
-from collections import Counter
 from typing import Dict, Optional, Sequence, Tuple
 
 from .errors import OptionError, SigmoidQEError
@@ -98,140 +99,138 @@ def model_language_candidates(code: str):
 
 
 # -- language identification ----------------------------------------------------------------------
-#: Frequent function words. Words shared by two languages are dropped below, so that each
-#: hit is evidence for one language only.
-_STOPWORDS: Dict[str, str] = {
-    "en": "a i as so no s t don doesn didn isn the and of to is in that it for with was "
-          "on are this be by not have from or at which you he she we they his her an has "
-          "were been will would can there their what all if but about more when who do my "
-          "your our its than them these those should could into how also only just "
-          "because after before very",
-    "pt": "a de me lo o os que e do da dos das em um uma para é com não no na nos nas por "
-          "mais como mas foi ao ele ela das tem à seu sua ou ser quando muito há já está "
-          "eu também só pelo pela até isso entre era depois sem mesmo aos ter seus quem "
-          "essa esse eles elas você estão foram são num numa pelos pelas este esta isto "
-          "nós lhe seja qual será ainda sobre outro outra onde assim então porque durante "
-          "toda todo todos tudo",
-    "es": "a de el la los las y en del es un una con no por para se su sus al lo como más "
-          "pero le ya o fue este esta ha sí porque muy sin sobre también me hasta hay "
-          "donde quien desde todo nos durante uno ni contra ese eso ante ellos e esto mí "
-          "antes algunos qué unos yo otro otras otra él tanto esa estos mucho quienes "
-          "nada muchos cual",
-    "fr": "le la les de des et en un une du est que qui dans pour pas sur au avec ce il "
-          "elle ne se plus par sont aux son sa ses ou mais nous vous ils leur été cette "
-          "comme tout fait être avait ont",
-    "de": "der die das und ist nicht ein eine zu den von mit sich des auf für im dem als "
-          "auch es an werden aus er hat dass sie nach wird bei einer um am sind noch wie "
-          "einem über einen so zum war haben nur oder aber vor zur bis mehr durch man",
-    "it": "il di che è e la per un in non una sono del della con si da le gli dei al ma "
-          "come più anche questo nel alla ha ci ho mi lo essere stato molto tutto",
-}
-
-
-def _distinctive(words: Dict[str, str]) -> Dict[str, frozenset]:
-    sets = {lang: set(text.split()) for lang, text in words.items()}
-    counts = Counter(w for s in sets.values() for w in s)
-    return {lang: frozenset(w for w in s if counts[w] == 1) for lang, s in sets.items()}
-
-
-#: All listed stop words (is the text in this language at all?) and the distinctive ones
-#: (which of the close languages is it?).
-FULL_STOPWORDS = {lang: frozenset(text.split()) for lang, text in _STOPWORDS.items()}
-STOPWORDS = _distinctive(_STOPWORDS)
-
-#: Characters that are frequent in one of the languages and rare in the others.
-_CHAR_HINTS = {"pt": "ãõç", "es": "ñ¿¡", "de": "äöüß"}
-
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-
-#: Share of words that must be (any of) the winning language's stop words: running text has
-#: 30-50 %, other languages a few %.
-MIN_COVERAGE = 0.15
-#: The winner's distinctive evidence must beat the runner-up's by this factor.
-MIN_MARGIN = 1.5
+#: A whole file's language: the share of its first lines' characters the winning language must
+#: get (py3langid's probability, normalised over its 97 languages).
+MIN_FILE_PROBABILITY = 0.5
 #: Lines looked at per file (plenty to tell languages apart; keeps the check instant).
-MAX_LINES = 2000
+MAX_LINES = 200
+#: One segment is flagged as off-target when the identifier gives another language at least
+#: this probability and the expected language at most OFF_TARGET_MAX_EXPECTED (measured on the
+#: project's data, see benchmarks/RESULTS.md, "Language identification"): close languages
+#: (Portuguese and Galician) share probability on short segments, so a clear winner is not
+#: enough, the expected language must also be clearly ruled out.
+OFF_TARGET_MIN_PROBABILITY = 0.5
+OFF_TARGET_MAX_EXPECTED = 0.05
+#: Segments with fewer letters than this are never flagged (names, numbers, "OK"); a text in
+#: a non-Latin script says more per letter.
+OFF_TARGET_MIN_LETTERS = 12
+OFF_TARGET_MIN_OTHER_SCRIPT = 4
+#: Languages of the offline default models.
+DEFAULT_PAIR_LANGUAGES = ("en", "pt")
 
-#: Evidence for the two languages of the offline default when a text is too short for stop
-#: words ("Olá mundo." / "Hello world."): characters and letter pairs frequent in one and
-#: rare in the other.
-_PT_MARKS = "ãõçáéíóúâêôà"
-_EN_MARKS = ("w", "k", "y", "th", "sh", "ing")
-
-
-def language_scores(lines: Sequence[str]) -> Dict[str, Tuple[float, float]]:
-    """For each known language: (share of words in its stop-word list, share of words that
-    are its distinctive stop words + half a point per hint character)."""
-    full, distinct, chars = Counter(), Counter(), Counter()
-    total = 0
-    for line in list(lines)[:MAX_LINES]:
-        lowered = line.lower()
-        words = _WORD.findall(lowered)
-        total += len(words)
-        for word in words:
-            for lang in STOPWORDS:
-                if word in FULL_STOPWORDS[lang]:
-                    full[lang] += 1
-                    if word in STOPWORDS[lang]:
-                        distinct[lang] += 1
-        for lang, hints in _CHAR_HINTS.items():
-            chars[lang] += sum(lowered.count(c) for c in hints)
-    total = max(total, 1)
-    return {
-        lang: (full[lang] / total, (distinct[lang] + 0.5 * chars[lang]) / total)
-        for lang in STOPWORDS
-    }
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
 
 
-def guess_language(lines: Sequence[str]) -> Optional[str]:
-    """"en", "pt", another known code, or None when the text is too unclear to say."""
-    scores = language_scores(lines)
-    ranked = sorted(scores.items(), key=lambda kv: -kv[1][1])
-    (best, (coverage, top)), (_, (_, second)) = ranked[0], ranked[1]
-    if top <= 0 or coverage < MIN_COVERAGE or top < MIN_MARGIN * second:
+@functools.cache
+def _identifier(among: Optional[Tuple[str, ...]] = None):
+    """py3langid's identifier (normalised probabilities), over all its languages or only
+    ``among``; loaded once (its model is a numpy archive, read without pickle)."""
+    if among is not None:
+        restricted = copy.copy(_identifier(None))
+        restricted.set_languages(list(among))
+        return restricted
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def known_language(code: Optional[str]) -> bool:
+    """Whether the identifier can recognise ``code`` (so that a text can contradict it)."""
+    return code is not None and code in _identifier(None).labels
+
+
+def language_probabilities(text: str, among: Optional[Sequence[str]] = None) -> Dict[str, float]:
+    """Each language's probability for ``text`` (over ``among`` only, when given)."""
+    ident = _identifier(tuple(sorted(among)) if among else None)
+    return dict(ident.rank(text))
+
+
+def identify(text: str, among: Optional[Sequence[str]] = None) -> Tuple[Optional[str], float]:
+    """(language code, probability) of one text; (None, 0.0) for a text with no letters."""
+    if not _LETTER.search(text):
+        return None, 0.0
+    best, probability = max(language_probabilities(text, among).items(), key=lambda kv: kv[1])
+    return best, probability
+
+
+def guess_language(lines: Sequence[str], among: Optional[Sequence[str]] = None) -> Optional[str]:
+    """The language of a text given as lines (its first :data:`MAX_LINES`), or None when no
+    language gets :data:`MIN_FILE_PROBABILITY` (too short or mixed to say)."""
+    text = "\n".join(list(lines)[:MAX_LINES])
+    lang, probability = identify(text, among)
+    return lang if probability >= MIN_FILE_PROBABILITY else None
+
+
+def guess_pair(sources: Sequence[str], hypotheses: Sequence[str],
+               languages: Sequence[str] = DEFAULT_PAIR_LANGUAGES) -> Optional[str]:
+    """"src-tgt" for two sides of which each is in one of ``languages`` (and they differ),
+    e.g. en-pt or pt-en for texts too short for :func:`guess_language`; else None."""
+    src = guess_language(sources, among=languages)
+    hyp = guess_language(hypotheses, among=languages)
+    if src is None or hyp is None or src == hyp:
         return None
-    return best
+    return f"{src}-{hyp}"
 
 
-def _en_pt_evidence(lines: Sequence[str]) -> Tuple[float, float]:
-    """(English, Portuguese) marks per word of a short text."""
-    text = " ".join(list(lines)[:MAX_LINES]).lower()
-    words = max(1, len(_WORD.findall(text)))
-    english = sum(text.count(mark) for mark in _EN_MARKS)
-    portuguese = sum(text.count(mark) for mark in _PT_MARKS)
-    return english / words, portuguese / words
+def detect(text: str, expected: Optional[str] = None) -> Tuple[Optional[str], bool]:
+    """(the language of one segment, whether it is clearly not ``expected``: a translation in
+    the wrong language, or left untranslated). The language is None for a text without
+    letters. Never flagged: a text with fewer than :data:`OFF_TARGET_MIN_LETTERS` letters, or an
+    ``expected`` language the identifier does not know (or None)."""
+    letters = len(_LETTER.findall(text))
+    if not letters:
+        return None, False
+    probabilities = language_probabilities(text)
+    best = max(probabilities, key=probabilities.get)
+    latin = len(_LATIN_LETTER.findall(text))
+    needed = OFF_TARGET_MIN_LETTERS if latin * 2 >= letters else OFF_TARGET_MIN_OTHER_SCRIPT
+    off = (known_language(expected) and letters >= needed and best != expected
+           and probabilities[best] >= OFF_TARGET_MIN_PROBABILITY
+           and probabilities.get(expected, 0.0) <= OFF_TARGET_MAX_EXPECTED)
+    return best, bool(off)
 
 
-_LATIN = re.compile(r"^[\sA-Za-z\u00C0-\u024F\d\W]*$")
+def off_target(text: str, expected: Optional[str]) -> Optional[str]:
+    """The language ``text`` is written in when it is clearly not ``expected`` (see
+    :func:`detect`), else None."""
+    lang, off = detect(text, expected)
+    return lang if off else None
 
 
-def guess_pair_from_marks(sources: Sequence[str], hypotheses: Sequence[str]) -> Optional[str]:
-    """en-pt or pt-en for texts too short for :func:`guess_language` (one side or both
-    unrecognised), when the two sides' English and Portuguese letter marks point opposite
-    ways; else None. Only Latin-script texts qualify."""
-    texts = [" ".join(list(side)[:MAX_LINES]) for side in (sources, hypotheses)]
-    if not all(_LATIN.match(t) and _WORD.search(t) for t in texts):
-        return None
-    (src_en, src_pt), (hyp_en, hyp_pt) = _en_pt_evidence(sources), _en_pt_evidence(hypotheses)
-    if src_pt >= hyp_pt and hyp_en >= src_en and (src_pt > hyp_pt or hyp_en > src_en):
-        return "pt-en"
-    if hyp_pt >= src_pt and src_en >= hyp_en and (hyp_pt > src_pt or src_en > hyp_en):
-        return "en-pt"
-    return None
+#: Names of the other languages the identifier knows, for messages only.
+IDENTIFIED_NAMES = {
+    "ace": "Acehnese", "am": "Amharic", "an": "Aragonese", "ary": "Moroccan Arabic",
+    "arz": "Egyptian Arabic", "as": "Assamese", "az": "Azerbaijani", "ba": "Bashkir",
+    "bcl": "Central Bikol", "be": "Belarusian", "br": "Breton", "bs": "Bosnian",
+    "crh": "Crimean Tatar", "dz": "Dzongkha", "eo": "Esperanto", "ext": "Extremaduran",
+    "fo": "Faroese", "fuv": "Nigerian Fulfulde", "fy": "Western Frisian",
+    "gcf": "Guadeloupean Creole", "gcr": "Guianese Creole", "gd": "Scottish Gaelic",
+    "gom": "Konkani", "grc": "Ancient Greek", "gug": "Guarani", "guw": "Gun", "ha": "Hausa",
+    "hbo": "Ancient Hebrew", "ht": "Haitian Creole", "ig": "Igbo", "jv": "Javanese",
+    "kab": "Kabyle", "kik": "Kikuyu", "ku": "Kurdish", "ky": "Kyrgyz", "la": "Latin",
+    "lb": "Luxembourgish", "lg": "Ganda", "lij": "Ligurian", "ln": "Lingala", "lo": "Lao",
+    "ltg": "Latgalian", "mg": "Malagasy", "mn": "Mongolian", "nn": "Norwegian Nynorsk",
+    "nso": "Northern Sotho", "oc": "Occitan", "om": "Oromo", "or": "Odia",
+    "pcm": "Nigerian Pidgin", "qu": "Quechua", "rw": "Kinyarwanda", "sa": "Sanskrit",
+    "sdh": "Southern Kurdish", "se": "Northern Sami", "sn": "Shona", "so": "Somali",
+    "st": "Southern Sotho", "tg": "Tajik", "tk": "Turkmen", "tt": "Tatar", "ug": "Uyghur",
+    "uzs": "Southern Uzbek", "vec": "Venetian", "vo": "Volapük", "wa": "Walloon",
+    "wuu": "Wu Chinese", "yo": "Yoruba", "yue": "Cantonese", "zxx": "no linguistic content",
+}
 
 
 def describe_language(lang: Optional[str]) -> str:
     """The English name of a guessed language, for messages (None: none recognised)."""
     if lang is None:
         return "like no language recognised"
-    return LANGUAGE_NAMES.get(lang, lang)
+    return LANGUAGE_NAMES.get(lang) or IDENTIFIED_NAMES.get(lang, lang)
 
 
 def direction_warning(lp: Optional[str], sources: Sequence[str],
                       hypotheses: Sequence[str]) -> Optional[str]:
     """A warning when the texts look like another language pair than the model's ``lp``
     (e.g. pt->en files scored with the en->pt model), else None. Only languages the light
-    check recognises can contradict; unclear texts never warn."""
+    identifier recognises can contradict; unclear texts never warn."""
     try:
         model_src, model_tgt = split_lp(normalise_lp(lp)) if lp else (None, None)
     except SigmoidQEError:
@@ -242,7 +241,7 @@ def direction_warning(lp: Optional[str], sources: Sequence[str],
     model_src, model_tgt = model_src.split("_")[0], model_tgt.split("_")[0]
     wrong = [(side, seen, want) for side, seen, want in (("sources", src, model_src),
                                                         ("translations", hyp, model_tgt))
-             if seen is not None and seen in STOPWORDS and want in STOPWORDS and seen != want]
+             if seen is not None and known_language(want) and seen != want]
     if not wrong:
         return None
     if src == model_tgt and hyp == model_src:

@@ -1,11 +1,18 @@
 """``sigmoid-qe --html report.html``: one self-contained page a person can read.
 
-Every segment is a row: its source and, per system (each ``-t`` file), the sentence score and
-the translation with each token's score as a background colour (red = low, white = high) and
-the error spans marked (``<mark class="error major|minor">``, with their offsets in
-``data-start``/``data-end``; an omission at the end is an empty mark). Column headers sort the
-rows by score. Everything is inline (no network, no CDN); without JavaScript the page is the
-same table in input order.
+At the top: the signature and each system's score with a 95% bootstrap confidence interval,
+how many segments have error spans and how many translations are in the wrong language.
+Then every segment is a row: its source and, per system (each ``-t`` file), the sentence
+score and the translation. Only the tokens scoring below the calibrated span threshold are
+shaded (red, darker = lower); a switch shades every token by its score (each token's score
+is in its tooltip). Error spans are marked (``<mark class="error major|minor">``, offsets in
+``data-start``/``data-end``, the severity written after the span; an omission at the end is
+an empty mark); a translation in the wrong language gets a marker (``.offtarget``). Switches
+show only the rows with errors, or only the rows where the systems differ most; column
+headers sort the rows. Everything is inline (no network). The switches are CSS (checkboxes),
+so they work with JavaScript off; sorting needs it. The scores, spans and languages are also
+embedded as JSON (``<script type="application/json" id="sigmoid-qe-data">``; the islands
+``errors`` and ``source-errors`` of earlier reports stay).
 """
 from __future__ import annotations
 
@@ -14,25 +21,41 @@ import json
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .languages import describe_language
 from .results import QEResult, SegmentScore
+
+#: Share of the rows shown by "rows where the systems differ most" (at least one).
+DIFFER_SHARE = 0.1
+#: Bootstrap resamples of the system scores' confidence interval (seeded).
+BOOTSTRAP = 1000
 
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5em;color:#222}
-h1{font-size:1.3em}table{border-collapse:collapse;width:100%}
+h1{font-size:1.3em}table{border-collapse:collapse}
+#segments{width:100%}
 th,td{border-bottom:1px solid #ddd;padding:.35em .5em;vertical-align:top;text-align:start;
 overflow-wrap:anywhere}
 th.sortable{cursor:pointer;text-decoration:underline dotted}
-td.score{font-variant-numeric:tabular-nums;white-space:nowrap}
+td.score,table.systems td{font-variant-numeric:tabular-nums;white-space:nowrap}
 .tok{border-radius:2px;white-space:pre-wrap;unicode-bidi:isolate}
-mark.error{background:none;border-bottom:3px solid #e6a700;padding:0}
+.tok.low,#all-tokens:checked~table .tok{background:var(--shade)}
+mark.error{background:none;color:inherit;border-bottom:3px solid #e6a700;padding:0 0 1px}
 mark.error.major{border-bottom-color:#c0392b}
-mark.error:empty::after{content:"\\2038";color:#c0392b;font-weight:bold}
+mark.error::after{content:attr(data-severity);font-size:.68em;vertical-align:super;
+  color:#b07d00;margin-left:1px}
+mark.error.major::after{color:#c0392b}
+mark.error:empty{border-bottom:none}
+mark.error:empty::after{content:"\\2038" attr(data-severity);font-weight:bold}
 mark.omission{background:#fde2c8;padding:0 1px}
 .omitted{font-size:.9em;color:#8a4b08;margin-top:.3em}
+.offtarget{display:inline-block;background:#6c2bd9;color:#fff;border-radius:3px;
+  padding:0 .4em;margin-right:.4em;font-size:.85em}
 .legend span{display:inline-block;padding:0 .4em;margin-right:.3em}
-.meta{color:#666;font-size:.9em}
+.meta{color:#555;font-size:.9em}.meta code{color:#222}
+.controls label{margin-right:1.2em}
+#only-errors:checked~table tbody tr:not(.has-errors){display:none}
+#only-differ:checked~table tbody tr:not(.differs){display:none}
 """
-
 _SCRIPT = """
 document.querySelectorAll('th.sortable').forEach(function (th) {
   th.addEventListener('click', function () {
@@ -50,14 +73,6 @@ document.querySelectorAll('th.sortable').forEach(function (th) {
 """
 
 
-def _script_json(data) -> str:
-    """JSON inside a <script> element: a raw-text element, so HTML entities would stay in the
-    text and break ``JSON.parse``; only ``<``, ``>`` and ``&`` are escaped, as JSON escapes,
-    which no ``</script>`` or ``<!--`` in the data can get past."""
-    return (json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
 def _colour(value: Optional[float], low: float, high: float) -> str:
     if value is None or not math.isfinite(value) or high <= low:
         return "transparent"
@@ -65,25 +80,38 @@ def _colour(value: Optional[float], low: float, high: float) -> str:
     return f"rgba(220,50,47,{0.75 * (1.0 - share):.3f})"
 
 
-def _pieces(segment: SegmentScore, values: Sequence[Optional[float]]) -> List[Tuple[int, int, int]]:
-    """(start, end, token index) of the text's pieces: token spans cut at error-span edges."""
+def _pieces(segment: SegmentScore, values: Sequence[Optional[float]]) -> List[Tuple[int, int, Optional[int]]]:
+    """(start, end, token index) of the text's pieces: token spans, and the text between them
+    (index None: e.g. spaces no token covers), cut at error-span edges."""
     cuts = {0, len(segment.hypothesis)}
     for error in segment.errors or ():
         cuts.update((error.start, error.end))
-    out = []
-    for k, token in enumerate(segment.tokens):
-        if token.start == token.end:
+    spans: List[Tuple[int, int, Optional[int]]] = []
+    cursor = 0
+    for k, token in sorted(enumerate(segment.tokens), key=lambda kv: kv[1].start):
+        start = max(token.start, cursor)
+        if token.end <= start:
             continue
-        inner = sorted(c for c in cuts if token.start < c < token.end)
-        edges = [token.start, *inner, token.end]
+        if start > cursor:
+            spans.append((cursor, start, None))
+        spans.append((start, token.end, k))
+        cursor = token.end
+    if cursor < len(segment.hypothesis):
+        spans.append((cursor, len(segment.hypothesis), None))
+    out = []
+    for first, last, k in spans:
+        inner = sorted(c for c in cuts if first < c < last)
+        edges = [first, *inner, last]
         out.extend((a, b, k) for a, b in zip(edges, edges[1:]))
     return out
 
 
 def render_translation(segment: SegmentScore, values: Sequence[Optional[float]], low: float,
-                       high: float) -> str:
-    """The translation as HTML: coloured tokens inside error marks (spans never overlap, and
-    the pieces are cut at their edges, so each piece is inside one error or none)."""
+                       high: float, threshold: Optional[float] = None) -> str:
+    """The translation as HTML: tokens inside error marks (spans never overlap, and the
+    pieces are cut at their edges, so each piece is inside one error or none). Every token
+    carries its colour (``--shade``); only those below ``threshold`` are shown shaded
+    (class ``low``) unless the page's "every token" switch is on."""
     text = segment.hypothesis
     spans = [e for e in segment.errors or () if e.start < e.end]
     empty = sorted((e for e in segment.errors or () if e.start == e.end), key=lambda e: e.start)
@@ -91,7 +119,8 @@ def render_translation(segment: SegmentScore, values: Sequence[Optional[float]],
     def mark(error) -> str:
         title = f"{error.severity} error, confidence {error.confidence:.2f}"
         return (f'<mark class="error {error.severity}" data-start="{error.start}" '
-                f'data-end="{error.end}" title="{html.escape(title)}">')
+                f'data-end="{error.end}" data-severity="{error.severity}" '
+                f'title="{html.escape(title)}">')
 
     parts: List[str] = []
     current = None
@@ -105,9 +134,15 @@ def render_translation(segment: SegmentScore, values: Sequence[Optional[float]],
             if inside is not None:
                 parts.append(mark(inside))
             current = inside
+        if k is None:
+            parts.append(html.escape(text[start:end]))
+            continue
         value = values[k]
         label = "n/a" if value is None else f"{value:.3f}"
-        parts.append(f'<span class="tok" style="background:{_colour(value, low, high)}" '
+        shaded = (threshold is not None and value is not None and math.isfinite(value)
+                  and value < threshold)
+        parts.append(f'<span class="tok{" low" if shaded else ""}" '
+                     f'style="--shade:{_colour(value, low, high)}" '
                      f'title="{html.escape(segment.tokens[k].token)}: {label}">'
                      f"{html.escape(text[start:end])}</span>")
     if current is not None:
@@ -132,54 +167,185 @@ def render_source(source: str, errors) -> str:
     return "".join(parts)
 
 
+def json_for_html(data) -> str:
+    """JSON that can sit inside ``<script type="application/json">``: ``<``, ``>`` and ``&``
+    escaped the JSON way (``\\u003c``...), so ``</script>`` cannot end the block and
+    ``JSON.parse(element.textContent)`` gives ``data`` back (HTML entities would not be
+    decoded there); non-finite numbers become null."""
+    text = json.dumps(_finite(data), ensure_ascii=False, allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def system_interval(scores: Sequence[float], resamples: int = BOOTSTRAP,
+                    seed: int = 12345) -> Tuple[float, float, float]:
+    """(mean, low, high): the system score and its 95% percentile-bootstrap interval over
+    segments (NaN scores left out; a single segment has no interval)."""
+    import numpy as np
+    values = np.asarray([v for v in scores if math.isfinite(v)], dtype=np.float64)
+    if values.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(values.mean())
+    if values.size == 1:
+        return mean, float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, values.size, (resamples, values.size))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return mean, float(low), float(high)
+
+
+def _token_values(segment: SegmentScore, method: str) -> List[Optional[float]]:
+    values = [getattr(t, method, None) for t in segment.tokens]
+    if method == "entropy":
+        values = [None if v is None else -v for v in values]
+    return values
+
+
+def _spreads(results: Dict[str, QEResult], count: int) -> List[float]:
+    """Per row, the highest minus the lowest system score."""
+    out = []
+    for i in range(count):
+        scores = [r.segments[i].score for r in results.values()]
+        finite = [x for x in scores if math.isfinite(x)]
+        out.append(max(finite) - min(finite) if finite else 0.0)
+    return out
+
+
 def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "sigmoid-qe report",
-           low: float = 0.0, high: float = 1.0) -> str:
-    """The whole page for one or several systems scored on the same sources."""
+           low: float = 0.0, high: float = 1.0,
+           languages: Optional[Dict[str, Sequence[Tuple[Optional[str], bool]]]] = None,
+           expected: Optional[str] = None, threshold: Optional[float] = None) -> str:
+    """The whole page for one or several systems scored on the same sources.
+
+    ``languages``: per system, (detected language, off-target) of each translation;
+    ``expected``: the target language; ``threshold``: the calibrated (minor) span threshold
+    on the token scores, below which a token is shaded."""
     names = list(results)
     method = results[names[0]].method
-    head = ["<th class=\"sortable\" data-key=\"index\">#</th>", "<th>source</th>"]
+    languages = languages or {}
+    several = len(names) > 1
+    spreads = _spreads(results, len(sources))
+    differ = set()
+    if several and sources:
+        k = max(1, math.ceil(DIFFER_SHARE * len(sources)))
+        differ = set(sorted(range(len(sources)), key=lambda i: (-spreads[i], i))[:k])
+
+    head = ['<th class="sortable" data-key="index">#</th>', "<th>source</th>"]
+    if several:
+        head.append('<th class="sortable" data-key="spread" title="highest minus lowest system '
+                    'score">systems differ by</th>')
     for k, name in enumerate(names):
         head.append(f'<th class="sortable" data-key="score{k}">{html.escape(name)} score</th>')
         head.append(f"<th>{html.escape(name)}</th>")
     rows = []
     for i, source in enumerate(sources):
         first = results[names[0]].segments[i]
-        shown = render_source(source, first.source_errors) if len(names) == 1 else html.escape(source)
+        shown = render_source(source, first.source_errors) if not several else html.escape(source)
         cells = [f"<td>{i + 1}</td>", f'<td class="src" dir="auto"><bdi>{shown}</bdi></td>']
-        data = [f'data-index="{i}"']
+        if several:
+            cells.append(f'<td class="score">{spreads[i]:.4f}</td>')
+        data = [f'data-index="{i}"', f'data-spread="{spreads[i]:.6g}"']
+        classes = []
         for k, name in enumerate(names):
             segment = results[name].segments[i]
-            values = [getattr(t, method) for t in segment.tokens]
-            if method == "entropy":
-                values = [None if v is None else -v for v in values]
+            if segment.errors:
+                classes.append("has-errors")
+            lang, off = (languages.get(name) or [(None, False)] * len(sources))[i]
             data.append(f'data-score{k}="{segment.score:.6g}"')
             cells.append(f'<td class="score">{segment.score:.4f}</td>')
+            marker = ""
+            if off:
+                classes.append("off-target")
+                marker = (f'<span class="offtarget" data-lang="{html.escape(str(lang))}" '
+                          f'title="the translation is not in {describe_language(expected)}">'
+                          f"\u26a0 {html.escape(describe_language(lang))}, not "
+                          f"{html.escape(describe_language(expected))}</span>")
             omitted = ""
             if segment.source_errors:
                 words = ", ".join(f"<mark class=\"omission\">{html.escape(e.text)}</mark>"
                                   for e in segment.source_errors)
                 omitted = f'<div class="omitted">not translated from the source: {words}</div>'
-            cells.append(f'<td class="mt" dir="auto" data-system="{k}">'
-                         f"{render_translation(segment, values, low, high)}{omitted}</td>")
-        rows.append(f"<tr {' '.join(data)}>{''.join(cells)}</tr>")
-    signatures = "".join(f"<div>{html.escape(n)}: <code>{html.escape(r.signature)}</code></div>"
-                         for n, r in results.items())
+            translation = render_translation(segment, _token_values(segment, method), low, high,
+                                             threshold)
+            cells.append(f'<td class="mt" dir="auto" data-system="{k}">{marker}{translation}'
+                         f"{omitted}</td>")
+        if i in differ:
+            classes.append("differs")
+        attrs = " ".join(data)
+        if classes:
+            attrs += f' class="{" ".join(dict.fromkeys(classes))}"'
+        rows.append(f"<tr {attrs}>{''.join(cells)}</tr>")
+
+    summary = []
+    data_systems = {}
+    for name, result in results.items():
+        mean, lo, hi = system_interval(result.scores)
+        with_errors = sum(bool(s.errors) for s in result.segments)
+        flags = languages.get(name) or []
+        off_count = sum(bool(off) for _, off in flags)
+        ci = f"[{lo:.4f}, {hi:.4f}]" if math.isfinite(lo) else "n/a"
+        summary.append(f"<tr><td>{html.escape(name)}</td><td>{mean:.4f}</td><td>{ci}</td>"
+                       f"<td>{with_errors} of {len(result)}</td><td>{off_count}</td></tr>")
+        data_systems[name] = {
+            "score": mean, "ci95": [lo, hi], "signature": result.signature,
+            "segments": [{"score": s.score,
+                          "errors": [e.to_dict() for e in (s.errors or [])],
+                          "source_errors": [e.to_dict() for e in (s.source_errors or [])],
+                          "lang": flags[j][0] if j < len(flags) else None,
+                          "off_target": bool(flags[j][1]) if j < len(flags) else False}
+                         for j, s in enumerate(result.segments)]}
+    signatures = list(dict.fromkeys(r.signature for r in results.values()))
+    signature_html = "".join(f"<div>signature: <code>{html.escape(sig or 'n/a')}</code></div>"
+                             for sig in signatures)
+    below = (f"below the calibrated span threshold ({threshold:.3g})" if threshold is not None
+             else "")
     legend = "".join(f'<span style="background:{_colour(v, low, high)}">{v:.2f}</span>'
                      for v in (0.0, 0.25, 0.5, 0.75, 1.0) if low == 0.0 and high == 1.0)
+    controls = ['<input type="checkbox" id="only-errors"><label for="only-errors">only rows '
+                "with error spans</label>"]
+    if several:
+        controls.append('<input type="checkbox" id="only-differ"><label for="only-differ">only '
+                        f"rows where the systems differ most (top {DIFFER_SHARE:.0%})</label>")
+    controls.append('<input type="checkbox" id="all-tokens"><label for="all-tokens">shade '
+                    "every token by its score</label>")
+    # the two islands of earlier reports, kept for their readers: per system, each segment's
+    # error spans and source-side omissions
     errors = {name: [[e.to_dict() for e in (s.errors or [])] for s in r.segments]
               for name, r in results.items()}
     source_errors = {name: [[e.to_dict() for e in (s.source_errors or [])] for s in r.segments]
                      for name, r in results.items()}
+    page_data = {"signature": signatures[0] if len(signatures) == 1 else signatures,
+                 "method": method, "aggregate": results[names[0]].aggregate,
+                 "target_language": expected, "span_threshold": threshold,
+                 "systems": data_systems}
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><div class=\"meta\">{signatures}"
-            f"<div class=\"legend\">token score ({html.escape(method)}): {legend}</div>"
-            "<div>Error spans are underlined (red: major, amber: minor); source words "
-            "shaded orange are missing from the translation (--direction reverse/both); "
+            f"<h1>{html.escape(title)}</h1><div class=\"meta\">{signature_html}</div>"
+            '<table class="systems"><thead><tr><th>system</th><th>score</th><th>95% CI '
+            "(bootstrap)</th><th>segments with errors</th><th>wrong language</th></tr></thead>"
+            f"<tbody>{''.join(summary)}</tbody></table>"
+            f"<div class=\"meta\"><div class=\"legend\">token score ({html.escape(method)}), "
+            f"shaded {below or 'on request'}: {legend}</div>"
+            "<div>Error spans are underlined, severity after them (red: major, amber: minor); "
+            "source words shaded orange are missing from the translation (--direction "
+            "reverse/both); a purple marker flags a translation in the wrong language; "
             "click a score header to sort.</div></div>"
+            f"<main class=\"controls\">{''.join(controls)}"
             f"<table id=\"segments\"><thead><tr>{''.join(head)}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-            f"<script type=\"application/json\" id=\"errors\">{_script_json(errors)}</script>"
+            f"<tbody>{''.join(rows)}</tbody></table></main>"
+            f"<script type=\"application/json\" id=\"sigmoid-qe-data\">{json_for_html(page_data)}"
+            "</script>"
+            f"<script type=\"application/json\" id=\"errors\">{json_for_html(errors)}</script>"
             f"<script type=\"application/json\" id=\"source-errors\">"
-            f"{_script_json(source_errors)}</script>"
+            f"{json_for_html(source_errors)}</script>"
             f"<script>{_SCRIPT}</script></body></html>\n")

@@ -44,7 +44,7 @@ def test_html_data_island_parses_and_text_is_isolated(marian_qe, tmp_path):
     island = re.search(r'<script type="application/json" id="errors">(.*?)</script>', page, re.S)
     data = json.loads(island.group(1))  # what JSON.parse(el.textContent) sees
     assert list(data) == ["sys<&>"] and len(data["sys<&>"]) == 1
-    assert page.count("<script") == 3  # two data islands and the script: no payload opens one
+    assert page.count("<script") == 4  # three data islands and the script: no payload opens one
     assert 'dir="auto"' in page and "unicode-bidi:isolate" in page
     assert "overflow-wrap:anywhere" in page
 

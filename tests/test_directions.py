@@ -148,7 +148,7 @@ def test_direction_option_on_the_command_line(tmp_path, capsys):
     assert code in (0, None)
     import json
     records = json.loads(out.read_text(encoding="utf-8"))
-    records = next(iter(records.values())) if isinstance(records, dict) else records
+    records = next(v for v in records.values() if isinstance(v, list))
     assert all("source_errors" in r and "source_tokens" in r for r in records)
     lines = capsys.readouterr().out.strip().splitlines()
     scores = [float(line.rsplit("score: ", 1)[1]) for line in lines]

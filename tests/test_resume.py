@@ -95,7 +95,7 @@ def test_chunking_does_not_change_any_output(tiny_marian_dir, corpus, tmp_path, 
     out, whole, lines = outputs[4]
     data = json.loads(whole)
     records = [json.loads(line) for line in lines.splitlines()]
-    assert list(data) == [str(hyp), str(other)] and len(data[str(hyp)]) == 57
+    assert list(data) == ["signature", str(hyp), str(other)] and len(data[str(hyp)]) == 57
     assert [(r["system"], r["segment"]) for r in records][:2] == [(str(hyp), 0), (str(hyp), 1)]
     assert [r["score"] for r in records[:57]] == [r["score"] for r in data[str(hyp)]]
     system = float(out.splitlines()[57].split("score: ")[1])

@@ -12,10 +12,14 @@ the best on dev noise).
 * ``--threshold X`` keeps the pairs scoring at least X, in one streaming pass.
 * ``--keep-top P%`` keeps exactly round(P% x pairs) pairs, the best by score over the whole
   corpus (ties: the earlier line). It takes two passes over the input: the first scores every
-  pair and stores the scores only (8 bytes a pair, in a temporary file), the second writes.
+  pair and stores the scores only (16 bytes a pair: score and off-target flag, in a temporary
+  file), the second writes; off-target pairs are never among the kept.
 
 The input is read in chunks, never whole. Pairs whose languages look swapped against the
-model's direction are counted and reported in one warning at the end.
+model's direction are counted and reported in one warning at the end. Pairs whose target is
+clearly not in the model's target language (off-target output, or a source copied untranslated;
+:func:`sigmoid_qe.languages.detect`) are dropped whatever their score, and counted in one
+warning; ``--keep-off-target`` leaves them to the score.
 """
 from __future__ import annotations
 
@@ -32,8 +36,9 @@ import numpy as np
 
 from ..distributed import current_context
 from ..errors import InputError, OptionError, SigmoidQEWarning
-from ..files import check_unchanged, iter_lines, snapshot, spool_inputs
+from ..files import check_unchanged, chunks, iter_lines, snapshot, spool_inputs
 from ..filtering import FILTER_DIRECTION, FILTER_SCORING, Swaps, kept_count, top_mask
+from ..off_target import OffTarget, target_language
 from ..outputs import check_distinct_outputs, check_output, is_stdout
 from ..parallel import scored_chunks
 from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
@@ -80,6 +85,10 @@ def build_parser() -> ArgumentParser:
                       help="keep the pairs scoring at least X")
     keep.add_argument("--keep-top", type=percentage, default=None, metavar="P%",
                       help="keep exactly the best P%% of the pairs")
+    keep.add_argument("--score-only", action="store_true",
+                      help="print one score per pair instead, streaming source<TAB>target "
+                           "lines from stdin (or --tsv, -s/-t): OpusCleaner's threshold.py "
+                           "contract; an off-target pair scores -inf unless --keep-off-target")
     add_method_arguments(parser, "do not score the end-of-sentence token after the target",
                          FILTER_SCORING)
     parser.add_argument("-o", "--output", default="-", metavar="FILE",
@@ -89,6 +98,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--chunk-size", type=int_up_to(MAX_CHUNK_SIZE), default=1000,
                         metavar="PAIRS",
                         help="pairs scored at a time (default 1000)")
+    parser.add_argument("--keep-off-target", action="store_true",
+                        help="do not drop the pairs whose target is in another language than "
+                             "the model's target language (dropped by default)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run of the same command (-o FILE)")
     add_model_arguments(parser)
@@ -175,6 +187,8 @@ def _check(args) -> int:
 
 
 def _filter(args, files) -> int:
+    if args.score_only:
+        return score_only(args, files)
     total = _check(args)
     if args.method is None and args.aggregate is None:
         args.method, args.aggregate = FILTER_SCORING
@@ -184,12 +198,7 @@ def _filter(args, files) -> int:
     head = [pair for _, pair in zip(range(100), iter_pairs(args))]
     model = load_from_args(args, [s for s, _ in head], [t for _, t in head])
     if not direction_given:
-        if FILTER_DIRECTION == "forward" or model.has_reverse():
-            model.set_direction(FILTER_DIRECTION)
-        else:
-            model.set_direction("forward")
-            notice(args, f"{model.name} translates one direction only: filtering on the forward "
-                         "score (give --reverse-model for both directions)")
+        default_direction(model, lambda message: notice(args, message))
     job = _FilterJob(args, model, total)
     if args.keep_top is None:
         job.threshold_pass()
@@ -203,7 +212,22 @@ def _filter(args, files) -> int:
                 f"--threshold {args.threshold:g} kept {'none' if job.kept == 0 else 'all'} of "
                 f"the {total} pairs (scores here lie between {job.low:.4f} and {job.high:.4f})"),
                 stacklevel=2)
+        job.off_target.report("; kept or dropped by score (--keep-off-target)"
+                              if args.keep_off_target else "; dropped")
+        notice(args, "signature: " + str(job.model.signature(args.method, args.aggregate,
+                                                             direction=args.direction)))
     return 0
+
+
+def default_direction(model, tell) -> None:
+    """The filter's default direction (:data:`~sigmoid_qe.filtering.FILTER_DIRECTION`), or
+    forward for a model that translates one direction only (``tell`` says so)."""
+    if FILTER_DIRECTION == "forward" or model.has_reverse():
+        model.set_direction(FILTER_DIRECTION)
+    else:
+        model.set_direction("forward")
+        tell(f"{model.name} translates one direction only: filtering on the forward score "
+             "(give --reverse-model for both directions)")
 
 
 class _FilterJob:
@@ -213,6 +237,9 @@ class _FilterJob:
         self.args, self.model, self.total = args, model, total
         self.context = current_context()
         self.swaps = Swaps(model.backend.lp)
+        self.off_target = OffTarget(target_language(model.backend.lp))
+        #: whether each pair of the current chunk is dropped as off-target
+        self.off: List[bool] = []
         options = {k: v for k, v in vars(args).items()
                    if k not in ("resume", "quiet", "counted")}
         self.key = job_key(options, [args.sources, args.targets, args.tsv])
@@ -231,8 +258,12 @@ class _FilterJob:
                 progress["done"], progress=False if self.args.quiet else None, total=self.total,
                 method=self.args.method, aggregate=self.args.aggregate):
             if segments is not None:
+                self.off = []
+                where = self.args.tsv or self.args.targets
                 for line, segment in enumerate(segments, start + 1):
                     self.swaps.check(line, segment.source, segment.hypothesis)
+                    off = self.off_target.check(f"{where}:{line}", segment.hypothesis)[1]
+                    self.off.append(off and not self.args.keep_off_target)
             yield start, segments
 
     def checkpoint(self, outputs, done: int) -> None:
@@ -243,8 +274,8 @@ class _FilterJob:
             for start, segments in self.scored(outputs):
                 if segments is None:
                     continue
-                for line, segment in enumerate(segments, start + 1):
-                    keep = segment.score >= self.args.threshold
+                for (line, segment), off in zip(enumerate(segments, start + 1), self.off):
+                    keep = segment.score >= self.args.threshold and not off
                     self.kept += keep
                     self.low, self.high = min(self.low, segment.score), max(self.high, segment.score)
                     _write(outputs, line, segment.score, segment.source, segment.hypothesis, keep)
@@ -262,7 +293,8 @@ class _FilterJob:
                     for start, segments in self.scored(outputs):
                         if segments is None:
                             continue
-                        values = np.asarray([seg.score for seg in segments], dtype=np.float64)
+                        values = np.asarray([(seg.score, off) for seg, off
+                                             in zip(segments, self.off)], dtype=np.float64)
                         outputs["scores"].write(values.tobytes())
                         self.checkpoint(outputs, start + len(segments))
                 if scores_path is not None and self.args.resume:
@@ -284,8 +316,9 @@ def _write(outputs, line: int, score: float, source: str, target: str, keep: boo
 
 def _top(args, scores_path: str, k: int) -> Iterator[Tuple[int, float, str, str, bool]]:
     """Second pass of --keep-top: exactly ``k`` kept (see :func:`~sigmoid_qe.filtering.top_mask`)."""
-    scores = np.fromfile(scores_path, dtype=np.float64)
-    keep = top_mask(scores, k)
+    stored = np.fromfile(scores_path, dtype=np.float64).reshape(-1, 2)  # (score, off-target)
+    scores = stored[:, 0]
+    keep = top_mask(np.where(stored[:, 1] > 0, -np.inf, scores), k) & (stored[:, 1] == 0)
     for line, ((src, tgt), score) in enumerate(zip(iter_pairs(args), scores), start=1):
         yield line, float(score), src, tgt, bool(keep[line - 1])
 
@@ -325,6 +358,64 @@ def _scores_match(path: str, key: str) -> bool:
         return open(path + ".key", encoding="utf-8").read() == key
     except OSError:
         return False
+
+
+STDIN = "<stdin>"
+
+
+def _stdin_pairs() -> Iterator[Tuple[str, str]]:
+    """source<TAB>target lines from stdin, one at a time (it may be a pipe still being
+    written); empty input is no pairs."""
+    from ..files import _decode_line
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        line = _decode_line(raw[:-1] if raw.endswith(b"\n") else raw, STDIN, number)
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise InputError(f"expected source<TAB>target, found {len(fields)} field(s)", STDIN,
+                             number)
+        yield fields[0], fields[1]
+
+
+def score_only(args, files) -> int:
+    """--score-only: one score per pair on stdout, flushed after every chunk, so that a
+    caller feeding a pipe (OpusCleaner's threshold.py) reads them as they come. The model is
+    loaded on the first chunk (no input: no model, no output)."""
+    check_method_arguments(args)
+    if args.dropped or args.resume or args.output != "-":
+        raise OptionError("--score-only prints the scores on stdout: leave out -o, --dropped "
+                          "and --resume")
+    if args.tsv is not None and (args.sources or args.targets):
+        raise OptionError("give --tsv FILE or -s SRC -t TGT, not both")
+    if bool(args.sources) != bool(args.targets):
+        raise OptionError("give -s SRC -t TGT together")
+    if args.method is None and args.aggregate is None:
+        args.method, args.aggregate = FILTER_SCORING
+    where = args.tsv or args.targets or STDIN
+    files["source"] = args.tsv or args.sources or STDIN
+    files["translation"] = where
+    pairs = iter_pairs(args) if (args.tsv or args.sources) else _stdin_pairs()
+    model, off_target, line = None, None, 0
+    for chunk in chunks(pairs, args.chunk_size):
+        sources, targets = [s for s, _ in chunk], [t for _, t in chunk]
+        if model is None:
+            model = load_from_args(args, sources, targets)
+            if args.direction is None:
+                default_direction(model, lambda message: notice(args, message))
+            off_target = OffTarget(target_language(model.backend.lp))
+        result = model.score(sources, targets, method=args.method, aggregate=args.aggregate,
+                             progress=False, direction=args.direction)
+        lines = []
+        for target, value in zip(targets, result.scores):
+            line += 1
+            off = off_target.check(f"{where}:{line}", target)[1]
+            lines.append("-inf" if off and not args.keep_off_target else repr(float(value)))
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+    if off_target is not None:
+        off_target.report("; scored -inf" if not args.keep_off_target else "")
+        notice(args, "signature: " + str(model.signature(args.method, args.aggregate,
+                                                         direction=args.direction)))
+    return 0
 
 
 if __name__ == "__main__":

@@ -216,6 +216,8 @@ def _rerank(args, files) -> int:
         if args.candidates:
             check_unchanged(args.candidates)
     bar.close()
+    if header["signature"] and context.is_main:
+        notice(args, f"signature: {header['signature']}")
     return 0
 
 

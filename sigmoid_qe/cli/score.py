@@ -16,6 +16,7 @@ from typing import Dict, List, Optional
 from ..distributed import current_context
 from ..errors import InputError, OptionError
 from ..files import count_lines, iter_lines, spool_inputs, zip_lines
+from ..off_target import OffTarget, target_language
 from ..outputs import JsonObjectWriter, check_distinct_outputs, check_output, is_stdout, write_output
 from ..parallel import scored_chunks
 from ..results import ExactSum
@@ -34,6 +35,10 @@ from .common import (
     notice,
     run_cli,
 )
+
+#: The --to-json member next to the systems' record arrays: the run's signature (a string).
+#: Readers take the systems as the members whose value is a list.
+SIGNATURE_KEY = "signature"
 
 
 def span_threshold(text: str):
@@ -61,8 +66,8 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("-o", "--output", default=None, metavar="FILE",
                         help="write the score lines to FILE instead of stdout")
     parser.add_argument("--to-json", default=None, metavar="FILE",
-                        help="write segment and token scores as JSON (keys: the -t paths; "
-                             "'-' = stdout instead of the score lines)")
+                        help="write segment and token scores as JSON (keys: the -t paths, and "
+                             "'signature'; '-' = stdout instead of the score lines)")
     parser.add_argument("--to-jsonl", default=None, metavar="FILE",
                         help="one JSON object per segment (with its system and index)")
     big = parser.add_argument_group("long jobs")
@@ -119,6 +124,7 @@ def _check(args) -> Dict[str, int]:
         raise OptionError("--html is drawn from the whole run at its end and cannot be resumed: "
                           "leave it out (or score without --resume)")
     inputs = [args.sources, *args.translations]
+    _check_json_keys(args)
     check_distinct_inputs(args.translations, "-t")
     check_printable_names(args.translations, "-t")
     targets = [p for p in (args.output, args.to_json, args.to_jsonl, args.html, args.spans_wmt,
@@ -145,6 +151,13 @@ def _check(args) -> Dict[str, int]:
     return counts
 
 
+def _check_json_keys(args) -> None:
+    """A -t path that would collide with the --to-json signature member is refused."""
+    if SIGNATURE_KEY in args.translations and args.to_json:
+        raise InputError(f"--to-json names its signature member {SIGNATURE_KEY!r}: give this file "
+                         "another name (or a path such as ./signature)", SIGNATURE_KEY)
+
+
 def _score(args, files) -> int:
     counts = _check(args)
     args.spans = args.spans or bool(args.html or args.spans_wmt or args.word_tags)
@@ -152,6 +165,7 @@ def _score(args, files) -> int:
     head = list(itertools.islice(iter_lines(args.sources), 100))
     model = load_from_args(args, head, list(itertools.islice(iter_lines(args.translations[0]), 100)))
     context = current_context()
+    signature = str(model.signature(args.method, args.aggregate, direction=args.direction))
     lines_to = None if "-" in (args.to_json, args.to_jsonl) else (args.output or "-")
     paths = {"lines": lines_to, "json": args.to_json, "jsonl": args.to_jsonl,
              "spans": args.spans_wmt, "tags": args.word_tags}
@@ -163,16 +177,23 @@ def _score(args, files) -> int:
         progress = outputs.progress
         if context.active:  # every rank resumes where rank 0 left off
             progress = context.gather_objects(progress)[0]
-        _Job(args, model, outputs, progress, pages).run(context, files, counts)
+        job = _Job(args, model, outputs, progress, pages, signature)
+        job.run(context, files, counts)
     if args.html and context.is_main:
         from ..report_html import render
         from ..results import QEResult
         method, aggregate = model.scoring(args.method, args.aggregate)
-        signature = str(model.signature(args.method, args.aggregate))
         results = {p: QEResult(segs, method, aggregate, signature) for p, segs in pages.items()}
         floor = model.score_floor(method)
         sources = [seg.source for seg in next(iter(results.values())).segments]
-        write_output(args.html, render(results, sources, low=floor, high=0.0 if floor < 0 else 1.0))
+        write_output(args.html, render(results, sources, low=floor, high=0.0 if floor < 0 else 1.0,
+                                       languages=job.languages,
+                                       expected=job.off_target.expected,
+                                       threshold=model.span_thresholds(method,
+                                                                       args.span_threshold).minor))
+    if context.is_main:
+        job.off_target.report("; their scores are the model's, see the records' 'lang'")
+        notice(args, f"signature: {signature}")
     return 0
 
 
@@ -180,8 +201,13 @@ class _Job:
     """The scoring loop: systems one after the other, each streamed in chunks; after every
     chunk the outputs are checkpointed (see :mod:`sigmoid_qe.resume`)."""
 
-    def __init__(self, args, model, outputs, progress: Optional[dict], pages: Dict[str, list]):
+    def __init__(self, args, model, outputs, progress: Optional[dict], pages: Dict[str, list],
+                 signature: str = ""):
         self.args, self.model, self.outputs, self.pages = args, model, outputs, pages
+        self.signature = signature
+        self.off_target = OffTarget(target_language(model.backend.lp))
+        #: per system: (language, off-target) of each translation, for the HTML report
+        self.languages: Dict[str, list] = {}
         self.state = progress or {"system": 0, "done": 0, "sum": [], "json": None}
         self.resumed = progress is not None
 
@@ -191,7 +217,7 @@ class _Job:
         writer = None
         if json_out is not None:
             writer = (JsonObjectWriter.resumed(json_out, self.state["json"]) if self.resumed
-                      else JsonObjectWriter(json_out))
+                      else JsonObjectWriter(json_out, {SIGNATURE_KEY: self.signature}))
         if out.get("spans") is not None and not self.resumed:
             disk, parameters = self.model.footprint()
             out["spans"].write(f"{disk}\n{parameters}\n1\n")
@@ -239,6 +265,8 @@ class _Job:
         if out.get("lines") is not None and not args.only_system:
             out["lines"].write(f"{path}\tSegment {i}\tscore: {segment.score:.4f}\n")
         record = segment.to_dict()
+        lang, off = self.off_target.check(f"{path}:{i + 1}", segment.hypothesis)
+        record.update(lang=lang, off_target=off)
         if writer is not None:
             writer.add(record)
         if out.get("jsonl") is not None:
@@ -246,6 +274,7 @@ class _Job:
                                           ensure_ascii=False) + "\n")
         if args.html:
             self.pages.setdefault(path, []).append(segment)
+            self.languages.setdefault(path, []).append((lang, off))
         if k != 0:
             return
         if out.get("spans") is not None:

@@ -211,11 +211,12 @@ def _json_records(path: PathLike):
                 else [json.loads(line) for line in text.splitlines() if line.strip()])
     except ValueError as exc:
         raise InputError(f"not JSON ({exc})", path) from None
-    if isinstance(data, dict):  # sigmoid-qe --to-json: {system path: [records]}
-        if len(data) > 1:
-            raise InputError(f"holds {len(data)} systems ({', '.join(map(str, data))}): give a "
-                             "file with one system (e.g. --to-json of one -t file)", path)
-        data = next(iter(data.values()), [])
+    if isinstance(data, dict):  # sigmoid-qe --to-json: {"signature": ..., system path: [records]}
+        systems = {key: value for key, value in data.items() if isinstance(value, list)}
+        if len(systems) > 1:
+            raise InputError(f"holds {len(systems)} systems ({', '.join(map(str, systems))}): give "
+                             "a file with one system (e.g. --to-json of one -t file)", path)
+        data = next(iter(systems.values()), [])
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise InputError("expected a list of {src, mt, errors} records", path)
     for k, record in enumerate(data):

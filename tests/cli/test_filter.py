@@ -33,7 +33,7 @@ def test_filter_keep_top_is_exact_and_matches_scores(corpus, capsys, tmp_path):
     en_path, pt_path, en, pt = corpus
     dropped = tmp_path / "dropped.tsv"
     code, out, err = run(filter_cli, ["-s", en_path, "-t", pt_path, "--keep-top", "50%",
-                                      "--dropped", dropped, "--quiet"], capsys)
+                                      "--dropped", dropped, "--quiet", "--keep-off-target"], capsys)
     assert code == 0, err
     # the filter's own default (a length-independent score in both directions), not the head's
     # scoring choice
@@ -49,7 +49,8 @@ def test_filter_keep_top_is_exact_and_matches_scores(corpus, capsys, tmp_path):
     cut = sorted(scores)[2]
     tsv = tmp_path / "c.tsv"
     tsv.write_text("".join(f"{a}\t{b}\n" for a, b in zip(en, pt)))
-    code, out2, err = run(filter_cli, ["--tsv", tsv, "--threshold", cut, "--quiet"], capsys)
+    code, out2, err = run(filter_cli, ["--tsv", tsv, "--threshold", cut, "--quiet",
+                                       "--keep-off-target"], capsys)
     assert code == 0, err
     assert out2.splitlines() == [f"{a}\t{b}" for a, b, s in zip(en, pt, scores) if s >= cut]
 
@@ -85,7 +86,7 @@ def test_filter_warns_about_swapped_pairs(tmp_path, capsys):
     ("tab", ["--threshold", 0.5], "contains a tab"),
     ("ok", ["--keep-top", "0%"], "must be in (0, 100]"),
     ("ok", ["--keep-top", "150"], "must be in (0, 100]"),
-    ("ok", [], "one of the arguments --threshold --keep-top is required"),
+    ("ok", [], "one of the arguments --threshold --keep-top --score-only is required"),
 ])
 def test_filter_bad_input(tmp_path, capsys, setup, argv, message):
     a, b = tmp_path / "a", tmp_path / "b"

@@ -63,7 +63,8 @@ def test_only_system_and_json(tiny_marian_dir, files, tmp_path, capsys):
     assert code == 0
     assert len(out.splitlines()) == 1 and SYSTEM_LINE.match(out.splitlines()[0])
     data = json.loads(out_json.read_text(encoding="utf-8"))
-    assert list(data) == [str(a)]
+    assert list(data) == ["signature", str(a)]
+    assert data["signature"].startswith(f"model:{tiny_marian_dir}|") and "method:softmax" in data["signature"]
     records = data[str(a)]
     assert [r["mt"] for r in records] == a.read_text().splitlines()
     assert [r["src"] for r in records] == src.read_text().splitlines()
