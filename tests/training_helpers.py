@@ -54,7 +54,7 @@ def sharded_scoring_worker(rank: int, world: int, port: int, model_dir: str, out
                                              [seg.score for seg in result.segments]))
     else:
         assert result is None
-    shutdown_distributed()
+    shutdown_distributed(wait_for_peers=True)  # as the CLI: meet before gloo is torn down
 
 
 def single_thread():
