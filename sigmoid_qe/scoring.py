@@ -39,18 +39,9 @@ def softmax_stats(backend: Backend, hidden: torch.Tensor, token_ids: torch.Tenso
                   wanted: Iterable[str]) -> Dict[str, torch.Tensor]:
     """Softmax probability, entropy and/or BoostedProb of ``token_ids`` [n] given
     ``hidden`` [n, hidden], computed chunk by chunk over rows."""
-    wanted = set(wanted)
-    out: Dict[str, List[torch.Tensor]] = {name: [] for name in wanted}
-    for start, end, logits in logit_chunks(backend, hidden):
-        y = token_ids[start:end]
-        logp = torch.log_softmax(logits, dim=-1)
-        if "softmax" in wanted:
-            out["softmax"].append(logp.gather(-1, y.unsqueeze(-1)).squeeze(-1).exp())
-        if "entropy" in wanted:
-            out["entropy"].append(-(logp.exp() * logp).nan_to_num().sum(-1))
-        if "boosted" in wanted:
-            out["boosted"].append(boosted_prob(logp.exp(), y))
-    return {name: torch.cat(parts) if parts else hidden.new_zeros(0) for name, parts in out.items()}
+    parts = ((logits, token_ids[start:end])
+             for start, end, logits in logit_chunks(backend, hidden))
+    return _stats_of_parts(parts, set(wanted), hidden)
 
 
 def support_softmax_stats(backend: Backend, hidden: torch.Tensor, token_ids: torch.Tensor,
@@ -58,14 +49,20 @@ def support_softmax_stats(backend: Backend, hidden: torch.Tensor, token_ids: tor
                           wanted: Iterable[str]) -> Dict[str, torch.Tensor]:
     """As :func:`softmax_stats`, each pair's rows normalised over its own ``support`` (sorted
     token ids that include its targets) instead of the whole vocabulary."""
-    wanted = set(wanted)
+    def parts():
+        for (start, end), support in zip(bounds, supports):
+            if end > start:
+                support = support.to(token_ids.device)
+                yield (backend.support_logits(hidden[start:end], support),
+                       torch.searchsorted(support, token_ids[start:end]))
+    return _stats_of_parts(parts(), set(wanted), hidden)
+
+
+def _stats_of_parts(parts, wanted, hidden: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """The wanted statistics of (logits [rows, classes], target columns [rows]) parts, in order."""
     out: Dict[str, List[torch.Tensor]] = {name: [] for name in wanted}
-    for (start, end), support in zip(bounds, supports):
-        if end == start:
-            continue
-        support = support.to(token_ids.device)
-        y = torch.searchsorted(support, token_ids[start:end])
-        logp = torch.log_softmax(backend.support_logits(hidden[start:end], support), dim=-1)
+    for logits, y in parts:
+        logp = torch.log_softmax(logits, dim=-1)
         if "softmax" in wanted:
             out["softmax"].append(logp.gather(-1, y.unsqueeze(-1)).squeeze(-1).exp())
         if "entropy" in wanted:
