@@ -3,21 +3,14 @@ the error spans in the rendered DOM are the JSON's, with JavaScript on and off."
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 import warnings
 from html.parser import HTMLParser
 
 import pytest
+from chromium_page import CHROMIUM, Page
 
 from sigmoid_qe.cli import score as score_cli
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 class Marks(HTMLParser):
@@ -44,61 +37,8 @@ class Marks(HTMLParser):
             mark[4] += data
 
 
-class Browser:
-    """Headless chromium driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``:
-    NUL-terminated JSON on fds 3 and 4), so the test needs nothing but chromium itself."""
-
-    def __init__(self):
-        self.profile = tempfile.mkdtemp(prefix="chromium-")  # short: it holds a Unix socket
-        to_browser, self._out = os.pipe()
-        self._in, from_browser = os.pipe()
-
-        def wire():  # the browser reads commands on fd 3 and writes replies on fd 4
-            high_in, high_out = os.dup(to_browser), os.dup(from_browser)
-            os.dup2(high_in, 3)
-            os.dup2(high_out, 4)
-
-        # close_fds=False: fds 3 and 4 are made in the child, after the parent's fds are kept
-        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, "--remote-debugging-pipe",
-                                      f"--user-data-dir={self.profile}", "about:blank"],
-                                     close_fds=False, preexec_fn=wire,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(to_browser)
-        os.close(from_browser)
-        self._buffer, self._id, self.session = b"", 0, None
-
-    def _message(self) -> dict:
-        while b"\0" not in self._buffer:
-            chunk = os.read(self._in, 1 << 16)
-            if not chunk:
-                raise AssertionError("chromium closed the DevTools pipe")
-            self._buffer += chunk
-        raw, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(raw)
-
-    def call(self, method: str, **params) -> dict:
-        self._id += 1
-        message = {"id": self._id, "method": method, "params": params}
-        if self.session and not method.startswith(("Target.", "Browser.")):
-            message["sessionId"] = self.session
-        os.write(self._out, json.dumps(message).encode() + b"\0")
-        while True:
-            reply = self._message()
-            if reply.get("id") == self._id:
-                assert "error" not in reply, reply
-                return reply.get("result", {})
-
-    def wait_for(self, event: str) -> None:
-        while self._message().get("method") != event:
-            pass
-
-    def open(self, url: str, javascript: bool) -> None:
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        self.call("Page.enable")
-        self.call("Emulation.setScriptExecutionDisabled", value=not javascript)
-        self.call("Page.navigate", url=url)
-        self.wait_for("Page.loadEventFired")
+class Browser(Page):
+    """The shared headless Chromium page (``chromium_page.Page``), read back as HTML."""
 
     def html(self) -> str:
         root = self.call("DOM.getDocument", depth=-1)["root"]["nodeId"]
@@ -106,14 +46,6 @@ class Browser:
 
     def run(self, script: str) -> None:
         self.call("Runtime.evaluate", expression=script)
-
-    def close(self) -> None:
-        try:
-            self.call("Browser.close")
-        except (AssertionError, OSError):
-            pass
-        self.proc.wait(timeout=30)
-        shutil.rmtree(self.profile, ignore_errors=True)
 
 
 def row_order(page_html: str) -> list:
