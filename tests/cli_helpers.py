@@ -1,6 +1,7 @@
 """What the command-line tests share: run a command's ``main`` and check a one-line error."""
 from __future__ import annotations
 
+import os
 import warnings
 
 NO_MODEL = "/nonexistent/model-dir"  # a model that would fail to load: errors must come first
@@ -29,3 +30,8 @@ def one_line(code, out, err, fragment, prog="sigmoid-qe"):
     assert code == 2, err
     assert out == "" and len(lines) == 1 and "Traceback" not in err, err
     assert lines[0].startswith(f"{prog}") and fragment in lines[0], lines[0]
+
+
+def subprocess_env():
+    """The environment a command runs in from a test: one thread, no GPU."""
+    return dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")

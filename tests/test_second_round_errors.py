@@ -25,6 +25,7 @@ from sigmoid_qe.errors import InputError, ModelLoadError, OptionError
 from sigmoid_qe.head import SigmoidHead
 from sigmoid_qe.training import TrainOptions, load_parallel, train_head
 
+from cli_helpers import run, subprocess_env
 from training_helpers import single_thread, toy_files
 
 
@@ -33,16 +34,6 @@ def _one_thread():
     yield from single_thread()
 
 
-def _env():
-    return dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
-
-
-def _run(module, argv, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = module.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _one_error_line(code, err, *words):
@@ -82,7 +73,7 @@ def _head_with(marian_qe, folder, **config):
 def test_bad_head_config_is_one_line_naming_config_json(marian_qe, tiny_marian_dir, pair,
                                                         tmp_path, capsys, config, words):
     head = _head_with(marian_qe, tmp_path / "head", **config)
-    code, out, err = _run(score_cli, ["-s", pair[0], "-t", pair[1], "--model", tiny_marian_dir,
+    code, out, err = run(score_cli.main, ["-s", pair[0], "-t", pair[1], "--model", tiny_marian_dir,
                                       "--head", head, "--spans", "--to-json", tmp_path / "h.json",
                                       "--device", "cpu", "--quiet"], capsys)
     _one_error_line(code, err, f"{head / 'config.json'}:", *words)
@@ -189,7 +180,7 @@ def test_span_gold_with_a_non_string_mt_is_one_line(tmp_path, capsys):
     gold.write_text(json.dumps([{"src": "a", "mt": 5, "errors": []}]))
     pred = tmp_path / "p.json"
     pred.write_text(json.dumps([{"src": "a", "mt": "5", "errors": []}]))
-    code, out, err = _run(eval_cli, ["--span-gold", gold, "--span-predictions", pred], capsys)
+    code, out, err = run(eval_cli.main, ["--span-gold", gold, "--span-predictions", pred], capsys)
     _one_error_line(code, err, "g.json", "'mt' must be a string")
 
 
@@ -199,7 +190,7 @@ def test_span_predictions_of_two_systems_are_refused(tmp_path, capsys):
     gold.write_text(json.dumps([record]))
     pred = tmp_path / "p.json"
     pred.write_text(json.dumps({"sysA": [record], "sysB": [record]}))
-    code, out, err = _run(eval_cli, ["--span-gold", gold, "--span-predictions", pred], capsys)
+    code, out, err = run(eval_cli.main, ["--span-gold", gold, "--span-predictions", pred], capsys)
     _one_error_line(code, err, "holds 2 systems", "sysA")
 
 
@@ -211,13 +202,13 @@ def test_span_predictions_of_two_systems_are_refused(tmp_path, capsys):
 def test_undefined_correlations_are_na_not_zero(tmp_path, capsys, rows):
     tsv = tmp_path / "e.tsv"
     tsv.write_text("\n".join(["src\tmt\tscore\tm"] + rows) + "\n")
-    code, out, err = _run(eval_cli, ["--tsv", tsv, "--format", "json",
+    code, out, err = run(eval_cli.main, ["--tsv", tsv, "--format", "json",
                                      "--measures", "pearson", "spearman", "kendall"], capsys)
     assert code == 0, err
     records = json.loads(out)
     assert records and all(r["value"] is None for r in records), records
     assert "undefined" in err and "reported as n/a" in err
-    code, out, err = _run(eval_cli, ["--tsv", tsv, "--measures", "pearson"], capsys)
+    code, out, err = run(eval_cli.main, ["--tsv", tsv, "--measures", "pearson"], capsys)
     assert "0.000" not in out
 
 
@@ -227,7 +218,7 @@ def test_duplicated_segment_in_wmt_da_is_an_error_naming_the_line(tmp_path, caps
                   "A 2 90 0.9 1\nB 2 40 -0.1 1\n")
     metric = tmp_path / "m.txt"
     metric.write_text("A 0.1\nA 0.2\nB 0.3\nB 0.4\n")
-    code, out, err = _run(eval_cli, ["--wmt-da", da, "--add-metric", f"m={metric}", "--level",
+    code, out, err = run(eval_cli.main, ["--wmt-da", da, "--add-metric", f"m={metric}", "--level",
                                      "seg", "--measures", "pearson"], capsys)
     _one_error_line(code, err, f"{da}:5:", "duplicate segment A/2 (first at line 3)")
     assert out == ""
@@ -269,14 +260,14 @@ def test_readme_exports():
 
 def test_python_m_eval_runs():
     proc = subprocess.run([sys.executable, "-m", "sigmoid_qe.cli.eval", "--version"],
-                          env=_env(), capture_output=True, text=True, timeout=60)
+                          env=subprocess_env(), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.startswith("sigmoid-qe-eval ")
 
 
 # -- compare: the same file twice, bars off a terminal (C02) ---------------------------------
 def test_compare_same_file_two_ways_is_refused(tiny_marian_dir, pair, capsys, monkeypatch):
     monkeypatch.chdir(pair[0].parent)
-    code, out, err = _run(compare_cli, ["-s", "s", "-t", "t", "./t", "--model", tiny_marian_dir,
+    code, out, err = run(compare_cli.main, ["-s", "s", "-t", "t", "./t", "--model", tiny_marian_dir,
                                         "--device", "cpu"], capsys)
     _one_error_line(code, err, "given twice with -t")
 
@@ -287,14 +278,14 @@ def test_progress_bars_only_on_a_terminal(tiny_marian_dir, pair, tmp_path):
     compare = subprocess.run([sys.executable, "-m", "sigmoid_qe.cli.compare", "-s", str(pair[0]),
                               "-t", str(pair[1]), str(tmp_path / "u"), "--model", tiny_marian_dir,
                               "--device", "cpu", "--n-samples", "50"],
-                             env=_env(), capture_output=True, text=True, timeout=120)
+                             env=subprocess_env(), capture_output=True, text=True, timeout=120)
     assert compare.returncode == 0, compare.stderr
     train_path, _ = toy_files(tmp_path / "data", n_train=16, n_dev=4)
     train = subprocess.run([sys.executable, "-m", "sigmoid_qe.cli.train", "--model",
                             tiny_marian_dir, "--lp", "en-pt", "--train", str(train_path),
                             "--output-dir", str(tmp_path / "run"), "--max-steps", "2",
                             "--batch-size", "8", "--device", "cpu"],
-                           env=_env(), capture_output=True, text=True, timeout=120)
+                           env=subprocess_env(), capture_output=True, text=True, timeout=120)
     assert train.returncode == 0, train.stderr
     for proc in (compare, train):
         assert "it/s" not in proc.stderr and "%|" not in proc.stderr, proc.stderr
@@ -304,7 +295,7 @@ def test_ctrl_c_while_importing_exits_130_quietly(tmp_path):
     """The new user: Ctrl-C in the first seconds printed a 30-line traceback from torch's
     import."""
     proc = subprocess.Popen([sys.executable, "-m", "sigmoid_qe.cli.score", "-s", "x", "-t", "y"],
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(0.4)  # python is up, torch is being imported
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)

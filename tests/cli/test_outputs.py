@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from sigmoid_qe.cli import filter as filter_cli
 from sigmoid_qe.cli import rerank as rerank_cli
 from sigmoid_qe.cli import score as score_cli
 
+from cli_helpers import run, subprocess_env
 from tiny_models import WORDS
 from training_helpers import single_thread
 
@@ -45,16 +45,6 @@ def pair(tmp_path):
     return src, hyp
 
 
-def _env():
-    return dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
-
-
-def _run(module, argv, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = module.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _model(tiny_marian_dir):
@@ -82,7 +72,7 @@ def test_two_outputs_naming_one_file_are_refused(tiny_marian_dir, pair, tmp_path
                       "--to-json", "./same.txt"]),
     ]
     for module, argv in cases:
-        code, out, err = _run(module, argv + _model(tiny_marian_dir), capsys)
+        code, out, err = run(module.main, argv + _model(tiny_marian_dir), capsys)
         assert code == 2 and out == "", err
         assert "both write" in err and err.count("error:") == 1, err
         assert not (tmp_path / "same.txt").exists()
@@ -93,18 +83,18 @@ def test_to_jsonl_dash_and_dev_stdout_replace_the_score_lines(tiny_marian_dir, p
     user's --to-jsonl - (score lines and JSON lines alternated)."""
     base = [sys.executable, "-m", "sigmoid_qe.cli.score", "-s", str(pair[0]), "-t",
             str(pair[1]), *_model(tiny_marian_dir)]
-    jsonl = subprocess.run(base + ["--to-jsonl", "-"], env=_env(), capture_output=True,
+    jsonl = subprocess.run(base + ["--to-jsonl", "-"], env=subprocess_env(), capture_output=True,
                            text=True, timeout=120)
     assert jsonl.returncode == 0, jsonl.stderr
     records = [json.loads(line) for line in jsonl.stdout.splitlines()]  # every line is JSON
     assert [r["segment"] for r in records] == [0, 1, 2]
     with open(tmp_path / "so.out", "w") as out:
-        redirected = subprocess.run(base + ["--to-json", "/dev/stdout"], env=_env(), stdout=out,
+        redirected = subprocess.run(base + ["--to-json", "/dev/stdout"], env=subprocess_env(), stdout=out,
                                     stderr=subprocess.PIPE, text=True, timeout=120)
     assert redirected.returncode == 0, redirected.stderr
     data = json.loads((tmp_path / "so.out").read_text())  # valid JSON, nothing mixed in
     assert [r["mt"] for r in data[str(pair[1])]] == HYP.splitlines()
-    both = subprocess.run(base + ["--to-json", "-", "--to-jsonl", "/dev/stdout"], env=_env(),
+    both = subprocess.run(base + ["--to-json", "-", "--to-jsonl", "/dev/stdout"], env=subprocess_env(),
                           capture_output=True, text=True, timeout=120)
     assert both.returncode == 2 and "both write standard output" in both.stderr
 
@@ -114,7 +104,7 @@ def test_resume_writes_through_a_symbolic_link(tiny_marian_dir, pair, tmp_path, 
     target = tmp_path / "real.txt"
     target.write_text("old\n")
     (tmp_path / "plink").symlink_to(target)
-    code, _, err = _run(score_cli, ["-s", pair[0], "-t", pair[1], "-o", tmp_path / "plink",
+    code, _, err = run(score_cli.main, ["-s", pair[0], "-t", pair[1], "-o", tmp_path / "plink",
                                     "--resume", *_model(tiny_marian_dir)], capsys)
     assert code == 0, err
     assert (tmp_path / "plink").is_symlink()
@@ -128,7 +118,7 @@ def test_damaged_resume_record_is_one_line(tiny_marian_dir, pair, tmp_path, caps
     (tmp_path / "g9.out.partial").write_text("")
     for garbage in ('{"key": garbage', '[1, 2]', '{"key": "x"}'):
         (tmp_path / "g9.out.partial.json").write_text(garbage)
-        code, stdout, err = _run(score_cli, ["-s", pair[0], "-t", pair[1], "-o", out,
+        code, stdout, err = run(score_cli.main, ["-s", pair[0], "-t", pair[1], "-o", out,
                                              "--resume", *_model(tiny_marian_dir)], capsys)
         assert code == 2 and "Traceback" not in err, err
         assert "g9.out.partial.json: unreadable resume record" in err
@@ -159,7 +149,7 @@ def test_disk_full_is_one_line_and_leaves_no_temporary_file(tiny_marian_dir, pai
         return Full(stream) if "w" in mode else stream
     monkeypatch.setattr(files_module.os, "fdopen", full_fdopen)
     (tmp_path / "big.json").write_text("OLD")
-    code, out, err = _run(score_cli, ["-s", pair[0], "-t", pair[1], "--to-json",
+    code, out, err = run(score_cli.main, ["-s", pair[0], "-t", pair[1], "--to-json",
                                       tmp_path / "big.json", *_model(tiny_marian_dir)], capsys)
     assert code == 2, err
     assert "cannot write (no space left on device)" in err and "Traceback" not in err
@@ -171,7 +161,7 @@ def test_stdout_on_a_full_disk_is_one_line(tiny_marian_dir, pair):
     """W17: `> /dev/full` gave an OSError traceback."""
     with open("/dev/full", "w") as full:
         proc = subprocess.run([sys.executable, "-m", "sigmoid_qe.cli.score", "-s", str(pair[0]),
-                               "-t", str(pair[1]), *_model(tiny_marian_dir)], env=_env(),
+                               "-t", str(pair[1]), *_model(tiny_marian_dir)], env=subprocess_env(),
                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "cannot write standard output (no space left on device)" in proc.stderr
@@ -190,7 +180,7 @@ def test_sigterm_removes_temporary_files_and_says_how_to_continue(tiny_marian_di
     proc = subprocess.Popen([sys.executable, "-m", "sigmoid_qe.cli.score", "-s", str(tmp_path / "s"),
                              "-t", str(tmp_path / "t"), "-o", str(tmp_path / "st.out"),
                              "--to-json", str(tmp_path / "st.json"), "--chunk-size", "50",
-                             *_model(tiny_marian_dir)], env=_env(), stderr=subprocess.PIPE,
+                             *_model(tiny_marian_dir)], env=subprocess_env(), stderr=subprocess.PIPE,
                             text=True)
     deadline = time.time() + 120
     while time.time() < deadline and not any(n.startswith(".st.json") for n in _temps(tmp_path)):
@@ -214,7 +204,7 @@ def test_stale_temporary_files_of_dead_processes_are_swept(tiny_marian_dir, pair
     users = tmp_path / ".k9.out.notes.tmp"  # not our pattern: kept
     for path in (stale, live, users):
         path.write_text("x")
-    code, _, err = _run(score_cli, ["-s", pair[0], "-t", pair[1], "-o", tmp_path / "k9.out",
+    code, _, err = run(score_cli.main, ["-s", pair[0], "-t", pair[1], "-o", tmp_path / "k9.out",
                                     *_model(tiny_marian_dir)], capsys)
     assert code == 0, err
     assert not stale.exists() and live.exists() and users.exists()
@@ -222,14 +212,14 @@ def test_stale_temporary_files_of_dead_processes_are_swept(tiny_marian_dir, pair
 
 def test_output_path_ending_in_slash_and_read_only_file(tiny_marian_dir, pair, tmp_path, capsys):
     """W18 (-o newdir/ made a file named newdir) and W05 (a 0444 file replaced, as root)."""
-    code, out, err = _run(score_cli, ["-s", pair[0], "-t", pair[1], "-o", f"{tmp_path}/newdir/",
+    code, out, err = run(score_cli.main, ["-s", pair[0], "-t", pair[1], "-o", f"{tmp_path}/newdir/",
                                       *_model(tiny_marian_dir)], capsys)
     assert code == 2 and "ends in '/'" in err
     assert not (tmp_path / "newdir").exists()
     ro = tmp_path / "ro.out"
     ro.write_text("old\n")
     ro.chmod(0o444)
-    code, out, err = _run(score_cli, ["-s", pair[0], "-t", pair[1], "-o", ro,
+    code, out, err = run(score_cli.main, ["-s", pair[0], "-t", pair[1], "-o", ro,
                                       *_model(tiny_marian_dir)], capsys)
     assert code == 2 and "read-only" in err
     assert ro.read_text() == "old\n"
@@ -264,7 +254,7 @@ def test_resume_on_a_full_disk_is_one_line(tiny_marian_dir, tmp_path, capsys, mo
         budget["bytes"] = allowed
         for leftover in tmp_path.glob("r.*"):
             leftover.unlink()
-        code, out, err = _run(score_cli, argv, capsys)
+        code, out, err = run(score_cli.main, argv, capsys)
         assert code == 2 and "Traceback" not in err and err.count("error:") == 1, err
         assert "cannot write (no space left on device)" in err
         assert ("kept: free space, then rerun with --resume" in err) == kept, err

@@ -23,6 +23,7 @@ from sigmoid_qe.cli import rerank as rerank_cli
 from sigmoid_qe.cli import score as score_cli
 from sigmoid_qe.errors import InputError
 
+from cli_helpers import subprocess_env
 from training_helpers import single_thread
 
 SRC = "the cat sat on the mat\na dog\nthe big house\nthe house of the dog\nI eat\n"
@@ -47,9 +48,6 @@ def pair(tmp_path):
     hyp.write_text(HYP)
     return src, hyp
 
-
-def _env():
-    return dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
 
 
 def _model(tiny_marian_dir):
@@ -104,7 +102,7 @@ def test_pipe_fifo_and_process_substitution(tiny_marian_dir, pair, capsys, tmp_p
     src, hyp = pair
     base = [sys.executable, "-m", "sigmoid_qe.cli.score", "-s", str(src),
             *_model(tiny_marian_dir)]
-    piped = subprocess.run(base + ["-t", "/dev/stdin"], input=HYP, env=_env(),
+    piped = subprocess.run(base + ["-t", "/dev/stdin"], input=HYP, env=subprocess_env(),
                            capture_output=True, text=True, timeout=120)
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == reference.replace(str(hyp), "/dev/stdin")
@@ -118,7 +116,7 @@ def test_pipe_fifo_and_process_substitution(tiny_marian_dir, pair, capsys, tmp_p
             out.write(HYP)
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
-    named = subprocess.run(base + ["-t", str(fifo), "--quiet"], env=_env(), capture_output=True,
+    named = subprocess.run(base + ["-t", str(fifo), "--quiet"], env=subprocess_env(), capture_output=True,
                            text=True, timeout=120)
     thread.join(5)
     assert named.returncode == 0, named.stderr
@@ -126,7 +124,7 @@ def test_pipe_fifo_and_process_substitution(tiny_marian_dir, pair, capsys, tmp_p
 
     command = (f"{sys.executable} -m sigmoid_qe.cli.score -s <(cat {src}) -t <(cat {hyp}) "
                f"--model {tiny_marian_dir} --device cpu --quiet")
-    substituted = subprocess.run(["bash", "-c", command], env=_env(), capture_output=True,
+    substituted = subprocess.run(["bash", "-c", command], env=subprocess_env(), capture_output=True,
                                  text=True, timeout=120)
     assert substituted.returncode == 0, substituted.stderr
     scores = [line.rsplit("\t", 1)[1] for line in substituted.stdout.splitlines()]
