@@ -115,6 +115,12 @@ class SigmoidQEFilter(FilterABC):
     # -- FilterABC -----------------------------------------------------------------------------
     def score(self, pairs: Iterable[Sequence[str]]) -> Iterator[PairScore]:
         """One :class:`PairScore` per pair, scored ``chunk_size`` pairs at a time."""
+        for chunk in self._chunks(pairs):
+            yield from self._score_chunk(chunk)
+
+    def _chunks(self, pairs) -> Iterator[list]:
+        """``chunk_size`` pairs at a time, one pass over the data (its off-target count logged
+        at the end)."""
         pairs = iter(pairs)
         self._new_pass()
         while True:
@@ -122,7 +128,7 @@ class SigmoidQEFilter(FilterABC):
             if not chunk:
                 self._log_off_target()
                 return
-            yield from self._score_chunk(chunk)
+            yield chunk
 
     def _log_off_target(self) -> None:
         """One log warning per pass over the data, counting the off-target targets so far."""
@@ -174,13 +180,7 @@ class SigmoidQEFilter(FilterABC):
                 yield pair
 
     def _decided(self, pairs):
-        pairs = iter(pairs)
-        self._new_pass()
-        while True:
-            chunk = list(itertools.islice(pairs, self.chunk_size))
-            if not chunk:
-                self._log_off_target()
-                return
+        for chunk in self._chunks(pairs):
             yield from zip(chunk, map(self.accept, self._score_chunk(chunk)))
 
     @property
