@@ -119,7 +119,7 @@ def main(argv=None) -> None:
     parser.add_argument("--head-pt-en", help="head directory for bergamot-pt-en (default: load_model's)")
     parser.add_argument("--extra-head", action="append", default=[], metavar="NAME:LP=DIR",
                         help="another head to compare (e.g. an ablation); repeatable")
-    parser.add_argument("--no-combined", action="store_true", help="omit the sigmoid×softmax rows")
+    parser.add_argument("--no-combined", action="store_true", help="omit the combined sigma^0.5 p^0.5 rows")
     parser.add_argument("--samples", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=1234, help="bootstrap seed")
     parser.add_argument("--limit", type=int, default=0, help="first N segments per table (quick runs)")

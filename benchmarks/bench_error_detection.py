@@ -184,7 +184,7 @@ def main(argv=None) -> None:
     parser.add_argument("--tatoeba", nargs="+", choices=("dev", "train"), default=["dev", "train"],
                         help="splits mined for sources translated more than once")
     parser.add_argument("--tatoeba-limit", type=int, default=0, help="first N mined sources")
-    parser.add_argument("--no-combined", action="store_true", help="omit the sigmoid×softmax rows")
+    parser.add_argument("--no-combined", action="store_true", help="omit the combined sigma^0.5 p^0.5 rows")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--cache-dir", type=Path, help="reuse token scores across runs")
     parser.add_argument("--progress", action="store_true")

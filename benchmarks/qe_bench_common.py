@@ -209,8 +209,8 @@ def methods_for(head_names: Iterable[str], combined: bool = True, length: bool =
         head_names = list(head_names)
         trained = [n for n in head_names if n != "untrained"] or head_names
         for name in trained:
-            out += [Method(f"sigmoid×softmax [{name}] mean", f"combined:{name}", "mean"),
-                    Method(f"sigmoid×softmax [{name}] sum-log", f"combined:{name}", "prod")]
+            out += [Method(f"combined a=0.5 [{name}] mean", f"combined:{name}@0.5", "mean"),
+                    Method(f"combined a=0.5 [{name}] sum-log", f"combined:{name}@0.5", "prod")]
     if length:
         out.append(Method("length (−tokens)", "length", ""))
     return out
@@ -221,10 +221,9 @@ def token_values(method: Method, token_stats: Dict[str, List[np.ndarray]], index
     if method.stat.startswith("combined:"):
         head, _, weight = method.stat.split(":", 1)[1].partition("@")
         sigma, p = token_stats[f"sigmoid:{head}"][index], token_stats["softmax"][index]
-        if not weight:  # the plain product sigma x p
-            return sigma * p
-        # the package's combined method: sigma^a p^(1-a)
-        return token_scores("combined", {"sigmoid": sigma, "softmax": p}, float(weight))
+        # the package's combined method: sigma^a p^(1-a) (a: the stat's weight, else 0.5)
+        return token_scores("combined", {"sigmoid": sigma, "softmax": p},
+                            float(weight) if weight else None)
     values = token_stats[method.stat][index]
     return token_scores(method.stat, {method.stat: values}) if method.stat in METHOD_TABLE else values
 

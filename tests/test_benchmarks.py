@@ -45,9 +45,10 @@ def test_one_pass_scores_equal_the_cores(marian, tmp_path):
         core = marian.score([s for s, _ in pairs], [h for _, h in pairs], method=core_method,
                             aggregate=aggregate, progress=False).scores
         np.testing.assert_allclose(ours, core, rtol=1e-6, atol=1e-6, err_msg=method)
+    # the package's combined method, sigma^0.5 p^0.5 (its default weight): half of each sum of logs
     combined = sentence_scores(Method("c", "combined:untrained", "prod"), token_stats)
-    expected = (sentence_scores(Method("s", "sigmoid:untrained", "prod"), token_stats)
-                + sentence_scores(Method("p", "softmax", "prod"), token_stats))
+    expected = 0.5 * (sentence_scores(Method("s", "sigmoid:untrained", "prod"), token_stats)
+                      + sentence_scores(Method("p", "softmax", "prod"), token_stats))
     np.testing.assert_allclose(combined, expected, rtol=1e-9)
     length = sentence_scores(Method("l", "length", ""), token_stats)
     assert length.tolist() == [-len(t) for t in token_stats["softmax"]]
@@ -79,7 +80,7 @@ def test_options_and_tables():
     with pytest.raises(SystemExit):
         parse_extra_heads(["abl=/x"])
     labels = [m.label for m in methods_for(["trained", "untrained"], length=True)]
-    assert "sigmoid×softmax [trained] mean" in labels and "sigmoid×softmax [untrained] mean" not in labels
+    assert "combined a=0.5 [trained] mean" in labels and "combined a=0.5 [untrained] mean" not in labels
     assert labels[-1] == "length (−tokens)"
     table = markdown_table(["m", "x"], [["a", 0.12345], ["b", float("nan")]])
     assert table.splitlines() == ["| m | x |", "|---|---:|", "| a | 0.123 |", "| b | n/a |"]
