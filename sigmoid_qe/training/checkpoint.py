@@ -11,6 +11,7 @@ sentence), so (epoch, step in epoch) is the whole data position.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -77,12 +78,36 @@ def check_output_dir(output_dir: Path, resume: bool, overwrite: bool = False,
     claim_folder(output_dir, OUTPUT_KIND, "--output-dir", reuse=resume or overwrite,
                  reuse_flag="--resume (to continue it) or --overwrite (to replace it)",
                  adopt=_earlier_version_run)
-    root = checkpoint_root(output_dir)
-    if overwrite and root.is_dir():
-        shutil.rmtree(root)  # inside a folder marked as this package's run
-    if root.is_dir():
-        for stale in root.glob(".step-*.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+    remove_checkpoints(checkpoint_root(output_dir), everything=overwrite)
+
+
+def _ours(entry: Path, saved: bool = True) -> bool:
+    """A folder checkpoint saving wrote: a real folder (never a link) named ``step-N`` with its
+    ``state.json`` (``saved``), or a half-written ``.step-N.tmp-PID`` copy."""
+    if entry.is_symlink() or not entry.is_dir():
+        return False
+    if saved:
+        return bool(_STEP_NAME.fullmatch(entry.name)) and (entry / "state.json").is_file()
+    return bool(_TMP_NAME.fullmatch(entry.name))
+
+
+def remove_checkpoints(root: Path, everything: bool = False) -> None:
+    """Remove the half-written checkpoint copies a killed run leaves in ``root`` and, with
+    ``everything``, the saved checkpoints and the ``latest`` pointer too (``--overwrite``).
+    Only what :func:`save_checkpoint` writes is removed: a link (``root`` itself or inside it)
+    is never followed, a file or folder of another name is left, and ``root`` goes only when
+    nothing else is in it."""
+    if root.is_symlink() or not root.is_dir():
+        return
+    for entry in root.iterdir():
+        if _ours(entry, saved=False) or (everything and _ours(entry)):
+            shutil.rmtree(entry, ignore_errors=True)
+    if everything:
+        pointer = root / LATEST
+        if pointer.is_file() and not pointer.is_symlink():
+            pointer.unlink()
+        with contextlib.suppress(OSError):
+            root.rmdir()  # only when empty
 
 
 def _earlier_version_run(folder: Path) -> bool:
@@ -119,6 +144,7 @@ def check_cache_dir(cache_dir: Optional[Path], output_dir: Path) -> None:
 
 
 _STEP_NAME = re.compile(r"step-[0-9]{7,}")
+_TMP_NAME = re.compile(r"\.step-[0-9]{7,}\.tmp-[0-9]+")
 
 
 def latest_checkpoint(output_dir: Path) -> Optional[Path]:
@@ -197,7 +223,7 @@ def save_checkpoint(output_dir: Path, state: TrainState, weight: torch.Tensor,
         shutil.rmtree(final)
     os.replace(tmp, final)
     write_output(root / LATEST, name + "\n")
-    steps = sorted(p for p in root.glob("step-*") if p.is_dir())
+    steps = sorted(p for p in root.glob("step-*") if _ours(p))
     for old in steps[:-max(1, keep)]:
         shutil.rmtree(old, ignore_errors=True)
     return final

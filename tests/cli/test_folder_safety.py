@@ -131,18 +131,29 @@ def test_a_new_cache_folder_is_removed_and_only_it(tiny_marian_dir, data, tmp_pa
 
 def test_an_earlier_run_needs_resume_or_overwrite(tiny_marian_dir, data, tmp_path, capsys):
     out = tmp_path / "run"
-    assert train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out)) == 0
+    assert train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out, "--save-every", "1")) == 0
     head = (out / "head.safetensors").read_bytes()
     code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out, "--lr", "0.5"))
     _one_line(code, capsys.readouterr().err, "holds an earlier run", "--overwrite")
     assert (out / "head.safetensors").read_bytes() == head
-    # a user's file dropped into the run folder survives an --overwrite run
+    # a user's file dropped into the run folder survives an --overwrite run, and so do a file
+    # and a link (to a folder of theirs, named like a checkpoint) inside checkpoints/
     (out / "notes.txt").write_text("mine")
+    theirs = _user_folder(tmp_path / "theirs")
+    (out / "checkpoints" / "notes.txt").write_text("mine too")
+    (out / "checkpoints" / "step-9999999").symlink_to(tmp_path / "theirs", target_is_directory=True)
+    old_steps = [p.name for p in (out / "checkpoints").glob("step-000*")]
+    assert old_steps
     code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out, "--lr", "0.5",
                                  "--overwrite"))
     assert code == 0, capsys.readouterr().err
     assert (out / "head.safetensors").read_bytes() != head
     assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "checkpoints" / "notes.txt").read_text() == "mine too"
+    assert (out / "checkpoints" / "step-9999999").is_symlink()
+    for path, content in theirs.items():
+        assert path.read_bytes() == content
+    assert not [n for n in old_steps if (out / "checkpoints" / n).exists()]  # ours are gone
 
 
 def test_claim_folder_rules(tmp_path):
