@@ -99,10 +99,15 @@ class ResumableOutputs:
             if self.state.get("key") != self.key:
                 raise OptionError(f"{self.record}: the interrupted run had other options or "
                                   "inputs; rerun it as it was, or delete the .partial files")
+        ours = {name: self.state is not None and os.path.exists(path + PARTIAL)
+                for name, path in self.paths.items()}
+        for name, path in self.paths.items():  # all checked before any is made
+            if not ours[name] and os.path.lexists(path + PARTIAL):  # no record names it
+                raise InputError(f"exists, and no {os.path.basename(path)}{STATE} says it is "
+                                 "this command's partial result: move it away, or choose "
+                                 "another output", path + PARTIAL)
         for name, path in self.paths.items():
-            partial = path + PARTIAL
-            mode = "r+b" if self.state is not None and os.path.exists(partial) else "w+b"
-            raw = open(partial, mode)
+            raw = open(path + PARTIAL, "r+b" if ours[name] else "x+b")
             if self.state is not None:
                 raw.truncate(self.state["lengths"].get(name, 0))
                 raw.seek(0, io.SEEK_END)

@@ -226,3 +226,20 @@ def test_torchrun_two_processes_match_one(tiny_marian_dir, corpus, tmp_path, cap
                           capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout == kept_one
+
+
+def test_resume_never_replaces_a_partial_file_it_did_not_write(tiny_marian_dir, tmp_path, capsys):
+    """--resume with no record of an interrupted run: an existing OUT.partial is the user's (or
+    nobody's to claim), so it is refused in one line and left as it was; nothing is made."""
+    src, hyp = tmp_path / "s", tmp_path / "h"
+    src.write_text("\n".join(_sentences(5, 1)) + "\n")
+    hyp.write_text("\n".join(_sentences(5, 2)) + "\n")
+    mine = tmp_path / "out.txt.partial"
+    mine.write_bytes(b"my notes\n")
+    code, out, err = run(score_cli, ["-s", src, "-t", hyp, "--model", tiny_marian_dir, "--quiet",
+                                     "--device", "cpu", "-o", tmp_path / "out.txt", "--resume",
+                                     "--to-jsonl", tmp_path / "j.jsonl"], capsys)
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert code == 2 and len(lines) == 1 and "out.txt.partial" in lines[0], err
+    assert mine.read_bytes() == b"my notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h", "out.txt.partial", "s"]
