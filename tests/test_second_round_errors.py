@@ -34,8 +34,6 @@ def _one_thread():
     yield from single_thread()
 
 
-
-
 def _one_error_line(code, err, *words):
     assert code == 2, err
     assert "Traceback" not in err and err.count("error:") == 1, err

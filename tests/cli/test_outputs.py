@@ -45,8 +45,6 @@ def pair(tmp_path):
     return src, hyp
 
 
-
-
 def _model(tiny_marian_dir):
     return ["--model", tiny_marian_dir, "--device", "cpu", "--quiet"]
 

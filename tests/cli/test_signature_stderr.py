@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 
 from sigmoid_qe.cli import score as score_cli
+
+from cli_helpers import pair_files as corpus
+from cli_helpers import run as run_main
 
 SIGNATURE = re.compile(r"^sigmoid-qe: signature: model:(?P<model>[^|]+)\|head:[0-9a-f]{8}\|"
                        r"method:(?P<method>\w+)\|agg:(?P<agg>[\w-]+)\|eos:(yes|no)\|.*version:\S+$")
@@ -14,18 +16,7 @@ SCORE_LINE = re.compile(r"^.+\t(Segment \d+\t)?score: -?\d+\.\d{4}$")
 
 
 def run(argv, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = score_cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def corpus(tmp_path):
-    src, hyp = tmp_path / "src.en", tmp_path / "hyp.pt"
-    src.write_text("the cat sat on the mat\na dog\n", encoding="utf-8")
-    hyp.write_text("o gato sentou no tapete\num cao\n", encoding="utf-8")
-    return src, hyp
+    return run_main(score_cli.main, argv, capsys)
 
 
 def test_signature_on_stderr_and_in_json(tiny_marian_dir, tmp_path, capsys):
