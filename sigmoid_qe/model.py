@@ -78,9 +78,7 @@ class QEModel:
         #: The opposite direction's model (loaded on first use; see :mod:`.directions`).
         self._reverse = reverse
         self._reverse_options = dict(reverse_options or {})
-        if direction is not None:
-            checked_direction(direction)
-        self._direction = direction
+        self.set_direction(direction)
         if softmax_over not in SOFTMAX_NORMALISERS:
             raise OptionError(f"softmax_over must be one of {', '.join(SOFTMAX_NORMALISERS)}, "
                               f"not {softmax_over!r}")
@@ -330,8 +328,10 @@ class QEModel:
         pairs: what data-parallel scoring shares out whole (:mod:`sigmoid_qe.parallel`)."""
         from .scoring import length_sorted_batches  # the batching rule scoring uses
         eos = self.include_eos if include_eos is None else include_eos
-        pairs = self.backend.encode(segments(sources, "sources"),
-                                    segments(hypotheses, "hypotheses"), include_eos=eos)
+        with warnings.catch_warnings():  # what encoding warns about, score() says once
+            warnings.simplefilter("ignore")
+            pairs = self.backend.encode(segments(sources, "sources"),
+                                        segments(hypotheses, "hypotheses"), include_eos=eos)
         return length_sorted_batches([p.cost for p in pairs],
                                      check_batch_size(batch_size or self.batch_size))
 
