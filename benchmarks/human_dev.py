@@ -114,8 +114,6 @@ def token_score(arrays: Dict[str, np.ndarray], weight: float) -> np.ndarray:
 def aggregate(values: np.ndarray, words: np.ndarray, how: str) -> float:
     """One direction's sentence score (higher = better)."""
     from sigmoid_qe.methods import aggregate_scores
-    if how == "errors":  # the expected number of bad tokens
-        return -float(np.sum(1.0 - values))
     if how == "word-errors":  # token -> word minimum -> expected number of bad words
         ids = np.cumsum(words) - 1
         worst = np.full(ids[-1] + 1, np.inf)
@@ -124,13 +122,6 @@ def aggregate(values: np.ndarray, words: np.ndarray, how: str) -> float:
     if how == "count":
         return -float(np.sum(values < COUNT_THRESHOLD))
     return aggregate_scores(values.tolist(), how)
-
-
-def combine_directions(forward: float, reverse: float, how: str) -> float:
-    """``both``: counts and sums of logs add (errors on either side); means are averaged."""
-    if how in ("mean", "mean-log"):
-        return 0.5 * (forward + reverse)
-    return forward + reverse
 
 
 def candidate_label(direction: str, weight: float, how: str) -> str:
@@ -149,7 +140,9 @@ def twin_label(label: str) -> Optional[str]:
 def candidate_scores(fwd: List[Dict[str, np.ndarray]],
                      rev: List[Dict[str, np.ndarray]]) -> Dict[str, np.ndarray]:
     """{label: sentence score per pair} for every direction x weight x aggregation, plus the
-    length baselines."""
+    length baselines. ``both`` follows the package's rule (:func:`sigmoid_qe.directions.combine`:
+    counts and sums of logs add, means are averaged)."""
+    from sigmoid_qe.directions import combine
     out: Dict[str, np.ndarray] = {}
     for weight in WEIGHTS:
         f_tok = [token_score(a, weight) for a in fwd]
@@ -160,7 +153,7 @@ def candidate_scores(fwd: List[Dict[str, np.ndarray]],
             out[candidate_label("forward", weight, how)] = f
             out[candidate_label("reverse", weight, how)] = r
             out[candidate_label("both", weight, how)] = np.array(
-                [combine_directions(x, y, how) for x, y in zip(f, r)])
+                [combine(x, y, how) for x, y in zip(f, r)])
     out["length (-tokens)"] = np.array([-float(len(a["softmax"])) for a in fwd])
     return out
 
