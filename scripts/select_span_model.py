@@ -1,0 +1,53 @@
+"""The selection rule for the default span model, fixed before any candidate was scored.
+
+    python scripts/select_span_model.py runs/span-dev/report.json
+
+Reads the report of ``benchmarks/span_dev.py`` and picks the default ``--spans`` model:
+
+1. Candidates: the word-level error models (``report["candidates"]``), each fitted out of fold
+   by document on BioMQM round one.
+2. Eligible: fitted on all of round one, on the synthetic dev set (the heads' dev split, one
+   substitution per sentence) it marks the changed word in >= 80% of cases and puts a span on
+   <= 25% of the clean originals, in both directions.
+3. Objective: the mean of the six out-of-fold F1s (pt-en MT systems, pt-en references, en-pt
+   references; binary and WMT23 with severity).
+4. The best eligible candidate wins; a candidate with fewer inputs (forward only before
+   forward + reverse, which costs a second model) wins when within 0.003 of the best.
+5. If no candidate is eligible, the best objective wins and the report says the synthetic
+   constraint failed.
+Baselines are never candidates.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+MIN_MARKED, MAX_FLAGGED, MARGIN = 0.80, 0.25, 0.003
+
+
+def objective(candidate) -> float:
+    values = [f[k] for f in candidate["oof"].values() for k in ("binary", "wmt23")]
+    return sum(values) / len(values)
+
+
+def eligible(candidate) -> bool:
+    return all(r["marked"] >= MIN_MARKED and r["flagged"] <= MAX_FLAGGED
+               for r in candidate["synthetic_dev"].values())
+
+
+def select(report) -> dict:
+    candidates = report["candidates"]
+    pool = {n: c for n, c in candidates.items() if eligible(c)}
+    failed = not pool
+    pool = pool or candidates
+    best = max(objective(c) for c in pool.values())
+    close = [n for n, c in pool.items() if objective(c) >= best - MARGIN]
+    chosen = min(close, key=lambda n: (pool[n]["inputs"], -objective(pool[n])))
+    return {"chosen": chosen, "objective": round(objective(pool[chosen]), 4),
+            "synthetic_constraint_failed": failed,
+            "objectives": {n: round(objective(c), 4) for n, c in candidates.items()},
+            "eligible": sorted(n for n, c in candidates.items() if eligible(c))}
+
+
+if __name__ == "__main__":
+    print(json.dumps(select(json.load(open(sys.argv[1], encoding="utf-8"))), indent=1))

@@ -1,0 +1,232 @@
+"""Fit the word-level error model (:mod:`sigmoid_qe.span_model`) on human error spans.
+
+Two steps, both plain numpy/scipy (no new dependency, nothing pickled):
+
+1. **Probabilities.** An L2-regularised logistic regression of "this word overlaps a human
+   error span" on the standardised word features: calibrated, so ``confidence`` means what it
+   says.
+2. **Thresholds.** ``minor`` and the sentence ``gate`` maximise span F1 (binary, the mean over
+   the groups of items, e.g. the three BioMQM sets, so that a small set of clean references
+   counts as much as a large set of error-dense MT); then ``major`` (>= ``minor``) maximises
+   the severity-aware F1 (WMT23 task 2's) with the human severities. When synthetic single
+   errors are given, only thresholds that mark at least ``min_marked`` of the changed words and
+   put a span on at most ``max_flagged`` of the clean originals are eligible (the nearest
+   miss when none is): what people mark decides, obvious errors must still be found.
+
+F1 is computed exactly as :func:`sigmoid_qe.metaeval.spans.segment_counts` does (a test holds
+the two together), from prefix sums per item so that a threshold grid stays cheap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ..span_model import FEATURES, SpanModel
+
+Span = Tuple[int, int]
+Gold = Tuple[Tuple[int, int, str], ...]
+#: Quantiles of the training probabilities tried as thresholds.
+QUANTILES = np.concatenate([np.linspace(0.30, 0.90, 25), np.linspace(0.91, 0.995, 18)])
+
+
+@dataclass
+class SpanItem:
+    """One annotated translation: its words, their feature matrix, the gold spans and the
+    group it is averaged in (a data set; ``synthetic`` items carry their error kind)."""
+
+    mt: str
+    words: List[Span]
+    matrix: np.ndarray
+    gold: Gold
+    group: str = "all"
+    kind: Optional[str] = None  # synthetic items: None = an untouched original
+
+    def labels(self) -> np.ndarray:
+        """1 for each word that overlaps a gold span."""
+        return np.array([float(any(s < e2 and e > s2 for s2, e2, _ in self.gold if e2 > s2))
+                         for s, e in self.words])
+
+
+# -- step 1: the logistic regression ----------------------------------------------------------------
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> Tuple[np.ndarray, float]:
+    """(coef, intercept) minimising the mean log loss + ``l2`` / (2 n) * |coef|^2."""
+    n, d = x.shape
+
+    def loss(w: np.ndarray) -> Tuple[float, np.ndarray]:
+        z = x @ w[:d] + w[d]
+        p = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        ll = np.logaddexp(0.0, z) - y * z
+        g = p - y
+        grad = np.concatenate([x.T @ g / n + l2 * w[:d] / n, [g.mean()]])
+        return float(ll.mean() + 0.5 * l2 * w[:d] @ w[:d] / n), grad
+
+    result = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B",
+                      options={"maxiter": 500})
+    return result.x[:d], float(result.x[d])
+
+
+def fit_probabilities(items: Sequence[SpanItem], features: Sequence[str] = FEATURES,
+                      l2: float = 1.0) -> SpanModel:
+    """A :class:`SpanModel` with fitted coefficients (thresholds still the defaults)."""
+    columns = [FEATURES.index(f) for f in features]
+    x = np.concatenate([i.matrix[:, columns] for i in items if len(i.words)])
+    y = np.concatenate([i.labels() for i in items if len(i.words)])
+    if not np.isfinite(x).all():
+        raise ValueError("span features hold NaN: reverse features need reverse token scores")
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    coef, intercept = fit_logistic((x - mean) / scale, y, l2)
+    return SpanModel(tuple(features), tuple(mean.tolist()), tuple(scale.tolist()),
+                     tuple(coef.tolist()), intercept,
+                     fitted_on={"words": int(len(y)), "error_words": int(y.sum())})
+
+
+# -- step 2: thresholds -------------------------------------------------------------------------------
+class _Counts:
+    """Prefix sums of one item's gold characters, for exact span counts of any prediction."""
+
+    def __init__(self, item: SpanItem):
+        self.length = len(item.mt.strip())
+        size = self.length + 1
+        major, minor = np.zeros(size, bool), np.zeros(size, bool)
+        for start, end, severity in item.gold:
+            target = major if severity == "major" else minor
+            end = min(end, self.length)
+            if start == end:
+                target[min(start, self.length)] = True
+            elif start < end:
+                target[start:end] = True
+        self.gold = int((major | minor).sum())
+        self.any = np.concatenate([[0], np.cumsum(major | minor)])
+        self.major = np.concatenate([[0], np.cumsum(major)])
+        self.minor = np.concatenate([[0], np.cumsum(minor)])
+
+    def counts(self, spans: Sequence[Tuple[int, int, str]], severity: bool) -> Tuple[float, int]:
+        """(true-positive credit, predicted slots) of non-overlapping non-empty spans."""
+        tp, predicted = 0.0, 0
+        for start, end, sev in spans:
+            end = min(end, self.length)
+            if end <= start:
+                continue
+            predicted += end - start
+            both = self.any[end] - self.any[start]
+            if not severity:
+                tp += both
+                continue
+            agree = (self.major if sev == "major" else self.minor)
+            agreed = agree[end] - agree[start]
+            tp += agreed + 0.5 * (both - agreed)
+        return tp, predicted
+
+
+def _f1(tp: float, gold: float, predicted: float) -> float:
+    p = tp / predicted if predicted else 0.0
+    r = tp / gold if gold else 0.0
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _runs(words: Sequence[Span], probs: np.ndarray, minor: float, major: float,
+          gate: float) -> List[Tuple[int, int, str]]:
+    if not len(probs) or probs.max() < gate:
+        return []
+    out, k = [], 0
+    while k < len(probs):
+        if probs[k] >= minor:
+            j = k
+            while j + 1 < len(probs) and probs[j + 1] >= minor:
+                j += 1
+            top = probs[k:j + 1].max()
+            out.append((words[k][0], words[j][1], "major" if top >= major else "minor"))
+            k = j + 1
+        else:
+            k += 1
+    return out
+
+
+def group_f1(items: Sequence[SpanItem], probs: Sequence[np.ndarray], minor: float, major: float,
+             gate: float, severity: bool, counters=None) -> Dict[str, float]:
+    """Span F1 per group (micro over the group's items)."""
+    counters = counters or [_Counts(i) for i in items]
+    sums: Dict[str, List[float]] = {}
+    for item, p, c in zip(items, probs, counters):
+        tp, predicted = c.counts(_runs(item.words, p, minor, major, gate), severity)
+        s = sums.setdefault(item.group, [0.0, 0.0, 0.0])
+        s[0] += tp
+        s[1] += c.gold
+        s[2] += predicted
+    return {g: _f1(*s) for g, s in sums.items()}
+
+
+def synthetic_rates(items: Sequence[SpanItem], probs: Sequence[np.ndarray], minor: float,
+                    gate: float) -> Dict[str, float]:
+    """Share of changed words marked (a span overlaps the change) and share of clean originals
+    with any span, per group."""
+    out: Dict[str, List[int]] = {}
+    for item, p in zip(items, probs):
+        spans = _runs(item.words, p, minor, 2.0, gate)
+        counts = out.setdefault(item.group, [0, 0, 0, 0])  # marked, perturbed, flagged, clean
+        if item.kind is None:
+            counts[3] += 1
+            counts[2] += bool(spans)
+        else:
+            counts[1] += 1
+            counts[0] += any(s < e2 and e > s2 for s, e, _ in spans for s2, e2, _ in item.gold)
+    return {g: {"marked": c[0] / max(1, c[1]), "flagged": c[2] / max(1, c[3])}
+            for g, c in out.items()}
+
+
+def choose_thresholds(items: Sequence[SpanItem], probs: Sequence[np.ndarray],
+                      synthetic: Sequence[SpanItem] = (), synthetic_probs: Sequence[np.ndarray] = (),
+                      min_marked: float = 0.80, max_flagged: float = 0.25,
+                      use_gate: bool = True) -> Tuple[float, float, float, Dict[str, float]]:
+    """(minor, major, gate, report) for word probabilities ``probs`` of ``items`` (any score
+    that grows with the chance of an error will do: only its order matters)."""
+    counters = [_Counts(i) for i in items]
+    pooled = np.concatenate([p for p in probs if len(p)])
+    grid = sorted(set(np.round(np.quantile(pooled, QUANTILES), 6).tolist()))
+    best = None
+    for minor in grid:
+        gates = [-np.inf] + ([g for g in grid if g > minor] if use_gate else [])
+        for gate in gates:
+            score = float(np.mean(list(group_f1(items, probs, minor, minor, gate, False,
+                                                counters).values())))
+            shortfall = 0.0
+            if synthetic:
+                for rates in synthetic_rates(synthetic, synthetic_probs, minor, gate).values():
+                    shortfall += max(0.0, min_marked - rates["marked"])
+                    shortfall += max(0.0, rates["flagged"] - max_flagged)
+            key = (-round(shortfall, 6), round(score, 6), -gate, minor)
+            if best is None or key > best[0]:
+                best = (key, minor, gate)
+    (neg_shortfall, binary, _, _), minor, gate = best
+    majors = [g for g in grid if g >= minor] + [np.inf]
+    severity = [(float(np.mean(list(group_f1(items, probs, minor, m, gate, True,
+                                             counters).values()))), m) for m in majors]
+    best_severity, major = max(severity, key=lambda pair: (round(pair[0], 6), -pair[1]))
+    return minor, major, gate, {"binary_f1": round(binary, 4),
+                                "severity_f1": round(best_severity, 4),
+                                "synthetic_shortfall": round(-neg_shortfall, 4)}
+
+
+def fit_thresholds(model: SpanModel, items: Sequence[SpanItem],
+                   synthetic: Sequence[SpanItem] = (), use_gate: bool = True,
+                   **limits: float) -> SpanModel:
+    """``model`` with ``minor``, ``gate`` and ``major`` fitted (see the module docstring)."""
+    probs = [model.probabilities(i.matrix) for i in items]
+    synthetic_probs = [model.probabilities(i.matrix) for i in synthetic]
+    minor, major, gate, report = choose_thresholds(items, probs, synthetic, synthetic_probs,
+                                                   use_gate=use_gate, **limits)
+    return SpanModel(model.features, model.mean, model.scale, model.coef, model.intercept,
+                     float(minor), float(min(major, 1.0)), float(max(gate, 0.0)),
+                     dict(model.fitted_on, **report))
+
+
+def fit_span_model(items: Sequence[SpanItem], features: Sequence[str] = FEATURES,
+                   synthetic: Sequence[SpanItem] = (), l2: float = 1.0,
+                   use_gate: bool = True) -> SpanModel:
+    """Probabilities, then thresholds: the whole fit."""
+    model = fit_probabilities(items, features, l2)
+    return fit_thresholds(model, items, synthetic, use_gate=use_gate)
