@@ -52,6 +52,7 @@ setup(
             "sigmoid-qe-filter=sigmoid_qe.cli.filter:main",
             "sigmoid-qe-rerank=sigmoid_qe.cli.rerank:main",
             "sigmoid-qe-train=sigmoid_qe.cli.train:main",
+            "sigmoid-qe-calibrate=sigmoid_qe.cli.calibrate:main",
         ]
     },
 )

@@ -15,6 +15,9 @@ Sets:
 * ``synthetic-dev``: originals of the heads' dev split and one single-error copy of each
   (``replacement``, ``number``, ``negation``: substitutions; a seeded sample): the second
   criterion.
+* ``synthetic-train``: the same on the heads' training split, with every error kind but
+  deletions (swaps are minor errors): extra training items for the span model, which
+  human spans alone teach too little about obvious errors.
 * ``flores-test``: the same on FLORES devtest: test only, never read for a choice.
 """
 from __future__ import annotations
@@ -102,33 +105,25 @@ def biomqm_rows() -> List[Dict[str, object]]:
 
 
 def synthetic_rows(split: str, seed: int = 0) -> List[Dict[str, object]]:
-    """Originals and one substitution copy each (a seeded sample of ``SYNTHETIC_ORIGINALS``)."""
+    """Originals and one single-error copy each (a seeded sample of ``SYNTHETIC_ORIGINALS``;
+    :func:`sigmoid_qe.challenge.span_fitting.synthetic_rows`)."""
+    from sigmoid_qe.challenge.span_fitting import SYNTHETIC_KINDS
+    from sigmoid_qe.challenge.span_fitting import synthetic_rows as with_errors
+
     from heads_data import dev_rows, flores_rows, load_split
-    from sigmoid_qe.challenge.sets import detection_items
+    kinds = SYNTHETIC_KINDS if split == "synthetic-train" else SUBSTITUTIONS
     out = []
     for lp in MODELS:
         src, tgt = lp.split("-")
-        rows = (load_split("dev-slice") + dev_rows()) if split == "synthetic-dev" else flores_rows()
-        if split == "synthetic-dev":
-            flores = {(r[src], r[tgt]) for r in flores_rows()}
-            rows = [r for r in rows if (r[src], r[tgt]) not in flores]
+        rows = {"synthetic-dev": lambda: load_split("dev-slice") + dev_rows(),
+                "synthetic-train": lambda: load_split("train"), "flores-test": flores_rows}[split]()
         pairs = list(dict.fromkeys((r[src], r[tgt]) for r in rows))
         rng = np.random.default_rng(seed)
         if len(pairs) > SYNTHETIC_ORIGINALS:
             pairs = [pairs[k] for k in sorted(rng.choice(len(pairs), SYNTHETIC_ORIGINALS, replace=False))]
-        detection = detection_items(pairs, tgt, src, seed=seed, kinds=SUBSTITUTIONS)
-        by_original: Dict[Pair, list] = {}
-        for item in detection:
-            by_original.setdefault(item.original, []).append(item)
-        for pair in pairs:
-            out.append({"lp": lp, "set": split, "kind": None, "source": pair[0], "mt": pair[1],
-                        "gold": []})
-            items = by_original.get(pair, [])
-            if items:
-                item = items[int(rng.integers(len(items)))]
-                out.append({"lp": lp, "set": split, "kind": item.kind, "source": item.perturbed[0],
-                            "mt": item.perturbed[1],
-                            "gold": [[s, e, "major"] for s, e in item.spans]})
+        made, labels = with_errors(pairs, lp, seed, kinds)
+        out += [{"lp": lp, "set": split, "kind": kind, "source": s, "mt": m,
+                 "gold": [list(g) for g in gold]} for (s, m, gold), kind in zip(made, labels)]
     return out
 
 
@@ -156,7 +151,8 @@ def load(which: str) -> List[Dict[str, object]]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="+", default=["biomqm", "synthetic-dev", "flores-test"])
+    parser.add_argument("--sets", nargs="+", default=["biomqm", "synthetic-dev", "synthetic-train",
+                                                      "flores-test"])
     args = parser.parse_args(argv)
     for which in args.sets:
         start = time.time()

@@ -23,7 +23,7 @@ from typing import Any, Dict, Optional, Union
 import torch
 from torch import nn
 
-from .errors import ModelLoadError, first_line
+from .errors import ModelLoadError, OptionError, first_line
 from .outputs import write_files_atomically
 
 HEAD_WEIGHTS = "head.safetensors"
@@ -35,7 +35,7 @@ STATE_DICT_KEYS = ("confidence_head.weight", "weight")
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 _CONFIG_FIELDS = ("vocab_size", "hidden_size", "base_model", "base_revision", "dtype", "method",
                   "aggregate", "direction", "prompt_style", "combine_weight", "span_thresholds",
-                  "training")
+                  "span_model", "training")
 
 
 @dataclass
@@ -56,7 +56,11 @@ class SigmoidHeadConfig:
         prompt_style: the input format the head was trained with (causal LMs).
         combine_weight: the weight a of the head's score in the ``combined`` method
             (sigma^a * p^(1-a)), chosen on dev.
-        span_thresholds: per method, the token-score thresholds for error spans.
+        span_thresholds: per method, the token-score thresholds for error spans (spans of
+            one method, ``span_threshold``/``--span-threshold`` and heads without a span model).
+        span_model: the word-level error model that ``--spans`` uses by default
+            (:class:`sigmoid_qe.span_model.SpanModel` as plain numbers; fitted by
+            ``sigmoid-qe-calibrate``), or None.
         training: free-form record of how the head was made (data, options, dev history).
         name_or_path: where the head was loaded from (not saved).
     """
@@ -72,6 +76,7 @@ class SigmoidHeadConfig:
     prompt_style: Optional[str] = None
     combine_weight: Optional[float] = None
     span_thresholds: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    span_model: Optional[Dict[str, Any]] = None
     training: Dict[str, Any] = field(default_factory=dict)
     name_or_path: Optional[str] = field(default=None, compare=False)
 
@@ -98,6 +103,14 @@ class SigmoidHeadConfig:
                 or not isinstance(data.get("training", {}), dict):
             raise ModelLoadError(f"{where}: span_thresholds and training must be objects")
         _check_config_values(data, where)
+        if data.get("span_model") is not None:
+            from .span_model import SpanModel
+            try:
+                if not isinstance(data["span_model"], dict):
+                    raise OptionError("span_model must be an object")
+                SpanModel.from_dict(data["span_model"])
+            except OptionError as exc:
+                raise ModelLoadError(f"{where}: {exc}") from None
         return cls(**{k: data[k] for k in _CONFIG_FIELDS if k in data})
 
 
@@ -106,7 +119,6 @@ def _check_config_values(data: Dict[str, Any], where: str) -> None:
     the config file (never a traceback at first use)."""
     import math
 
-    from .errors import OptionError
     from .methods import METHODS, check_method
     from .spans import SpanThresholds
     for key in ("base_model", "base_revision", "method", "aggregate", "prompt_style"):

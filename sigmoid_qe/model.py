@@ -27,6 +27,9 @@ from .methods import METHOD_TABLE, STATISTICS, check_method, combine_weight, ori
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
 from .signature import QESignature
+from .span_model import STATS as SPAN_MODEL_STATS
+from .span_model import SpanModel, TokenArrays
+from .span_model import reverse_arrays as span_model_reverse
 from .spans import DEFAULT_THRESHOLDS, SpanThresholds, segment_errors
 
 if TYPE_CHECKING:
@@ -199,11 +202,28 @@ class QEModel:
             self._warned_spans.add(method)
             warnings.warn(SigmoidQEWarning(
                 f"no calibrated span thresholds for {method} with this head: using the default "
-                f"{DEFAULT_THRESHOLDS[method]} (calibrate on your own dev pairs with the repository's "
-                f"scripts/calibrate_spans.py --head DIR --dev PAIRS.tsv --write)"),
+                f"{DEFAULT_THRESHOLDS[method]} (calibrate with: sigmoid-qe-calibrate --head DIR "
+                f"--mqm SPANS.tsv, or --dev PAIRS.tsv without human spans)"),
                 stacklevel=3)
         minor, major = DEFAULT_THRESHOLDS[method]
         return SpanThresholds(minor, major, "min", floor)
+
+    def span_model(self) -> Optional[SpanModel]:
+        """The head's word-level error model (what ``spans=True`` uses by default), or None
+        (then spans threshold the method's token scores; a warning says why)."""
+        data = self.head.config.span_model
+        if data is None:
+            return None
+        model = SpanModel.from_dict(data)
+        if model.needs_reverse and not self.has_reverse():
+            if "span-model" not in self._warned_spans:
+                self._warned_spans.add("span-model")
+                warnings.warn(SigmoidQEWarning(
+                    "the head's span model reads the reverse direction, which this model "
+                    "lacks (give --reverse-model): spans threshold the token scores instead"),
+                    stacklevel=3)
+            return None
+        return model
 
     def footprint(self) -> Tuple[int, int]:
         """(bytes on disk, parameters) of model + head, for WMT submission headers."""
@@ -265,20 +285,29 @@ class QEModel:
             if not hypothesis.strip():
                 warnings.warn(InputWarning("empty translation: scored on its end-of-sentence "
                                            "token only", "translation", pos), stacklevel=2)
-        thresholds = self.span_thresholds(method, span_threshold) if spans else None
-        wanted = list(dict.fromkeys([entry.statistic, *extra_stats]))
+        span_model = self.span_model() if spans and span_threshold is None else None
+        thresholds = (self.span_thresholds(method, span_threshold)
+                      if spans and span_model is None else None)
+        shown = list(dict.fromkeys([entry.statistic, *extra_stats]))
+        wanted = list(dict.fromkeys(shown + list(SPAN_MODEL_STATS if span_model else ())))
+        reverse = (span_model_reverse(self, sources, hypotheses, batch_size, progress, eos)
+                   if span_model is not None and span_model.needs_reverse else None)
         token_stats = score_tokens(self.backend, self.head, pairs, wanted, batch_size, progress,
                                    softmax_over=self.softmax_over)
         result: List[SegmentScore] = []
         eos_id = self.backend.eos_token_id
         for src, hyp, pair, stats in zip(sources, hypotheses, pairs, token_stats):
             tokens = [TokenScore(token=tok, token_id=tid, start=s, end=e,
-                                 **{name: getattr(stats, name)[k] for name in wanted})
+                                 **{name: getattr(stats, name)[k] for name in shown})
                       for k, (tok, tid, (s, e)) in
                       enumerate(zip(pair.tokens, stats.token_ids, pair.offsets))]
             segment = SegmentScore(src, hyp, _sentence_score(method, aggregate, stats), tokens,
                                    pair.truncated)
-            if thresholds is not None:
+            if span_model is not None:
+                segment.errors = span_model.segment_errors(
+                    hyp, src, TokenArrays.from_stats(pair.offsets, stats, eos_id),
+                    reverse[len(result)] if reverse is not None else None)
+            elif thresholds is not None:
                 values = orient(method, getattr(stats, entry.statistic))
                 segment.errors = segment_errors(hyp, pair.offsets, values,
                                                 [t == eos_id for t in stats.token_ids], thresholds)

@@ -75,6 +75,12 @@ class TokenArrays:
         return cls([(t.start, t.end) for t in tokens], [t.token_id == eos_id for t in tokens],
                    {s: [getattr(t, s) for t in tokens] for s in STATS})
 
+    @classmethod
+    def from_stats(cls, offsets: Sequence[Span], stats, eos_id: int) -> TokenArrays:
+        """From scoring's per-segment ``TokenStats`` (with every statistic of :data:`STATS`)."""
+        return cls(list(offsets), [t == eos_id for t in stats.token_ids],
+                   {s: getattr(stats, s) for s in STATS})
+
 
 def word_features(mt: str, source: str, forward: TokenArrays,
                   reverse: Optional[TokenArrays] = None) -> Tuple[List[Span], np.ndarray]:
@@ -177,6 +183,14 @@ class SpanModel:
         """Runs of words with P(error) >= ``minor`` (major when the run reaches ``major``)."""
         return spans_from_probabilities(mt, words, probs, self.minor, self.major, self.gate)
 
+    def segment_errors(self, mt: str, source: str, forward: TokenArrays,
+                       reverse: Optional[TokenArrays] = None) -> List[ErrorSpan]:
+        """The error spans of one translation from its scored tokens."""
+        if self.needs_reverse and reverse is None:
+            raise OptionError("this span model reads the reverse direction: score it too")
+        words, matrix = word_features(mt, source, forward, reverse)
+        return self.spans(mt, words, self.probabilities(matrix))
+
     def to_dict(self) -> Dict[str, object]:
         return {"features": list(self.features), "mean": list(self.mean),
                 "scale": list(self.scale), "coef": list(self.coef), "intercept": self.intercept,
@@ -220,3 +234,20 @@ def spans_from_probabilities(mt: str, words: Sequence[Span], probs: Sequence[flo
             close()
     close()
     return out
+
+
+def reverse_arrays(qe, sources: Sequence[str], hypotheses: Sequence[str], batch_size: int,
+                   progress, include_eos: bool) -> List[TokenArrays]:
+    """The reverse direction's token arrays (the opposite model scoring each source given its
+    translation), for a span model that reads them."""
+    from .directions import reverse_side_warnings
+    with reverse_side_warnings():
+        result = qe.reverse.score(hypotheses, sources, method="sigmoid", aggregate="mean",
+                                  extra_stats=["softmax"], batch_size=batch_size,
+                                  progress=progress, include_eos=include_eos,
+                                  check_direction=False, direction="forward")
+    eos_id = qe.reverse.backend.eos_token_id
+    return [TokenArrays([(t.start, t.end) for t in seg.tokens],
+                        [t.token_id == eos_id for t in seg.tokens],
+                        {s: [getattr(t, s) for t in seg.tokens] for s in ("sigmoid", "softmax")})
+            for seg in result.segments]

@@ -1,0 +1,269 @@
+"""The span dev protocol: error spans against expert MQM spans, out of fold by document.
+
+    python benchmarks/span_data.py                                    # score once (cached)
+    python benchmarks/span_dev.py --json runs/span-dev/report.json    # every candidate
+    python scripts/select_span_model.py runs/span-dev/report.json     # the rule
+
+Dev: BioMQM round one (pt-en MT systems, pt-en references, en-pt references). Every segment
+is predicted by a model fitted on the other folds (5 folds by a stable hash of the document
+id, the same document in every set falls in the same fold). Statistics: character F1 as WMT23
+QE task 2 scores it (severity: half credit for a mismatch) and binary, per set, with 95%
+bootstrap intervals over segments, and paired bootstrap tests of every candidate against every
+baseline (p = the share of resamples where the candidate is not better).
+
+Candidates: the word-level error model (:mod:`sigmoid_qe.span_model`) on forward features,
+and on forward + reverse features, each fitted on the human spans alone or with synthetic
+single errors on the heads' training split as extra training items (equal total weight).
+Baselines, fitted the same way out of fold (same folds, same F1 objective, no gate): the
+head's sigmoid alone, the softmax alone, the entropy alone, the combined score alone; as
+shipped (thresholds calibrated on synthetic errors, today's ``--spans``); every character an
+error; random words at the gold rate. Second criterion: the synthetic dev set (one substitution
+per sentence on the heads' dev split): share of changed words marked, share of clean
+originals flagged. ``--test`` adds the same on FLORES devtest (test: reported, never chosen on).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for folder in (ROOT, HERE):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from span_data import BIOMQM_SETS, load  # noqa: E402
+
+from sigmoid_qe.challenge.span_fitting import (  # noqa: E402
+    SpanItem,
+    choose_thresholds,
+    fit_span_model,
+    synthetic_rates,
+)
+from sigmoid_qe.metaeval import spans as evaluation  # noqa: E402
+from sigmoid_qe.span_model import (  # noqa: E402
+    FEATURES,
+    FORWARD_FEATURES,
+    TokenArrays,
+    spans_from_probabilities,
+    word_features,
+)
+from sigmoid_qe.spans import SpanThresholds, error_spans, word_scores  # noqa: E402
+
+FOLDS = 5
+SETS = [label for _, _, label in BIOMQM_SETS]
+#: name: (features, inputs (1 = forward only, 2 = also the reverse model), share of the
+#: synthetic training errors' weight against the human items')
+CANDIDATES = {"model: forward, human spans": (FORWARD_FEATURES, 1, 0.0),
+              "model: forward, human + synthetic": (FORWARD_FEATURES, 1, 1.0),
+              "model: forward + reverse, human spans": (FEATURES, 2, 0.0),
+              "model: forward + reverse, human + synthetic": (FEATURES, 2, 1.0)}
+SINGLE = ("sigmoid", "softmax", "entropy", "combined")
+
+
+def fold_of(doc: str) -> int:
+    return int(hashlib.sha1(doc.encode()).hexdigest(), 16) % FOLDS
+
+
+def arrays(record) -> TokenArrays:
+    return TokenArrays(list(zip(record["start"], record["end"])), [bool(e) for e in record["eos"]],
+                       {k: record[k] for k in ("sigmoid", "softmax", "entropy", "boosted")})
+
+
+def items_of(rows, group_key: str) -> List[SpanItem]:
+    out = []
+    for r in rows:
+        words, matrix = word_features(r["mt"], r["source"], arrays(r["forward"]), arrays(r["reverse"]))
+        out.append(SpanItem(r["mt"], words, matrix, tuple(tuple(g) for g in r["gold"]),
+                            r[group_key], r.get("kind")))
+    return out
+
+
+def single_scores(row, stat: str) -> np.ndarray:
+    """An error score per word that grows as one statistic says "worse" (word minimum)."""
+    fwd = row["forward"]
+    keep = [k for k, e in enumerate(fwd["eos"]) if not e]
+    spans = [(fwd["start"][k], fwd["end"][k]) for k in keep]
+    if stat == "combined":
+        values = [(fwd["sigmoid"][k] * fwd["softmax"][k]) ** 0.5 for k in keep]
+    elif stat == "entropy":
+        values = [-fwd["entropy"][k] for k in keep]
+    else:
+        values = [fwd[stat][k] for k in keep]
+    words = word_scores(evaluation_words(row["mt"]), spans, values, "min")
+    return -np.nan_to_num(np.asarray(words, dtype=float), nan=np.inf)
+
+
+def evaluation_words(mt: str):
+    from sigmoid_qe.spans import word_spans
+    return word_spans(mt)
+
+
+def predict_spans(item: SpanItem, probs: np.ndarray, minor: float, major: float, gate: float):
+    return tuple((e.start, e.end, e.severity)
+                 for e in spans_from_probabilities(item.mt, item.words, probs, minor, major, gate))
+
+
+def out_of_fold(items: List[SpanItem], folds: List[int], synth: List[SpanItem], fit) -> List[tuple]:
+    """Predicted spans of every item by the fit on the other folds; ``fit(train, synth) ->
+    predict(item) -> spans``."""
+    out: List[tuple] = [()] * len(items)
+    for f in range(FOLDS):
+        train = [i for i, k in zip(items, folds) if k != f]
+        predict = fit(train, synth)
+        for n, (item, k) in enumerate(zip(items, folds)):
+            if k == f:
+                out[n] = predict(item)
+    return out
+
+
+def model_fit(features, extra=(), share=0.0, use_gate=True):
+    def fit(train, synth):
+        model = fit_span_model(train, features, synthetic=synth, use_gate=use_gate, extra=extra,
+                               extra_share=share)
+        fit.last = model
+        return lambda item: tuple((e.start, e.end, e.severity) for e in
+                                  model.spans(item.mt, item.words, model.probabilities(item.matrix)))
+    return fit
+
+
+def single_fit(stat: str, scores: Dict[int, np.ndarray]):
+    def fit(train, synth):
+        probs = [scores[id(i)] for i in train]
+        minor, major, gate, _ = choose_thresholds(train, probs, use_gate=False)
+        return lambda item: predict_spans(item, scores[id(item)], minor, major, gate)
+    return fit
+
+
+def shipped_spans(rows, items, stat: str) -> List[tuple]:
+    """Today's ``--spans`` for a method: the head's calibrated thresholds."""
+    from sigmoid_qe.head import SigmoidHead
+    from sigmoid_qe.methods import orient
+    out = []
+    heads = {}
+    for row, item in zip(rows, items):
+        lp = row["lp"]
+        if lp not in heads:
+            heads[lp] = SigmoidHead.from_pretrained(ROOT / "sigmoid_qe" / "heads" / f"bergamot-{lp}")
+        data = heads[lp].config.span_thresholds[stat]
+        floor = -float(np.log(32000)) if stat == "entropy" else 0.0
+        thresholds = SpanThresholds.from_dict(data, floor)
+        fwd = row["forward"]
+        keep = [k for k, e in enumerate(fwd["eos"]) if not e]
+        eos = [k for k, e in enumerate(fwd["eos"]) if e]
+        raw = {"combined": [(s * p) ** 0.5 for s, p in zip(fwd["sigmoid"], fwd["softmax"])]}
+        values = orient(stat, raw.get(stat, fwd.get(stat)))
+        per_word = word_scores(item.words, [(fwd["start"][k], fwd["end"][k]) for k in keep],
+                               [values[k] for k in keep], "min")
+        spans = error_spans(item.mt, item.words, per_word, values[eos[0]] if eos else None,
+                            thresholds)
+        out.append(tuple((e.start, e.end, e.severity) for e in spans))
+    return out
+
+
+def everything(items):
+    return [((0, len(i.mt), "major"),) if i.mt else () for i in items]
+
+
+def random_words(items, seed=0):
+    rng = np.random.default_rng(seed)
+    marked = sum(evaluation.segment_counts(evaluation.Segment(i.mt, i.gold, ()))[1] for i in items)
+    rate = marked / max(1, sum(len(i.mt.strip()) + 1 for i in items))
+    return [tuple((s, e, "major") for s, e in i.words if rng.random() < rate) for i in items]
+
+
+def evaluate(items, predictions, samples: int) -> Dict[str, Dict[str, object]]:
+    out = {}
+    for name in SETS:
+        segs = [evaluation.Segment(i.mt, i.gold, p) for i, p in zip(items, predictions)
+                if i.group == name]
+        row = {}
+        for key, severity in (("wmt23", True), ("binary", False)):
+            r = evaluation.span_f1(segs, severity)
+            low, high = evaluation.span_f1_ci(segs, severity, samples)
+            row[key] = round(r["f1"], 4)
+            row[f"{key}_ci"] = [round(low, 4), round(high, 4)]
+            row[f"{key}_p"], row[f"{key}_r"] = round(r["precision"], 4), round(r["recall"], 4)
+        row["flagged"] = round(float(np.mean([bool(p) for p in [s.predicted for s in segs]])), 4)
+        out[name] = row
+    return out
+
+
+def paired(items, a, b, samples: int) -> Dict[str, Dict[str, float]]:
+    """p that ``a`` is not better than ``b``, per set and variant."""
+    out = {}
+    for name in SETS:
+        sa = [evaluation.Segment(i.mt, i.gold, p) for i, p in zip(items, a) if i.group == name]
+        sb = [evaluation.Segment(i.mt, i.gold, p) for i, p in zip(items, b) if i.group == name]
+        out[name] = {key: round(evaluation.paired_span_test(sb, sa, severity, samples)["p_value"], 4)
+                     for key, severity in (("wmt23", True), ("binary", False))}
+    return out
+
+
+def synthetic_report(model, synth: List[SpanItem]) -> Dict[str, Dict[str, float]]:
+    probs = [model.probabilities(i.matrix) for i in synth]
+    rates = synthetic_rates(synth, probs, model.minor, model.gate)
+    return {g: {k: round(v, 4) for k, v in r.items()} for g, r in rates.items()}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, default=ROOT / "runs" / "span-dev" / "report.json")
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--test", action="store_true", help="also FLORES devtest (test only)")
+    args = parser.parse_args(argv)
+    start = time.time()
+    rows = load("biomqm")
+    items = items_of(rows, "set")
+    folds = [fold_of(r["doc"]) for r in rows]
+    synth_rows = load("synthetic-dev")
+    synth = items_of(synth_rows, "lp")
+    extra = items_of(load("synthetic-train"), "lp")
+    report: Dict[str, object] = {"folds": FOLDS, "segments": {s: sum(i.group == s for i in items)
+                                                              for s in SETS}}
+    predictions: Dict[str, List[tuple]] = {}
+    candidates = {}
+    for name, (features, inputs, share) in CANDIDATES.items():
+        fit = model_fit(features, extra, share)
+        predictions[name] = out_of_fold(items, folds, synth, fit)
+        full = fit_span_model(items, features, synthetic=synth, extra=extra, extra_share=share)
+        as_major = [tuple((s, e, "major") for s, e, _ in p) for p in predictions[name]]
+        candidates[name] = {"inputs": inputs, "oof": evaluate(items, predictions[name], args.samples),
+                            "oof_all_major": evaluate(items, as_major, args.samples),
+                            "synthetic_dev": synthetic_report(full, synth),
+                            "model": full.to_dict()}
+        print(f"{name}: {json.dumps(candidates[name]['oof'])} ({time.time() - start:.0f}s)",
+              file=sys.stderr, flush=True)
+    baselines = {}
+    for stat in SINGLE:
+        scores = {id(i): single_scores(r, stat) for r, i in zip(rows, items)}
+        predictions[f"{stat} only (fitted)"] = out_of_fold(items, folds, [], single_fit(stat, scores))
+        predictions[f"{stat} only (as shipped)"] = shipped_spans(rows, items, stat)
+    predictions["every character"] = everything(items)
+    predictions["random words at the gold rate"] = random_words(items)
+    for name in predictions:
+        if name not in CANDIDATES:
+            baselines[name] = {"oof": evaluate(items, predictions[name], args.samples)}
+    for name in CANDIDATES:
+        candidates[name]["paired_p"] = {b: paired(items, predictions[name], predictions[b],
+                                                  args.samples) for b in baselines}
+    report["candidates"], report["baselines"] = candidates, baselines
+    if args.test:
+        flores = items_of(load("flores-test"), "lp")
+        report["flores_test"] = {
+            n: synthetic_report(SpanModel.from_dict(candidates[n]["model"]), flores)
+            for n in CANDIDATES}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.json} ({time.time() - start:.0f}s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
