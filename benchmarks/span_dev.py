@@ -51,6 +51,7 @@ from sigmoid_qe.metaeval import spans as evaluation  # noqa: E402
 from sigmoid_qe.span_model import (  # noqa: E402
     FEATURES,
     FORWARD_FEATURES,
+    SpanModel,
     TokenArrays,
     spans_from_probabilities,
     word_features,

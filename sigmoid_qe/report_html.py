@@ -1,16 +1,16 @@
 """``sigmoid-qe --html report.html``: one self-contained page a person can read.
 
-At the top: the signature and each system's score with a 95% bootstrap confidence interval,
-how many segments have error spans and how many translations are in the wrong language.
-Then every segment is a row: its source and, per system (each ``-t`` file), the sentence
-score and the translation. Only the tokens scoring below the calibrated span threshold are
-shaded (red, darker = lower); a switch shades every token by its score (each token's score
-is in its tooltip). Error spans are marked (``<mark class="error major|minor">``, offsets in
-``data-start``/``data-end``, the severity written after the span; an omission at the end is
-an empty mark); a translation in the wrong language gets a marker (``.offtarget``). Switches
-show only the rows with errors, or only the rows where the systems differ most; column
-headers sort the rows. Everything is inline (no network). The switches are CSS (checkboxes),
-so they work with JavaScript off; sorting needs it. The scores, spans and languages are also
+At the top: the signature and each system's score with a 95% bootstrap confidence interval, how
+many segments have error spans and how many translations are in the wrong language. Then every
+segment is a row: its source and, per system (each ``-t`` file), the sentence score and the
+translation. Only the tokens the error spans cover (with ``--span-threshold``: those scoring
+below it) are shaded (red, darker = lower); a switch shades every token by its score (each
+token's score is in its tooltip). Error spans are marked (``<mark class="error major|minor">``,
+offsets in ``data-start``/``data-end``, the severity written after the span; an omission at the
+end is an empty mark); a translation in the wrong language gets a marker (``.offtarget``).
+Switches show only the rows with errors, or only the rows where the systems differ most; column
+headers sort the rows. Everything is inline (no network). The switches are CSS (checkboxes), so
+they work with JavaScript off; sorting needs it. The scores, spans and languages are also
 embedded as JSON (``<script type="application/json" id="sigmoid-qe-data">``; the islands
 ``errors`` and ``source-errors`` of earlier reports stay).
 """
@@ -110,8 +110,9 @@ def render_translation(segment: SegmentScore, values: Sequence[Optional[float]],
                        high: float, threshold: Optional[float] = None) -> str:
     """The translation as HTML: tokens inside error marks (spans never overlap, and the
     pieces are cut at their edges, so each piece is inside one error or none). Every token
-    carries its colour (``--shade``); only those below ``threshold`` are shown shaded
-    (class ``low``) unless the page's "every token" switch is on."""
+    carries its colour (``--shade``); only those below ``threshold`` (without one: those
+    inside an error span, what the span model marks) are shown shaded (class ``low``) unless
+    the page's "every token" switch is on."""
     text = segment.hypothesis
     spans = [e for e in segment.errors or () if e.start < e.end]
     empty = sorted((e for e in segment.errors or () if e.start == e.end), key=lambda e: e.start)
@@ -139,8 +140,8 @@ def render_translation(segment: SegmentScore, values: Sequence[Optional[float]],
             continue
         value = values[k]
         label = "n/a" if value is None else f"{value:.3f}"
-        shaded = (threshold is not None and value is not None and math.isfinite(value)
-                  and value < threshold)
+        shaded = ((inside is not None) if threshold is None else
+                  (value is not None and math.isfinite(value) and value < threshold))
         parts.append(f'<span class="tok{" low" if shaded else ""}" '
                      f'style="--shade:{_colour(value, low, high)}" '
                      f'title="{html.escape(segment.tokens[k].token)}: {label}">'

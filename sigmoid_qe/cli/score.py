@@ -186,11 +186,12 @@ def _score(args, files) -> int:
         results = {p: QEResult(segs, method, aggregate, signature) for p, segs in pages.items()}
         floor = model.score_floor(method)
         sources = [seg.source for seg in next(iter(results.values())).segments]
+        # with the span model the page shades what it marks; else tokens below the threshold
+        threshold = (None if args.span_threshold is None and model.span_model() is not None
+                     else model.span_thresholds(method, args.span_threshold).minor)
         write_output(args.html, render(results, sources, low=floor, high=0.0 if floor < 0 else 1.0,
                                        languages=job.languages,
-                                       expected=job.off_target.expected,
-                                       threshold=model.span_thresholds(method,
-                                                                       args.span_threshold).minor))
+                                       expected=job.off_target.expected, threshold=threshold))
     if context.is_main:
         job.off_target.report("; their scores are the model's, see the records' 'lang'")
         notice(args, f"signature: {signature}")
@@ -305,7 +306,6 @@ def word_tag_lines(model, segment, index: int, lp: str, method: str, span_thresh
     """One line per word: LP, METHOD, mt, SEGMENT, WORD INDEX, WORD, TAG."""
     from ..methods import METHOD_TABLE, orient
     from ..spans import align_words, word_spans, word_tags
-    thresholds = model.span_thresholds(method, span_threshold)
     statistic = METHOD_TABLE[method].statistic
     eos = model.backend.eos_token_id
     text = segment.hypothesis
@@ -321,9 +321,14 @@ def word_tag_lines(model, segment, index: int, lp: str, method: str, span_thresh
     else:
         spans = word_spans(text)
         words = [text[s:e] for s, e in spans]
-    values = orient(method, [getattr(t, statistic) for t in segment.tokens])
-    tags = word_tags(text, spans, [(t.start, t.end) for t in segment.tokens], values,
-                     [t.token_id == eos for t in segment.tokens], thresholds)
+    if segment.errors is not None:  # the spans that were written: a word inside one is BAD
+        marked = [(e.start, e.end) for e in segment.errors if e.start < e.end]
+        tags = ["BAD" if any(a < e and b > s for a, b in marked) else "OK" for s, e in spans]
+    else:
+        values = orient(method, [getattr(t, statistic) for t in segment.tokens])
+        tags = word_tags(text, spans, [(t.start, t.end) for t in segment.tokens], values,
+                         [t.token_id == eos for t in segment.tokens],
+                         model.span_thresholds(method, span_threshold))
     return ["\t".join([lp, f"sigmoid-qe-{method}", "mt", str(index), str(k), word, tag])
             for k, (word, tag) in enumerate(zip(words, tags))]
 
