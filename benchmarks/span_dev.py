@@ -214,6 +214,58 @@ def synthetic_report(model, synth: List[SpanItem]) -> Dict[str, Dict[str, float]
     return {g: {k: round(v, 4) for k, v in r.items()} for g, r in rates.items()}
 
 
+# -- omissions: the reverse direction's source spans against gold omission spans ---------------------
+RAW = "bio-mqm-dataset/data/v1/target/main_phase/round_one"
+
+
+def omission_gold(rows) -> Dict[tuple, tuple]:
+    """(system, source, mt) -> gold omission spans on the source (the raw files' source_errors
+    of category Omission, neutral dropped, critical = major, end exclusive)."""
+    from qe_bench_common import BIOMQM
+    out = {}
+    for path in sorted((BIOMQM / RAW).glob("*/*/*/*.json")):
+        for record in json.loads(path.read_text(encoding="utf-8-sig")):
+            spans = tuple((e["startIndex"], e["endIndex"] + 1,
+                           "minor" if e["severity"].lower() == "minor" else "major")
+                          for e in record.get("source_errors", ())
+                          if e["error_category"] == "Omission" and e["severity"].lower() != "neutral")
+            out[(record["MT_Engine"] or "reference", record["source"], record["target"])] = spans
+    return out
+
+
+def omission_report(rows, candidates, samples: int) -> Dict[str, object]:
+    """On pt-en MT systems: source-side spans of the reverse direction (the opposite model
+    scoring the source given the translation) against gold omissions."""
+    gold = omission_gold(rows)
+    mine = [r for r in rows if r["set"] == "pt-en MT systems"]
+    items = [SpanItem(r["source"], evaluation_words(r["source"]), np.zeros((0, 0)),
+                      gold.get((r["system"], r["source"], r["mt"]), ()), "omissions") for r in mine]
+    flipped = [dict(r, source=r["mt"], mt=r["source"], forward=r["reverse"], reverse=r["forward"],
+                    lp="en-pt") for r in mine]
+    predictions = {"combined only (as shipped, reverse head)":
+                   shipped_spans(flipped, items, "combined")}
+    for name, candidate in candidates.items():
+        model = SpanModel.from_dict(candidate["model"])
+        preds = []
+        for r in flipped:
+            words, x = word_features(r["mt"], r["source"], arrays(r["forward"]), arrays(r["reverse"]))
+            preds.append(tuple((e.start, e.end, e.severity)
+                               for e in model.spans(r["mt"], words, model.probabilities(x))))
+        predictions[name] = preds
+    predictions["every character"] = everything(items)
+    predictions["random words at the gold rate"] = random_words(items)
+    out = {"segments": len(items), "with_omissions": sum(bool(i.gold) for i in items)}
+    for name, preds in predictions.items():
+        segs = [evaluation.Segment(i.mt, i.gold, p) for i, p in zip(items, preds)]
+        out[name] = {}
+        for key, severity in (("wmt23", True), ("binary", False)):
+            r = evaluation.span_f1(segs, severity)
+            low, high = evaluation.span_f1_ci(segs, severity, samples)
+            out[name][key] = round(r["f1"], 4)
+            out[name][f"{key}_ci"] = [round(low, 4), round(high, 4)]
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=ROOT / "runs" / "span-dev" / "report.json")
@@ -256,6 +308,7 @@ def main(argv=None) -> None:
         candidates[name]["paired_p"] = {b: paired(items, predictions[name], predictions[b],
                                                   args.samples) for b in baselines}
     report["candidates"], report["baselines"] = candidates, baselines
+    report["omissions"] = omission_report(rows, candidates, args.samples)
     if args.test:
         flores = items_of(load("flores-test"), "lp")
         report["flores_test"] = {

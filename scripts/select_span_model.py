@@ -1,6 +1,7 @@
 """The selection rule for the default span model, fixed before any candidate was scored.
 
     python scripts/select_span_model.py runs/span-dev/report.json
+    python scripts/select_span_model.py runs/span-dev/report.json --write   # into the shipped heads
 
 Reads the report of ``benchmarks/span_dev.py`` and picks the default ``--spans`` model:
 
@@ -49,5 +50,26 @@ def select(report) -> dict:
             "eligible": sorted(n for n, c in candidates.items() if eligible(c))}
 
 
+def write(report, chosen: str) -> None:
+    """The chosen model (fitted on all of round one, both directions pooled) into the
+    ``span_model`` of both shipped heads' config.json."""
+    from pathlib import Path
+
+    from sigmoid_qe.head import SigmoidHead
+    from sigmoid_qe.span_model import SpanModel
+    model = SpanModel.from_dict(report["candidates"][chosen]["model"])
+    model.fitted_on["selected_as"] = chosen
+    for lp in ("en-pt", "pt-en"):
+        folder = Path(__file__).resolve().parents[1] / "sigmoid_qe" / "heads" / f"bergamot-{lp}"
+        head = SigmoidHead.from_pretrained(folder)
+        head.config.span_model = model.to_dict()
+        head.save_pretrained(folder, dtype=head.config.dtype)
+        print(f"wrote the span model into {folder}/config.json", file=sys.stderr)
+
+
 if __name__ == "__main__":
-    print(json.dumps(select(json.load(open(sys.argv[1], encoding="utf-8"))), indent=1))
+    report = json.load(open(sys.argv[1], encoding="utf-8"))
+    choice = select(report)
+    print(json.dumps(choice, indent=1))
+    if "--write" in sys.argv[2:]:
+        write(report, choice["chosen"])

@@ -11,7 +11,8 @@ dev slice + the non-FLORES rows of dev.tsv); FLORES devtest, alt-test and BioMQM
 sets. Each direction trains with ``sigmoid-qe-train`` into ``runs/default-heads/<model>/`` and
 then installs the kept head as float16 into ``sigmoid_qe/heads/<model>/``; the method,
 aggregation and span thresholds are then chosen on dev by ``scripts/reproduce_heads.sh``
-(``dev_eval.py``, ``select_scoring.py``, ``calibrate_spans.py``), which runs the whole chain.
+(``human_dev.py``, ``select_human_scoring.py``, ``sigmoid-qe-calibrate``, ``span_dev.py``,
+``select_span_model.py``), which runs the whole chain.
 The run saves checkpoints and always passes ``--resume``: rerunning the script after an
 interruption continues where it stopped and yields the same head. The full command of each
 run is printed first.

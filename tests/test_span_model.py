@@ -112,3 +112,36 @@ def test_spans_are_runs_of_likely_words_with_severity_and_a_sentence_gate():
     assert spans_from_probabilities(mt, words, probs, 0.3, 0.6, gate=0.8) == []
     assert len(spans_from_probabilities(mt, words, probs, 0.3, 0.6, gate=0.7)) == 2
     assert spans_from_probabilities(mt, [], [], 0.3, 0.6) == []
+
+
+#: A new user's first try: an obvious wrong word, day, number or a dropped negation, each with
+#: its correct translation (en, pt).
+FIRST_TRY = [("The cat slept on the sofa.", "O gato dormiu no sofá.", "O cachorro dormiu no sofá."),
+             ("The meeting is on Monday.", "A reunião é na segunda-feira.", "A reunião é na sexta-feira."),
+             ("I do not like coffee.", "Eu não gosto de café.", "Eu gosto de café."),
+             ("She bought 3 apples.", "Ela comprou 3 maçãs.", "Ela comprou 7 maçãs.")]
+
+
+@pytest.mark.parametrize("lp", ["en-pt", "pt-en"])
+def test_the_shipped_heads_mark_obvious_errors_and_leave_their_fixes_clean(lp):
+    """--spans with no option: the shipped span model marks each obvious error, and the
+    correct translations stay (mostly) clean."""
+    import warnings
+
+    from sigmoid_qe import load_model
+    qe = load_model(f"bergamot-{lp}", device="cpu")
+    assert qe.span_model() is not None
+    en, good, bad = zip(*FIRST_TRY)
+    if lp == "en-pt":
+        sources, wrong, right = en, bad, good
+    else:  # the same sentences the other way: Portuguese sources, English translations
+        sources = good
+        wrong = ("The dog slept on the sofa.", "The meeting is on Friday.", "I like coffee.",
+                 "She bought 7 apples.")
+        right = en
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        flagged = qe.score(list(sources), list(wrong), spans=True, progress=False)
+        clean = qe.score(list(sources), list(right), spans=True, progress=False)
+    assert all(seg.errors for seg in flagged.segments), [s.errors for s in flagged.segments]
+    assert sum(bool(seg.errors) for seg in clean.segments) <= 1, [s.errors for s in clean.segments]

@@ -9,9 +9,11 @@ Two steps, both plain numpy/scipy (no new dependency, nothing pickled):
    the groups of items, e.g. the three BioMQM sets, so that a small set of clean references
    counts as much as a large set of error-dense MT); then ``major`` (>= ``minor``) maximises
    the severity-aware F1 (WMT23 task 2's) with the human severities. When synthetic single
-   errors are given, only thresholds that mark at least ``min_marked`` of the changed words and
-   put a span on at most ``max_flagged`` of the clean originals are eligible (the nearest
-   miss when none is): what people mark decides, obvious errors must still be found.
+   errors are given, only thresholds that mark at least ``min_marked`` of the changed words,
+   put a span on at most ``max_flagged`` of the clean originals, and whose spans on the
+   perturbed copies are at least ``min_precision`` changed characters (a span points at the
+   error, not at its sentence) are eligible (the nearest miss when none is): what people mark
+   decides, obvious errors must still be found, and found where they are.
 
 F1 is computed exactly as :func:`sigmoid_qe.metaeval.spans.segment_counts` does (a test holds
 the two together), from prefix sums per item so that a threshold grid stays cheap.
@@ -212,6 +214,7 @@ def _mean_group_f1(per_item: np.ndarray, gold: np.ndarray, groups: np.ndarray,
 def choose_thresholds(items: Sequence[SpanItem], probs: Sequence[np.ndarray],
                       synthetic: Sequence[SpanItem] = (), synthetic_probs: Sequence[np.ndarray] = (),
                       min_marked: float = 0.80, max_flagged: float = 0.25,
+                      min_precision: float = 0.5,
                       use_gate: bool = True) -> Tuple[float, float, float, Dict[str, float]]:
     """(minor, major, gate, report) for word probabilities ``probs`` of ``items`` (any score
     that grows with the chance of an error will do: only its order matters). The gate only
@@ -228,6 +231,7 @@ def choose_thresholds(items: Sequence[SpanItem], probs: Sequence[np.ndarray],
     s_groups = np.array([s_names.index(i.group) for i in synthetic], dtype=int)
     s_top = np.array([p.max() if len(p) else -np.inf for p in synthetic_probs])
     s_clean = np.array([i.kind is None for i in synthetic], dtype=bool)
+    s_counters = [_Counts(i) for i in synthetic]
     best = None
     for minor in grid:
         per_item = _per_item(items, probs, counters, minor, minor, False)
@@ -236,6 +240,7 @@ def choose_thresholds(items: Sequence[SpanItem], probs: Sequence[np.ndarray],
                                  _runs(i.words, p, minor, 2.0, -np.inf) for s2, e2, _ in i.gold)
                              for i, p in zip(synthetic, synthetic_probs)])
             any_span = s_top >= minor
+            s_counts = _per_item(synthetic, synthetic_probs, s_counters, minor, minor, False)
         gates = [-np.inf] + ([g for g in grid if g > minor] if use_gate else [])
         for gate in gates:
             score = _mean_group_f1(per_item, gold, groups, top >= gate)
@@ -247,6 +252,10 @@ def choose_thresholds(items: Sequence[SpanItem], probs: Sequence[np.ndarray],
                     marked = float((hits & passed)[perturbed].mean()) if perturbed.any() else 1.0
                     flagged = float((any_span & passed)[clean].mean()) if clean.any() else 0.0
                     shortfall += max(0.0, min_marked - marked) + max(0.0, flagged - max_flagged)
+                    shown = perturbed & passed
+                    marked_chars = s_counts[shown, 1].sum()
+                    precision = s_counts[shown, 0].sum() / marked_chars if marked_chars else 1.0
+                    shortfall += max(0.0, min_precision - precision)
             key = (-round(shortfall, 6), round(score, 6), -gate, minor)
             if best is None or key > best[0]:
                 best = (key, minor, gate)
