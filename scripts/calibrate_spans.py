@@ -1,8 +1,8 @@
 """Calibrate the error-span thresholds of a head, per method, on synthetic errors (no human
 labels), and store them in the head's config.json.
 
-    python scripts/calibrate_spans.py --lp pt-en --head sigmoid_qe/heads/bergamot-pt-en --write
-    python scripts/calibrate_spans.py --lp en-de --model Helsinki-NLP/opus-mt-en-de \
+    python -m scripts.calibrate_spans --lp pt-en --head sigmoid_qe/heads/bergamot-pt-en --write
+    python -m scripts.calibrate_spans --lp en-de --model Helsinki-NLP/opus-mt-en-de \
         --head my-head/ --dev my-dev.tsv --write     # your own model, head and dev pairs
 
 ``--dev`` takes your own dev pairs: a file of ``source<TAB>translation`` lines (a first line
@@ -24,17 +24,13 @@ import sys
 import warnings
 from pathlib import Path
 
+from benchmarks.heads_data import dev_items
+from benchmarks.qe_bench_common import MODELS
+from sigmoid_qe.challenge.sets import scored_pairs
+from sigmoid_qe.challenge.span_calibration import calibrate, gold_for, items_from_scores
+from sigmoid_qe.methods import METHOD_TABLE, orient
+
 ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "benchmarks"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from sigmoid_qe.challenge.sets import scored_pairs  # noqa: E402
-from sigmoid_qe.challenge.span_calibration import calibrate, gold_for, items_from_scores  # noqa: E402
-from sigmoid_qe.methods import METHOD_TABLE, orient  # noqa: E402
-
-from heads_data import dev_items  # noqa: E402
-from qe_bench_common import MODELS  # noqa: E402
 
 METHODS = ("sigmoid", "combined", "softmax", "boosted", "entropy")
 

@@ -14,11 +14,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" != "--no-train" ]; then
-  python scripts/train_default_heads.py --models bergamot-en-pt bergamot-pt-en   # installs fp16
+  python -m scripts.train_default_heads --models bergamot-en-pt bergamot-pt-en   # installs fp16
 fi
-python benchmarks/human_dev.py --json runs/human-dev/report.json        # every candidate on dev
-python scripts/select_human_scoring.py runs/human-dev/report.json --write # the rule -> configs
+python -m benchmarks.human_dev --json runs/human-dev/report.json        # every candidate on dev
+python -m scripts.select_human_scoring runs/human-dev/report.json --write # the rule -> configs
 for lp in en-pt pt-en; do
-  python scripts/calibrate_spans.py --lp "$lp" --head "sigmoid_qe/heads/bergamot-$lp" --write \
+  python -m scripts.calibrate_spans --lp "$lp" --head "sigmoid_qe/heads/bergamot-$lp" --write \
       --json "runs/dev-eval/calib_$lp.json"                              # span thresholds
 done

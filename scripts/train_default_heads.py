@@ -1,9 +1,9 @@
 """Train the shipped default heads (bergamot-en-pt, bergamot-pt-en) with the exact recipe.
 
-    python scripts/train_default_heads.py                  # both directions, shipped recipe
-    python scripts/train_default_heads.py --models bergamot-pt-en
-    python scripts/train_default_heads.py --variant lr3e-3 --train-pairs 12000 --no-install
-    python scripts/train_default_heads.py --limit 64 --epochs 1 --install-dir /tmp/h  # smoke test
+    python -m scripts.train_default_heads                  # both directions, shipped recipe
+    python -m scripts.train_default_heads --models bergamot-pt-en
+    python -m scripts.train_default_heads --variant lr3e-3 --train-pairs 12000 --no-install
+    python -m scripts.train_default_heads --limit 64 --epochs 1 --install-dir /tmp/h  # smoke test
 
 Data (``benchmarks/heads_data.py``): the heads train on ``runs/splits/train.tsv`` (train.tsv minus
 the held-out dev slice and alternative groups) and stop early on ``runs/splits/dev.tsv`` (the
@@ -24,12 +24,9 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "scripts"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from benchmarks.heads_data import SPLITS, make_splits
 
-from heads_data import SPLITS, make_splits  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 MODELS = {"bergamot-en-pt": "en-pt", "bergamot-pt-en": "pt-en"}
 MAX_HEAD_BYTES = 20 * 2**20
