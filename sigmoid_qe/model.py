@@ -16,7 +16,6 @@ from .directions import (
     OPPOSITE_DEFAULT,
     checked_direction,
     combine,
-    reverse_backend,
     reverse_side_warnings,
     swapped_lp,
 )
@@ -113,7 +112,7 @@ class QEModel:
         """Whether a reverse model is there or can be had (see :func:`load_reverse`)."""
         if self._reverse is not None or self._reverse_options.get("reverse_model"):
             return True
-        return self.name in OPPOSITE_DEFAULT or reverse_backend(self.backend) is not None
+        return self.name in OPPOSITE_DEFAULT or self.backend.reversed() is not None
 
     @property
     def reverse(self) -> QEModel:
@@ -167,7 +166,7 @@ class QEModel:
         shortlist, else None (the full vocabulary, or no softmax at all)."""
         if self.softmax_over != "shortlist" or not METHOD_TABLE[method].needs_softmax:
             return None
-        return "shortlist" if getattr(self.backend, "shortlist", None) is not None else None
+        return "shortlist" if self.backend.shortlist is not None else None
 
     def span_thresholds(self, method: str, override=None) -> SpanThresholds:
         """The error-span thresholds for ``method``: ``override`` (a number: the minor
@@ -387,17 +386,16 @@ class QEModel:
             if decoding.n != 1:
                 raise OptionError(f"n={n} but the Decoding asks for {decoding.n} candidates")
             decoding = dataclasses.replace(decoding, n=n)  # Decoding("beam") with n=8
-        generate = getattr(self.backend, "generate", None)
-        if generate is None:
+        if not self.backend.can_generate():
             raise NotImplementedError(f"{self.backend.name}: this backend cannot translate")
         sources = segments(sources, "sources")
         if indices is None:
             indices = range(first_index, first_index + len(sources))
         elif len(indices) != len(sources):
             raise OptionError(f"{len(indices)} indices for {len(sources)} sources")
-        return generate(sources, decoding,
-                        batch_size=check_batch_size(batch_size or self.batch_size),
-                        indices=list(indices))
+        return self.backend.generate(sources, decoding,
+                                     batch_size=check_batch_size(batch_size or self.batch_size),
+                                     indices=list(indices))
 
     def translate(self, sources: Iterable[str], batch_size: Optional[int] = None,
                   n: Optional[int] = None, decoding: Union[str, Decoding, None] = None,
@@ -461,11 +459,11 @@ def load_reverse(model: QEModel, reverse_model: Optional[str] = None, reverse_he
                  **options) -> QEModel:
     """The reverse QEModel of ``model``: ``reverse_model`` (+ ``reverse_head``) when given, else
     the offline default's other student, else the same multilingual model swapped
-    (:func:`.directions.reverse_backend`)."""
+    (:meth:`.backends.base.Backend.reversed`)."""
     name = reverse_model or OPPOSITE_DEFAULT.get(model.name)
     if name is not None:
         return load_model(name, head=reverse_head, lp=swapped_lp(model.backend.lp), **options)
-    backend = reverse_backend(model.backend)
+    backend = model.backend.reversed()
     if backend is None:
         raise OptionError(f"{model.name} translates one direction only: give the opposite "
                           f"model with --reverse-model (and its head with --reverse-head) to "

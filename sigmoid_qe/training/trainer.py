@@ -364,7 +364,7 @@ class TrainingRun:
     def _finish(self, seconds: float) -> TrainResult:
         record = self._record(seconds)
         kept = self.best_weight if self.best_weight is not None else self.weight.detach().cpu()
-        style = getattr(self.backend, "prompt_style", None)
+        style = self.backend.prompt_style
         config = SigmoidHeadConfig(vocab_size=self.backend.vocab_size, hidden_size=self.backend.hidden_size,
                                    base_model=self.backend.name, base_revision=self.backend.revision,
                                    prompt_style=style if style not in (None, "default") else None,
