@@ -5,13 +5,15 @@
     python -m scripts.train_default_heads --variant lr3e-3 --train-pairs 12000 --no-install
     python -m scripts.train_default_heads --limit 64 --epochs 1 --install-dir /tmp/h  # smoke test
 
-Data (``benchmarks/heads_data.py``): the heads train on ``runs/splits/train.tsv`` (train.tsv minus
-the held-out dev slice and alternative groups) and stop early on ``runs/splits/dev.tsv`` (the
-dev slice + the non-FLORES rows of dev.tsv); FLORES devtest, alt-test and BioMQM stay test
-sets. Each direction trains with ``sigmoid-qe-train`` into ``runs/default-heads/<model>/`` and
-then installs the kept head as float16 into ``sigmoid_qe/heads/<model>/``; the method,
-aggregation and span thresholds are then chosen on dev by ``scripts/reproduce_heads.sh``
-(``dev_eval.py``, ``select_scoring.py``, ``calibrate_spans.py``), which runs the whole chain.
+Data (roles as in ``benchmarks/RESULTS.md``, "Data and roles"): the heads train on
+``runs/splits/train.tsv`` (train.tsv minus the held-out dev slice and alternative groups) and
+stop early on ``runs/splits/dev.tsv`` (the dev slice + the non-FLORES rows of dev.tsv). Each
+direction trains with ``sigmoid-qe-train`` into ``runs/default-heads/<model>/`` and then
+installs the kept head as float16 into ``sigmoid_qe/heads/<model>/``; the scoring (direction,
+method, weight, aggregation) is then chosen on dev (BioMQM round one and the synthetic dev
+challenge set) and the span thresholds calibrated on dev by ``scripts/reproduce_heads.sh``
+(``benchmarks.human_dev``, ``scripts.select_human_scoring``, ``scripts.calibrate_spans``),
+which runs the whole chain. FLORES devtest and alt-test are test sets: nothing here reads them.
 The run saves checkpoints and always passes ``--resume``: rerunning the script after an
 interruption continues where it stopped and yields the same head. The full command of each
 run is printed first.

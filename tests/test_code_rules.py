@@ -27,3 +27,19 @@ def test_the_harness_edits_no_sys_path():
     assert offenders == []
     for folder in ("benchmarks", "benchmarks/gpu", "scripts"):
         assert (REPO_ROOT / folder / "__init__.py").is_file(), folder
+
+
+def test_every_results_section_says_its_data_role():
+    """RESULTS.md's "Data and roles" table is the one source for dev and test: every numbered
+    section names its role with a word from the table's role column."""
+    text = (REPO_ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    table = text[text.index("Data and roles"):text.index("\n## ")]
+    roles = {row.split("|")[3].strip() for row in table.splitlines()
+             if row.startswith("| ") and not row.startswith("| name")}
+    assert {"train", "dev", "test", "none"} <= roles
+    sections = re.split(r"\n(?=## \d+\. )", text)[1:]
+    assert len(sections) >= 10
+    for section in sections:
+        heading = section.splitlines()[0]
+        role = re.search(r"\*\*Data role:\*\* (\w+)", section.split("\n### ")[0])
+        assert role is not None and role.group(1) in roles, heading
