@@ -16,6 +16,7 @@ from typing import (
 from .errors import InputError
 from .files import PathLike, os_error_reason
 from .outputs import check_output
+from .version import __version__
 
 # -- folders the package makes -----------------------------------------------------------------
 #: The file that marks a folder as made by sigmoid-qe (its content names the kind of folder).
@@ -33,7 +34,6 @@ def folder_kind(folder: PathLike) -> Optional[str]:
 
 
 def mark_folder(folder: PathLike, kind: str) -> None:
-    from .version import __version__
     (Path(folder) / FOLDER_MARK).write_text(
         json.dumps({"kind": kind, "made_by": f"sigmoid-qe {__version__}"}) + "\n", "utf-8")
 

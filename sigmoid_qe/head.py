@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,8 +24,10 @@ from typing import Any, Dict, Optional, Union
 import torch
 from torch import nn
 
-from .errors import ModelLoadError, first_line
+from .errors import ModelLoadError, OptionError, first_line
+from .methods import METHODS, check_method
 from .outputs import write_files_atomically
+from .spans import SpanThresholds
 
 HEAD_WEIGHTS = "head.safetensors"
 HEAD_CONFIG = "config.json"
@@ -104,11 +107,6 @@ class SigmoidHeadConfig:
 def _check_config_values(data: Dict[str, Any], where: str) -> None:
     """method/aggregate/span_thresholds as scoring will use them, each mistake one line naming
     the config file (never a traceback at first use)."""
-    import math
-
-    from .errors import OptionError
-    from .methods import METHODS, check_method
-    from .spans import SpanThresholds
     for key in ("base_model", "base_revision", "method", "aggregate", "prompt_style"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise ModelLoadError(f"{where}: {key} must be a string, got {data[key]!r}")

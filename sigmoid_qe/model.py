@@ -22,7 +22,7 @@ from .directions import (
 from .errors import InputError, InputWarning, OptionError, SigmoidQEWarning
 from .languages import direction_warning
 from .loading import HeadSpec, attach_head, load_backend_and_head
-from .methods import METHOD_TABLE, STATISTICS, check_method, combine_weight, orient
+from .methods import METHOD_TABLE, STATISTICS, aggregate_scores, check_method, combine_weight, orient
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
 from .signature import QESignature
@@ -409,7 +409,6 @@ class QEModel:
 
 
 def _sentence_score(method: str, aggregate: str, stats: TokenStats) -> float:
-    from .methods import METHOD_TABLE, aggregate_scores
     values = orient(method, getattr(stats, METHOD_TABLE[method].statistic))
     return aggregate_scores(values, aggregate)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -143,7 +144,6 @@ class TrainingRun:
                 damaged.append(exc)
                 continue
             if damaged:
-                import warnings
                 warnings.warn(SigmoidQEWarning(
                     f"{damaged[0].path}: damaged checkpoint ({damaged[0].reason}): resumed from "
                     f"the older {path.name} instead"), stacklevel=2)
