@@ -4,6 +4,7 @@ editing sys.path."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from conftest import REPO_ROOT, ROUND_NAMED
 
@@ -95,3 +96,72 @@ def test_function_local_imports_stay_within_the_allow_list():
     assert over == {}, f"local imports over the allowance (found, allowed): {over}"
     light = {(m, name) for m, name in found if name in LIGHT} - LIGHT_PENDING
     assert light == set(), "import these at the top of the module"
+
+
+def _defined(path: Path) -> set:
+    """Top-level names of a module (functions, classes and their methods as Class.method,
+    assignments, imported names)."""
+    import ast
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            if isinstance(node, ast.ClassDef):
+                names |= {f"{node.name}.{m.name}" for m in node.body
+                          if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.ImportFrom):
+            names |= {a.asname or a.name for a in node.names}
+    return names
+
+
+def _module_file(parts):
+    """The .py file of a dotted module name in this repository, or None."""
+    path = (REPO_ROOT / Path(*parts)).with_suffix(".py")
+    return path if path.is_file() else None
+
+
+def _missing_names(text: str) -> list:
+    """What a document cites that the tree lacks: paths, `python -m` modules, the names given
+    in parentheses after a module path or with `in PATH`, and dotted ``sigmoid_qe.x.name``."""
+    import importlib.util
+    missing = []
+    tree = r"(?:sigmoid_qe|benchmarks|scripts|tests|examples)/[\w./-]*"
+    for path in re.findall(rf"`({tree})`", text):
+        if not (REPO_ROOT / path).exists():
+            missing.append(path)
+    for module in re.findall(r"python3? -m ([\w.]+)", text):
+        if importlib.util.find_spec(module) is None:
+            missing.append(module)
+    module_file = r"(?:sigmoid_qe|benchmarks|scripts)/[\w/]+\.py"
+    cited = [(path, re.findall(r"`([A-Za-z_][\w.]*)`", names))
+             for path, names in re.findall(rf"`({module_file})` \(([^)]*)\)", text)]
+    cited += [(path, [a, b] if b else [a]) for a, b, path in re.findall(
+        rf"`([\w.]+)`(?: and `([\w.]+)`)? in `({module_file})`", text)]
+    for path, names in cited:
+        if (REPO_ROOT / path).exists():
+            known = _defined(REPO_ROOT / path)
+            missing += [f"{path}:{name}" for name in names if name not in known]
+    for dotted in re.findall(r"`(sigmoid_qe(?:\.\w+)+)`", text):
+        parts = dotted.split(".")
+        k = 1  # the longest prefix that is a module file or package, the rest a name in it
+        while k < len(parts) and (_module_file(parts[:k + 1]) or (REPO_ROOT / Path(*parts[:k + 1])).is_dir()):
+            k += 1
+        rest = ".".join(parts[k:])
+        if rest and rest not in _defined(_module_file(parts[:k]) or REPO_ROOT / Path(*parts[:k], "__init__.py")):
+            missing.append(dotted)
+    return missing
+
+
+def test_names_cited_in_readme_and_results_exist():
+    """README.md and RESULTS.md cite modules, scripts and functions by name: each must exist, so
+    a rename or a move updates the docs in the same change."""
+    assert _missing_names("`sigmoid_qe/methods.py` (`token_scores`, `no_such_function`), "
+                          "`python -m benchmarks.no_such_bench`, `sigmoid_qe.methods.NOPE`") == [
+        "benchmarks.no_such_bench", "sigmoid_qe/methods.py:no_such_function",
+        "sigmoid_qe.methods.NOPE"]
+    for doc in ("README.md", "benchmarks/RESULTS.md"):
+        assert _missing_names((REPO_ROOT / doc).read_text(encoding="utf-8")) == [], doc
