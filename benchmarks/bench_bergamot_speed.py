@@ -13,8 +13,8 @@ ratio uses the best rounds (least disturbed by other processes) and the medians.
 time of the process is printed too: with ``--threads 1`` it measures the work done whatever
 else runs on the machine (with more threads it also counts OpenMP spin-waiting).
 
-    python benchmarks/bench_bergamot_speed.py                 # CPU, fp32
-    python benchmarks/bench_bergamot_speed.py --device cuda --precision bf16
+    python -m benchmarks.bench_bergamot_speed                 # CPU, fp32
+    python -m benchmarks.bench_bergamot_speed --device cuda --precision bf16
 """
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ import warnings
 from pathlib import Path
 from typing import List, Tuple
 
+from sigmoid_qe.files import read_table
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from sigmoid_qe.files import read_table  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "parallel" / "en-pt" / "dev.tsv"
 
@@ -181,14 +181,14 @@ def main() -> None:
     print(f"our greedy translate():    {n_native / seconds:7.1f} sentences/s (batch 32)")
 
     for method in [m for m in args.rss_methods.split(",") if m] if args.rss_segments else []:
-        cmd = [sys.executable, __file__, "--rss-child", "--method", method,
+        cmd = [sys.executable, "-m", "benchmarks.bench_bergamot_speed", "--rss-child", "--method", method,
                "--segments", str(args.rss_segments), "--model", args.model,
                "--data", args.data, "--device", args.device, "--precision", args.precision,
                "--batch-size", str(args.batch_size), "--min-tokens", str(args.min_tokens),
                "--max-tokens", str(args.max_tokens)]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT,
                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
         child = json.loads(out.stdout.strip().splitlines()[-1])
         numbers[f"rss_{method}"] = child

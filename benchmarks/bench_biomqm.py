@@ -1,7 +1,7 @@
 """Segment-level agreement of every glass-box QE method with BioMQM's human MQM scores.
 
-    python benchmarks/bench_biomqm.py                        # default models and heads
-    python benchmarks/bench_biomqm.py --head-pt-en DIR --head-en-pt DIR \
+    python -m benchmarks.bench_biomqm                        # default models and heads
+    python -m benchmarks.bench_biomqm --head-pt-en DIR --head-en-pt DIR \
         --extra-head no-excl:pt-en=DIR2                      # trained heads, plus an ablation
 
 Data: ``../shared/data/bio-mqm/`` round one (see its README): the two pt->en MT systems
@@ -30,13 +30,10 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
-from sigmoid_qe.metaeval.tie_calibrated import acc_eq_flat_bootstrap_ci
-
-from qe_bench_common import (
+from benchmarks.candidates import Candidate
+from benchmarks.qe_bench_common import (
     BIOMQM,
     MODELS,
-    Method,
     describe_heads,
     load_heads,
     markdown_table,
@@ -46,6 +43,7 @@ from qe_bench_common import (
     sentence_scores,
     shipped_method,
 )
+from sigmoid_qe.metaeval.tie_calibrated import acc_eq_flat_bootstrap_ci
 
 TABLES = (("pt-en MT systems (round 1)", "pt-en.round1.tsv", "pt-en"),
           ("pt-en linguist references", "pt-en.round1-refs.tsv", "pt-en"),
@@ -90,7 +88,7 @@ def fmt(value: float, low: float, high: float) -> str:
     return f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
-def report_table(title: str, frame, scores: Dict[str, np.ndarray], methods: List[Method],
+def report_table(title: str, frame, scores: Dict[str, np.ndarray], methods: List[Candidate],
                  samples: int, seed: int) -> str:
     from sigmoid_qe.metaeval import resampling, tie_calibrated
     gold = as_matrix(frame, frame["human"])

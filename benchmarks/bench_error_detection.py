@@ -1,10 +1,10 @@
 """Does a QE score prefer a human translation to the same translation with one error in it, and
 does it keep preferring a *second* valid translation? The paper's thesis as a controlled test.
 
-    python benchmarks/bench_error_detection.py                   # both directions, default heads
-    python benchmarks/bench_error_detection.py --head-en-pt DIR --head-pt-en DIR \
+    python -m benchmarks.bench_error_detection                   # both directions, default heads
+    python -m benchmarks.bench_error_detection --head-en-pt DIR --head-pt-en DIR \
         --extra-head no-excl:en-pt=DIR2 --extra-head no-excl:pt-en=DIR3
-    python benchmarks/bench_error_detection.py --limit 100 --tatoeba-limit 100   # quick look
+    python -m benchmarks.bench_error_detection --limit 100 --tatoeba-limit 100   # quick look
 
 1. **Error detection** (FLORES-200 devtest rows of ``parallel/en-pt/dev.tsv``, 1012 per
    direction): each human translation gets one copy per error kind of
@@ -33,13 +33,10 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
-from sigmoid_qe.challenge.perturb import KINDS, Perturber, build_vocabulary
-
-from qe_bench_common import (
+from benchmarks.candidates import Candidate
+from benchmarks.qe_bench_common import (
     MODELS,
     PARALLEL,
-    Method,
     describe_heads,
     load_heads,
     markdown_table,
@@ -49,6 +46,7 @@ from qe_bench_common import (
     score_all_heads,
     sentence_scores,
 )
+from sigmoid_qe.challenge.perturb import KINDS, Perturber, build_vocabulary
 
 
 def mine_alternatives(rows: Sequence[Dict[str, str]], src: str, tgt: str) -> List[Tuple[str, str, str]]:
@@ -88,7 +86,7 @@ def build_items(lp: str, seed: int, limit: int, tatoeba_splits: Sequence[str], t
     return flores, detection, alternatives, tolerance
 
 
-def accuracy_rows(methods: List[Method], score_of, comparisons, kinds: Sequence[str]):
+def accuracy_rows(methods: List[Candidate], score_of, comparisons, kinds: Sequence[str]):
     """Per method: accuracy per kind, micro 'all', macro mean of kinds; and tie counts."""
     rows, ties = [], {}
     by_kind = {k: [c for c in comparisons if c[0] == k] for k in kinds}
@@ -109,7 +107,7 @@ def accuracy_rows(methods: List[Method], score_of, comparisons, kinds: Sequence[
     return rows, ties
 
 
-def tolerance_rows(methods: List[Method], score_of, comparisons, kinds: Sequence[str]):
+def tolerance_rows(methods: List[Candidate], score_of, comparisons, kinds: Sequence[str]):
     """Per method: 'both above' per kind, then A > A', B > A' and both, over all kinds."""
     rows = []
     for method in methods:

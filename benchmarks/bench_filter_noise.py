@@ -1,7 +1,7 @@
 """Does ``sigmoid-qe-filter --keep-top`` find the noise in a parallel corpus?
 
-    python benchmarks/bench_filter_noise.py                 # both directions, 20% noise
-    python benchmarks/bench_filter_noise.py --lps en-pt --noise 0.1
+    python -m benchmarks.bench_filter_noise                 # both directions, 20% noise
+    python -m benchmarks.bench_filter_noise --lps en-pt --noise 0.1
 
 A copy of ``parallel/en-pt/dev.tsv`` (1,485 pairs; ``--split dev``: the heads' 2,000-pair dev
 slice instead) with a known share of its targets replaced
@@ -40,15 +40,11 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "benchmarks"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-from heads_data import load_split  # noqa: E402
-from qe_bench_common import (  # noqa: E402
+from benchmarks.candidates import Candidate
+from benchmarks.heads_data import load_split
+from benchmarks.qe_bench_common import (
     MODELS,
     SHARED,
-    Method,
     load_heads,
     markdown_table,
     read_parallel,
@@ -56,6 +52,8 @@ from qe_bench_common import (  # noqa: E402
     sentence_scores,
     shipped_method,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 KINDS = ("shuffled", "untranslated", "truncated", "wrong-language")
 GERMAN = SHARED / "mt-metrics-eval-v2" / "wmt23" / "references" / "en-de.refA.txt"
@@ -134,50 +132,44 @@ def evaluate(lp: str, rate: float, seed: int, cache_dir: Path, check_cli: bool,
     head = next(iter(trained))
     from sigmoid_qe.filtering import FILTER_DIRECTION, FILTER_SCORING
     method, aggregate = FILTER_SCORING
-    mark = "**filter default: {}**" if FILTER_DIRECTION == "forward" else "{}"
-    default = Method(mark.format(f"{method} [{head}] {aggregate}"),
-                     f"sigmoid:{head}" if method == "sigmoid" else method, aggregate)
-    methods: List[Method] = [default]
+    head_of = {"sigmoid": head, "combined": head}
+    weight = trained[head].combine_weight
+    default = Candidate(method=method, weight=weight if method == "combined" else None,
+                        aggregate=aggregate, head=head_of.get(method),
+                        role="filter default" if FILTER_DIRECTION == "forward" else "")
+    methods: List[Candidate] = [default]
     shipped = shipped_method(models)
     if shipped is not None:
-        methods.append(Method(shipped.label.replace("shipped default", "the head's scoring default"),
-                              shipped.stat, shipped.aggregate))
-    weight = trained[head].combine_weight
-    methods += [Method(f"sigmoid [{head}] mean", f"sigmoid:{head}", "mean"),
-                Method(f"sigmoid [{head}] mean-log", f"sigmoid:{head}", "mean-log"),
-                Method(f"sigmoid [{head}] sum-log", f"sigmoid:{head}", "prod"),
-                Method(f"combined [{head}] a={weight:g} mean", f"combined:{head}@{weight:g}", "mean"),
-                Method(f"combined [{head}] a={weight:g} mean-log", f"combined:{head}@{weight:g}",
-                       "mean-log"),
-                Method("softmax mean", "softmax", "mean"),
-                Method("softmax mean-log", "softmax", "mean-log"),
-                Method("softmax sum-log", "softmax", "prod"),
-                Method("boosted mean", "boosted", "mean")]
-    methods = [m for k, m in enumerate(methods)
-               if (m.stat, m.aggregate) not in {(o.stat, o.aggregate) for o in methods[:k]}]
+        methods.append(Candidate(*shipped.key, role="the head's scoring default"))
+    methods += [Candidate(method="sigmoid", aggregate=how, head=head)
+                for how in ("mean", "mean-log", "prod")]
+    methods += [Candidate(method="combined", weight=weight, aggregate=how, head=head)
+                for how in ("mean", "mean-log")]
+    methods += [Candidate(method="softmax", aggregate=how) for how in ("mean", "mean-log", "prod")]
+    methods.append(Candidate(method="boosted", aggregate="mean"))
+    methods = [m for k, m in enumerate(methods) if m.key not in {o.key for o in methods[:k]}]
     k = int(clean.sum())
     rows, masks = [], {}
     for method in methods:
         mask = keep_top(sentence_scores(method, stats), k)
-        masks[method.label] = mask
-        rows.append(_row(method.label, mask, clean, labels_arr))
+        label = f"**{method.label}**" if method.role == "filter default" else method.label
+        masks[label] = mask
+        rows.append(_row(label, mask, clean, labels_arr))
     from sigmoid_qe.directions import combine
     from sigmoid_qe.languages import detect
     from sigmoid_qe.off_target import target_language
     expected = target_language(lp)
     off = np.array([detect(t, expected)[1] for _, t in pairs])
     rev_weight = trained[head].reverse.combine_weight
-    for label, stat, agg in ((f"sigmoid [{head}] mean, both directions", "sigmoid", "mean"),
-                             (f"sigmoid [{head}] errors, both directions", "sigmoid", "errors"),
-                             (f"combined [{head}] mean-log, both directions", "combined", "mean-log"),
-                             (f"combined [{head}] sum-log, both directions", "combined", "prod"),
-                             ("softmax sum-log, both directions", "softmax", "prod"),
-                             ("softmax mean-log, both directions", "softmax", "mean-log")):
-        names = {"sigmoid": (f"sigmoid:{head}",) * 2,
-                 "combined": (f"combined:{head}@{weight:g}", f"combined:{head}@{rev_weight:g}")}
-        fwd_stat, rev_stat = names.get(stat, (stat, stat))
-        f = sentence_scores(Method(label, fwd_stat, agg), stats)
-        r = sentence_scores(Method(label, rev_stat, agg), back)
+    for stat, agg in (("sigmoid", "mean"), ("sigmoid", "errors"), ("combined", "mean-log"),
+                      ("combined", "prod"), ("softmax", "prod"), ("softmax", "mean-log")):
+        forward = Candidate("forward", stat, weight if stat == "combined" else None, agg,
+                            head_of.get(stat))
+        reverse = Candidate("reverse", stat, rev_weight if stat == "combined" else None, agg,
+                            head_of.get(stat))
+        label = Candidate("both", stat, None, agg, head_of.get(stat)).label
+        f = sentence_scores(forward, stats)
+        r = sentence_scores(reverse, back)
         both = np.array([combine(x, y, agg) for x, y in zip(f, r)])
         mask = keep_top(both, k)
         if (stat, agg) == FILTER_SCORING and FILTER_DIRECTION == "both":

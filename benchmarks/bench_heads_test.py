@@ -1,7 +1,7 @@
 """The shipped heads on the test sets: FLORES error detection per kind, alt-test tolerance.
 
-    python benchmarks/bench_heads_test.py                 # both directions, shipped heads
-    python benchmarks/bench_heads_test.py --lps pt-en --head extra=DIR
+    python -m benchmarks.bench_heads_test                 # both directions, shipped heads
+    python -m benchmarks.bench_heads_test --lps pt-en --head extra=DIR
 
 Test sets, never used for any choice (``benchmarks/heads_data.py`` makes the splits):
 
@@ -22,16 +22,13 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks.candidates import LENGTH, Candidate
+from benchmarks.heads_data import flores_rows, load_split
+from benchmarks.qe_bench_common import MODELS, evaluate_items, markdown_table
+from sigmoid_qe.challenge.perturb import KINDS
+from sigmoid_qe.challenge.sets import alternatives, detection_items, tolerance_items
+
 ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "benchmarks"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from sigmoid_qe.challenge.perturb import KINDS  # noqa: E402
-from sigmoid_qe.challenge.sets import alternatives, detection_items, tolerance_items  # noqa: E402
-
-from heads_data import flores_rows, load_split  # noqa: E402
-from qe_bench_common import MODELS, evaluate_items, markdown_table  # noqa: E402
 
 
 def test_items(lp: str, seed: int = 0):
@@ -44,16 +41,21 @@ def test_items(lp: str, seed: int = 0):
 def shipped_label(lp: str) -> str:
     from sigmoid_qe import load_model
     qe = load_model(MODELS[lp], device="cpu")
-    method, agg = qe.default_method, qe.default_aggregate
-    if method == "combined":
-        return f"combined[shipped] a={qe.combine_weight:g} {agg}"
-    return f"{method}[shipped] {agg}" if method == "sigmoid" else f"{method} {agg}"
+    method = qe.default_method
+    return Candidate(method=method, weight=qe.combine_weight if method == "combined" else None,
+                     aggregate=qe.default_aggregate,
+                     head="shipped" if method in ("sigmoid", "combined") else None).label
 
 
-ROWS = ("sigmoid[shipped] mean", "sigmoid[shipped] prod", "sigmoid[shipped] mean-log",
-        "sigmoid[untrained] mean", "softmax mean", "softmax prod", "softmax mean-log",
-        "boosted mean", "entropy mean", "combined[shipped] a=0.5 mean-log",
-        "combined[shipped] a=0.75 mean-log", "combined[shipped] a=0.75 prod", "length (-tokens)")
+ROWS = tuple(c.label for c in (
+    *[Candidate(method="sigmoid", aggregate=how, head="shipped") for how in ("mean", "prod", "mean-log")],
+    Candidate(method="sigmoid", aggregate="mean", head="untrained"),
+    *[Candidate(method="softmax", aggregate=how) for how in ("mean", "prod", "mean-log")],
+    Candidate(method="boosted", aggregate="mean"), Candidate(method="entropy", aggregate="mean"),
+    Candidate(method="combined", weight=0.5, aggregate="mean-log", head="shipped"),
+    Candidate(method="combined", weight=0.75, aggregate="mean-log", head="shipped"),
+    Candidate(method="combined", weight=0.75, aggregate="prod", head="shipped"),
+    Candidate(method=LENGTH)))
 
 
 def table(report, shipped: str) -> str:

@@ -1,7 +1,7 @@
 """Language identification on the project's data: the hand-written stop-word guesser that
 sigmoid-qe used before issue 20 against py3langid (what it uses now).
 
-    python benchmarks/bench_language_id.py            # markdown tables for RESULTS.md
+    python -m benchmarks.bench_language_id            # markdown tables for RESULTS.md
 
 *pair inference*: which offline default (en-pt or pt-en) the texts ask for, when the user
 gives no --lp: the dev pairs of ``parallel/en-pt/dev.tsv`` cut into blocks of k lines, each
@@ -28,10 +28,9 @@ import types
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from sigmoid_qe import languages as new
 
-from sigmoid_qe import languages as new  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 #: The last commit with the stop-word guesser.
 OLD_COMMIT = "f902c36"

@@ -8,8 +8,8 @@ straightforward acc_eq (every pair of systems of every segment enumerated in Pyt
 and swept one pair at a time, as mt-metrics-eval's ``tau_optimization`` does) on the same
 data, checks that both give the same values and thresholds, and prints the ratio.
 
-    python benchmarks/bench_metaeval.py                 # everything (the naive part takes ~1 min)
-    python benchmarks/bench_metaeval.py --naive-metrics 14
+    python -m benchmarks.bench_metaeval                 # everything (the naive part takes ~1 min)
+    python -m benchmarks.bench_metaeval --naive-metrics 14
 
 Wall-clock times on a shared machine vary; CPU times are printed next to them.
 """
@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data" / "mt-metrics-eval-v2" / "wmt23"
 LPS = ("en-de", "he-en", "zh-en")
 BUDGET_S = 5.0

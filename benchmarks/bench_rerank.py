@@ -1,7 +1,7 @@
 """Does reranking candidates with the head beat taking the model's greedy output?
 
-    python benchmarks/bench_rerank.py                      # both directions, n = 4 8 16
-    python benchmarks/bench_rerank.py --limit 50 --ns 4    # quick look
+    python -m benchmarks.bench_rerank                      # both directions, n = 4 8 16
+    python -m benchmarks.bench_rerank --limit 50 --ns 4    # quick look
 
 On FLORES-200 devtest (the rows of ``parallel/en-pt/dev.tsv`` whose origin is flores, 1012 per
 direction; the references are used to judge only), with the shipped head of each direction:
@@ -31,14 +31,12 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
+from benchmarks.qe_bench_common import MODELS, markdown_table, read_parallel, score_pairs
 from sigmoid_qe import load_model
 from sigmoid_qe.decoding import Decoding
 from sigmoid_qe.directions import combine
 from sigmoid_qe.methods import aggregate_scores, token_scores
 from sigmoid_qe.rerank import first_best, top_k, utility_function
-
-from qe_bench_common import MODELS, markdown_table, read_parallel, score_pairs
 
 EPSILON = 0.02
 

@@ -1,7 +1,7 @@
 """Scale: processes, memory, int8, and what a user would otherwise run, each measured in one run.
 
-    python benchmarks/bench_scale.py                      # everything (about 15 minutes)
-    python benchmarks/bench_scale.py --only int8 memory   # some parts
+    python -m benchmarks.bench_scale                      # everything (about 15 minutes)
+    python -m benchmarks.bench_scale --only int8 memory   # some parts
 
 * ``processes``: ``sigmoid-qe`` on 2,000 pairs, 1 process (2 threads) vs ``torchrun`` with
   2 processes (1 thread each, gloo): seg/s and the speed-up (model loading excluded: the time
@@ -28,8 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
-from qe_bench_common import read_parallel
+from benchmarks.qe_bench_common import read_parallel
 
 PARTS = ("processes", "memory", "int8", "cometkiwi")
 

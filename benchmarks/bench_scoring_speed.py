@@ -3,8 +3,8 @@
 The Sigmoid Head needs h . w_y for the observed token only; softmax-based scores need the
 whole [tokens, vocab] projection. This prints segments/s for both and their ratio.
 
-    python benchmarks/bench_scoring_speed.py                 # random OPUS-MT-sized Marian
-    python benchmarks/bench_scoring_speed.py --model DIR     # any HF model directory
+    python -m benchmarks.bench_scoring_speed                 # random OPUS-MT-sized Marian
+    python -m benchmarks.bench_scoring_speed --model DIR     # any HF model directory
 
 Sentences: the English side of ../shared/data/parallel/en-pt/dev.tsv (FLORES rows), scored
 against their Portuguese translations.
@@ -12,7 +12,6 @@ against their Portuguese translations.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 import warnings
@@ -20,9 +19,9 @@ from pathlib import Path
 
 import torch
 
+from sigmoid_qe.files import read_table
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from sigmoid_qe.files import read_table  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "parallel" / "en-pt" / "dev.tsv"
 

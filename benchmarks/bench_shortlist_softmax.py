@@ -1,8 +1,8 @@
 """The shortlist-normalised softmax of the Bergamot students: agreement with the full softmax
 on dev, and the speed of the default scoring with and without it (issue 19, item 6).
 
-    python benchmarks/bench_shortlist_softmax.py                  # both parts, both pairs
-    python benchmarks/bench_shortlist_softmax.py --part speed --rounds 3
+    python -m benchmarks.bench_shortlist_softmax                  # both parts, both pairs
+    python -m benchmarks.bench_shortlist_softmax --part speed --rounds 3
 
 *agreement*: a seeded sample of the dev challenge pairs (``heads_data.dev_items``: dev
 translations and their single-error copies), scored twice with the shipped heads: softmax over
@@ -29,13 +29,10 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from benchmarks.qe_bench_common import MODELS
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-for folder in (ROOT, HERE):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from qe_bench_common import MODELS  # noqa: E402
 
 Pair = Tuple[str, str]
 #: What each head scored with before issue 19 (method, aggregate, combine weight, softmax over).
@@ -43,9 +40,8 @@ PREVIOUS = {"pt-en": ("sigmoid", "prod", None, "full"), "en-pt": ("combined", "m
 
 
 def dev_pairs(lp: str, n: int, seed: int = 0) -> List[Pair]:
+    from benchmarks.heads_data import dev_items
     from sigmoid_qe.challenge.sets import scored_pairs
-
-    from heads_data import dev_items
     detection, tolerance = dev_items(lp)
     pairs = scored_pairs(detection, tolerance)
     return random.Random(seed).sample(pairs, min(n, len(pairs)))

@@ -1,6 +1,6 @@
 """Error spans against expert MQM error spans: BioMQM round one (a test set: nothing is tuned here).
 
-    python benchmarks/bench_spans.py                 # shipped heads, their calibrated thresholds
+    python -m benchmarks.bench_spans                 # shipped heads, their calibrated thresholds
 
 For the pt-en MT systems, the pt-en linguist references and the en-pt linguist references,
 span precision / recall / F1 of every method's spans (sigmoid, combined, softmax, BoostedProb,
@@ -17,15 +17,12 @@ import argparse
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
+from benchmarks.qe_bench_common import BIOMQM, MODELS, markdown_table
 from sigmoid_qe.metaeval import spans as evaluation
 from sigmoid_qe.spans import word_spans
-
-from qe_bench_common import BIOMQM, MODELS, markdown_table
 
 TABLES = (("pt-en", "pt-en.round1.tsv", "pt-en MT systems"),
           ("pt-en", "pt-en.round1-refs.tsv", "pt-en linguist references"),

@@ -1,7 +1,7 @@
 """How long a command that loads no model takes to start, against ``import torch`` (issue 20).
 
-    python benchmarks/bench_startup.py              # 7 interleaved rounds
-    python benchmarks/bench_startup.py --rounds 15
+    python -m benchmarks.bench_startup              # 7 interleaved rounds
+    python -m benchmarks.bench_startup --rounds 15
 
 Each round starts fresh interpreters, one after the other: ``python -c "import torch"``, then
 ``python -m sigmoid_qe.cli.score --help``, ``--version``, and ``sigmoid-qe-eval --help``.

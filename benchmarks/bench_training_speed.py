@@ -5,9 +5,9 @@ Trains the same head twice on the same slice of ``../shared/data/parallel/en-pt/
 once with the feature cache (epoch 1 runs the model and fills the cache, later epochs read
 it). Tokens = trained target positions; per-epoch rates come from the step timestamps.
 
-    python benchmarks/bench_training_speed.py                       # bergamot-en-pt
-    python benchmarks/bench_training_speed.py --model DIR --lp en-pt  # any HF model
-    python benchmarks/bench_training_speed.py --pairs 256 --epochs 3 --threads 2
+    python -m benchmarks.bench_training_speed                       # bergamot-en-pt
+    python -m benchmarks.bench_training_speed --model DIR --lp en-pt  # any HF model
+    python -m benchmarks.bench_training_speed --pairs 256 --epochs 3 --threads 2
 
 Without ../shared the benchmark uses synthetic sentences; without the Bergamot backend it
 stops and asks for ``--model``.
@@ -15,7 +15,6 @@ stops and asks for ``--model``.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 import warnings
@@ -23,9 +22,9 @@ from pathlib import Path
 
 import torch
 
+from sigmoid_qe.files import read_table
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from sigmoid_qe.files import read_table  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "data" / "parallel" / "en-pt" / "train.tsv"
 

@@ -1,6 +1,6 @@
 """Word-level QE on MLQE-PE test21: the NMT models' own word probabilities as a baseline.
 
-    python benchmarks/bench_word_level.py
+    python -m benchmarks.bench_word_level
 
 For each of the seven test21 pairs, a word's score is the lowest log-probability of its BPE
 pieces (``word-probas/``, the NMT model that produced the translation); a word is BAD below a
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import html
 import io
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -24,10 +23,8 @@ from typing import List, Optional
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
+from benchmarks.qe_bench_common import SHARED, markdown_table
 from sigmoid_qe.metaeval.spans import word_tag_ci, word_tag_scores
-
-from qe_bench_common import SHARED, markdown_table
 
 PAIRS = ("en-de", "en-zh", "et-en", "ne-en", "ro-en", "ru-en", "si-en")
 FOLDS = 5

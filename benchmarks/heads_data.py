@@ -1,6 +1,6 @@
 """The data protocol of the shipped heads: a hold-out that cannot leak, and the dev challenge set.
 
-    python benchmarks/heads_data.py            # writes runs/splits/ (and prints the manifest)
+    python -m benchmarks.heads_data            # writes runs/splits/ (and prints the manifest)
 
 From ``../shared/data/parallel/en-pt/train.tsv`` (47k pairs) it holds back, once and
 reproducibly (nothing here is random but a seeded sample):
@@ -22,18 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from sigmoid_qe.files import read_table
 
-from sigmoid_qe.files import read_table  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT.parent / "shared" / "data" / "parallel" / "en-pt"
 SPLITS = ROOT / "runs" / "splits"

@@ -1,9 +1,9 @@
 """The human-agreement dev protocol: every direction, method and aggregation on BioMQM round one
 (agreement with people) and on the synthetic dev challenge set (single errors, alternatives).
 
-    python benchmarks/human_dev.py --json runs/human-dev/report.json          # shipped heads
-    python benchmarks/human_dev.py --head-pt-en DIR --head-en-pt DIR --json ...
-    python scripts/select_human_scoring.py runs/human-dev/report.json          # the rule
+    python -m benchmarks.human_dev --json runs/human-dev/report.json          # shipped heads
+    python -m benchmarks.human_dev --head-pt-en DIR --head-en-pt DIR --json ...
+    python -m scripts.select_human_scoring runs/human-dev/report.json          # the rule
 
 Directions: *forward* scores the translation given the source with the model of the pair;
 *reverse* scores the source given the translation with the model of the opposite pair (the
@@ -34,15 +34,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from benchmarks.bench_biomqm import TABLES, load_table
+from benchmarks.candidates import DIRECTIONS, LENGTH, Candidate
+from benchmarks.qe_bench_common import BIOMQM, MODELS, code_fingerprint
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-for folder in (ROOT, HERE):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from bench_biomqm import TABLES, load_table  # noqa: E402
-
-from qe_bench_common import BIOMQM, MODELS, code_fingerprint  # noqa: E402
 
 Pair = Tuple[str, str]
 REVERSE = {"en-pt": "pt-en", "pt-en": "en-pt"}
@@ -52,7 +49,12 @@ CACHE = ROOT / "runs" / "human-cache"
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: Sentence aggregations compared (see ``aggregate``).
 AGGREGATES = ("errors", "word-errors", "count", "prod", "mean", "mean-log")
-DIRECTIONS = ("forward", "reverse", "both")
+#: Every candidate compared, in the rule's tie-break order (direction, then aggregation).
+CANDIDATES = tuple(Candidate.of_weight(direction, weight, how) for weight in WEIGHTS
+                   for direction in DIRECTIONS for how in AGGREGATES)
+#: label -> the label of its softmax-only twin (head-based candidates only).
+TWINS = {c.label: c.twin().label for c in CANDIDATES if c.twin() is not None}
+LENGTH_LABEL = Candidate(method=LENGTH).label
 #: Token score below which ``count`` counts a token as an error.
 COUNT_THRESHOLD = 0.5
 
@@ -124,19 +126,6 @@ def aggregate(values: np.ndarray, words: np.ndarray, how: str) -> float:
     return aggregate_scores(values.tolist(), how)
 
 
-def candidate_label(direction: str, weight: float, how: str) -> str:
-    method = {0.0: "softmax", 1.0: "sigmoid"}.get(weight, f"combined a={weight:g}")
-    return f"{direction} {method} {how}"
-
-
-def twin_label(label: str) -> Optional[str]:
-    """The softmax-only twin of a head-based candidate label (same direction, aggregation)."""
-    parts = label.split(" ")
-    if parts[0] not in DIRECTIONS or parts[1] == "softmax":
-        return None
-    return f"{parts[0]} softmax {parts[-1]}"
-
-
 def candidate_scores(fwd: List[Dict[str, np.ndarray]],
                      rev: List[Dict[str, np.ndarray]]) -> Dict[str, np.ndarray]:
     """{label: sentence score per pair} for every direction x weight x aggregation, plus the
@@ -150,18 +139,17 @@ def candidate_scores(fwd: List[Dict[str, np.ndarray]],
         for how in AGGREGATES:
             f = np.array([aggregate(v, a["word"], how) for v, a in zip(f_tok, fwd)])
             r = np.array([aggregate(v, a["word"], how) for v, a in zip(r_tok, rev)])
-            out[candidate_label("forward", weight, how)] = f
-            out[candidate_label("reverse", weight, how)] = r
-            out[candidate_label("both", weight, how)] = np.array(
+            out[Candidate.of_weight("forward", weight, how).label] = f
+            out[Candidate.of_weight("reverse", weight, how).label] = r
+            out[Candidate.of_weight("both", weight, how).label] = np.array(
                 [combine(x, y, how) for x, y in zip(f, r)])
-    out["length (-tokens)"] = np.array([-float(len(a["softmax"])) for a in fwd])
+    out[LENGTH_LABEL] = np.array([-float(len(a["softmax"])) for a in fwd])
     return out
 
 
 # -- BioMQM ---------------------------------------------------------------------------------------
 def biomqm_report(models, samples: int, seed: int, progress: bool) -> Dict[str, object]:
-    from bench_biomqm import as_matrix
-
+    from benchmarks.bench_biomqm import as_matrix
     from sigmoid_qe.metaeval import resampling, stats
     report: Dict[str, object] = {}
     for title, name, lp in TABLES:
@@ -185,7 +173,7 @@ def biomqm_report(models, samples: int, seed: int, progress: bool) -> Dict[str, 
             rows[label] = {"spearman": rho, "ci": [low, high], "p_vs_logprob_sum": perm.p_value,
                            "gap_vs_logprob_sum_ci": list(resampling.percentile_interval(
                                boot[label] - boot["forward softmax prod"]))}
-            twin = twin_label(label)
+            twin = TWINS.get(label)
             if twin is not None:
                 rows[label]["gap_vs_softmax_twin_ci"] = list(resampling.percentile_interval(
                     boot[label] - boot[twin]))
@@ -202,9 +190,9 @@ def synthetic_report(models, lps: Sequence[str], progress: bool, split: str = "d
     never chosen on), with 95% bootstrap intervals over items."""
     from sigmoid_qe.challenge.sets import scored_pairs
     if split == "dev":
-        from heads_data import dev_items as items_of
+        from benchmarks.heads_data import dev_items as items_of
     else:
-        from bench_heads_test import test_items as items_of
+        from benchmarks.bench_heads_test import test_items as items_of
     rng = np.random.default_rng(seed)
     report: Dict[str, object] = {}
     for lp in lps:
@@ -246,7 +234,7 @@ TABLE_ROWS = ("forward softmax prod", "forward softmax errors", "forward softmax
 def markdown(report: Dict[str, object], rows: Sequence[str] = TABLE_ROWS) -> str:
     """The dev tables of a report: BioMQM Spearman [95% CI] per set, the mean, the gap to the
     forward log-prob sum and to the softmax twin [95% CI]; synthetic detection / tolerance."""
-    from qe_bench_common import markdown_table
+    from benchmarks.qe_bench_common import markdown_table
     sets = list(report["biomqm"])
     out = []
     body = []

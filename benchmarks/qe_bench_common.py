@@ -14,25 +14,23 @@ import math
 import sys
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from sigmoid_qe.challenge.perturb import KINDS  # noqa: E402
-from sigmoid_qe.challenge.sets import (  # noqa: E402
+from benchmarks.candidates import LENGTH, Candidate
+from sigmoid_qe.challenge.perturb import KINDS
+from sigmoid_qe.challenge.sets import (
     detection_accuracy,
     scored_pairs,
     tolerance_accuracy,
 )
-from sigmoid_qe.default_model import DEFAULT_MODELS as MODELS  # noqa: E402
-from sigmoid_qe.files import read_table  # noqa: E402
-from sigmoid_qe.methods import METHOD_TABLE, SOFTMAX_STATS, aggregate_scores, token_scores  # noqa: E402
+from sigmoid_qe.default_model import DEFAULT_MODELS as MODELS
+from sigmoid_qe.files import read_table
+from sigmoid_qe.methods import SOFTMAX_STATS, aggregate_scores, token_scores
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SHARED = ROOT.parent / "shared" / "data"
 PARALLEL = SHARED / "parallel" / "en-pt"
@@ -169,107 +167,87 @@ def score_all_heads(models, pairs: Sequence[Pair], batch_size: int = 32,
     return out
 
 
-# -- methods --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Method:
-    """A sentence score: a token statistic (or the sigmoid x softmax product) and an aggregate."""
-
-    label: str
-    stat: str  # "sigmoid:NAME", "softmax", "entropy", "boosted", "combined:NAME", "length"
-    aggregate: str  # "mean", "prod" (sum of logs) or "" for length
-
-
-def shipped_method(models) -> Optional[Method]:
+# -- candidates -----------------------------------------------------------------------------------
+def shipped_method(models) -> Optional[Candidate]:
     """The shipped default of the "trained" head (its config's method, aggregation and
     combine weight), or None without a trained head."""
     qe = models.get("trained")
     if qe is None:
         return None
-    method, agg = qe.default_method, qe.default_aggregate
-    if method == "combined":
-        a = qe.combine_weight
-        return Method(f"shipped default: combined a={a:g} {agg}", f"combined:trained@{a:g}", agg)
-    stat = "sigmoid:trained" if method == "sigmoid" else method
-    return Method(f"shipped default: {method} {agg}", stat, agg)
+    method = qe.default_method
+    weight = qe.combine_weight if method == "combined" else None
+    return Candidate("forward", method, weight, qe.default_aggregate,
+                     head="trained" if method in ("sigmoid", "combined") else None,
+                     role="shipped default")
 
 
 def methods_for(head_names: Iterable[str], combined: bool = True, length: bool = False,
-                shipped: Optional[Method] = None) -> List[Method]:
-    """The compared methods, in table order (the shipped default first, when given)."""
-    out: List[Method] = [shipped] if shipped is not None else []
+                shipped: Optional[Candidate] = None) -> List[Candidate]:
+    """The compared candidates, in table order (the shipped default first, when given)."""
+    out: List[Candidate] = [shipped] if shipped is not None else []
     head_names = list(head_names)
     for name in head_names:
-        out += [Method(f"sigmoid [{name}] mean", f"sigmoid:{name}", "mean"),
-                Method(f"sigmoid [{name}] sum-log", f"sigmoid:{name}", "prod")]
-    out += [Method("softmax mean", "softmax", "mean"),
-            Method("softmax sum-log", "softmax", "prod"),
-            Method("boosted mean", "boosted", "mean"),
-            Method("entropy mean (negated)", "entropy", "mean")]
+        out += [Candidate(method="sigmoid", aggregate=how, head=name) for how in ("mean", "prod")]
+    out += [Candidate(method="softmax", aggregate="mean"),
+            Candidate(method="softmax", aggregate="prod"),
+            Candidate(method="boosted", aggregate="mean"),
+            Candidate(method="entropy", aggregate="mean")]
     if combined:  # with the untrained head, sigma ~ 1: the product is softmax again
-        head_names = list(head_names)
         trained = [n for n in head_names if n != "untrained"] or head_names
         for name in trained:
-            out += [Method(f"combined a=0.5 [{name}] mean", f"combined:{name}@0.5", "mean"),
-                    Method(f"combined a=0.5 [{name}] sum-log", f"combined:{name}@0.5", "prod")]
+            out += [Candidate(method="combined", weight=0.5, aggregate=how, head=name)
+                    for how in ("mean", "prod")]
     if length:
-        out.append(Method("length (−tokens)", "length", ""))
+        out.append(Candidate(method=LENGTH))
     return out
 
 
-def token_values(method: Method, token_stats: Dict[str, List[np.ndarray]], index: int) -> np.ndarray:
-    """Token scores of pair ``index`` for ``method``, oriented higher = better."""
-    if method.stat.startswith("combined:"):
-        head, _, weight = method.stat.split(":", 1)[1].partition("@")
-        sigma, p = token_stats[f"sigmoid:{head}"][index], token_stats["softmax"][index]
-        # the package's combined method: sigma^a p^(1-a) (a: the stat's weight, else 0.5)
-        return token_scores("combined", {"sigmoid": sigma, "softmax": p},
-                            float(weight) if weight else None)
-    values = token_stats[method.stat][index]
-    return token_scores(method.stat, {method.stat: values}) if method.stat in METHOD_TABLE else values
+def token_values(candidate: Candidate, token_stats: Dict[str, List[np.ndarray]],
+                 index: int) -> np.ndarray:
+    """Token scores of pair ``index`` for ``candidate``, oriented higher = better
+    (``sigmoid_qe.methods.token_scores``); the sigmoid of head NAME is ``token_stats["sigmoid:NAME"]``."""
+    def stat(name: str) -> np.ndarray:
+        key = f"sigmoid:{candidate.head}" if name == "sigmoid" and candidate.head else name
+        return token_stats[key][index]
+    if candidate.method == "combined":
+        return token_scores("combined", {"sigmoid": stat("sigmoid"), "softmax": stat("softmax")},
+                            candidate.weight)
+    return token_scores(candidate.method, {candidate.method: stat(candidate.method)})
 
 
-def sentence_scores(method: Method, token_stats: Dict[str, List[np.ndarray]]) -> np.ndarray:
-    """One score per pair (higher = better). ``prod`` is the sum of log token scores, exactly
-    as ``sigmoid_qe.methods`` computes it."""
+def sentence_scores(candidate: Candidate, token_stats: Dict[str, List[np.ndarray]]) -> np.ndarray:
+    """One score per pair (higher = better), aggregated by ``sigmoid_qe.methods`` (``prod`` is
+    the sum of log token scores)."""
     n = len(token_stats["softmax"])
-    if method.stat == "length":
+    if candidate.method == LENGTH:
         return np.array([-float(len(token_stats["softmax"][i])) for i in range(n)])
-    return np.array([aggregate_scores(token_values(method, token_stats, i).tolist(), method.aggregate)
-                     for i in range(n)])
+    return np.array([aggregate_scores(token_values(candidate, token_stats, i).tolist(),
+                                      candidate.aggregate) for i in range(n)])
 
 
-# -- the dev table's methods (scripts/dev_eval.py) and the test sets' (bench_heads_test.py) ------
+# -- the dev table's candidates (scripts/dev_eval.py) and the test sets' (bench_heads_test.py) ---
 #: Sentence-level aggregations compared for probability-valued token scores.
 AGGREGATES = ("mean", "prod", "mean-log", "min")
 #: Exponents a of the combined token score sigma^a * p^(1-a) tried on dev.
 COMBINED_EXPONENTS = (0.25, 0.5, 0.75)
 
 
+def dev_candidates(heads: Sequence[str]) -> List[Candidate]:
+    """Every candidate of the dev table, in its order."""
+    out = [Candidate(method="sigmoid", aggregate=how, head=name) for name in heads
+           for how in AGGREGATES]
+    out += [Candidate(method="softmax", aggregate=how) for how in AGGREGATES]
+    out += [Candidate(method="boosted", aggregate=how) for how in ("mean", "prod")]
+    out.append(Candidate(method="entropy", aggregate="mean"))
+    out += [Candidate(method="combined", weight=a, aggregate=how, head=name)
+            for name in heads if name != "untrained" for a in COMBINED_EXPONENTS
+            for how in ("prod", "mean-log")]
+    return out + [Candidate(method=LENGTH)]
+
 
 def method_scores(token: Dict[str, List[np.ndarray]], heads: Sequence[str]) -> Dict[str, np.ndarray]:
-    """{label: sentence score per pair} for every method and aggregation compared."""
-    def agg(values: List[np.ndarray], how: str) -> np.ndarray:
-        return np.array([aggregate_scores(v.tolist(), how) for v in values])
-
-    out: Dict[str, np.ndarray] = {}
-    for name in heads:
-        for how in AGGREGATES:
-            out[f"sigmoid[{name}] {how}"] = agg(token[f"sigmoid:{name}"], how)
-    for how in AGGREGATES:
-        out[f"softmax {how}"] = agg(token["softmax"], how)
-    out["boosted mean"] = agg(token["boosted"], "mean")
-    out["boosted prod"] = agg(token["boosted"], "prod")
-    out["entropy mean"] = agg([token_scores("entropy", {"entropy": v}) for v in token["entropy"]], "mean")
-    for name in heads:
-        if name == "untrained":
-            continue
-        for a in COMBINED_EXPONENTS:
-            combined = [token_scores("combined", {"sigmoid": s, "softmax": p}, a)
-                        for s, p in zip(token[f"sigmoid:{name}"], token["softmax"])]
-            out[f"combined[{name}] a={a} prod"] = agg(combined, "prod")
-            out[f"combined[{name}] a={a} mean-log"] = agg(combined, "mean-log")
-    out["length (-tokens)"] = np.array([-float(len(v)) for v in token["softmax"]])
-    return out
+    """{label: sentence score per pair} for every candidate of the dev table."""
+    return {c.label: sentence_scores(c, token) for c in dev_candidates(heads)}
 
 
 def evaluate_items(lp: str, heads: Dict[str, str], detection, tolerance, cache_dir: Path,
@@ -305,7 +283,7 @@ def evaluate_dev(lp: str, heads: Dict[str, str], cache_dir: Path, batch_size: in
              seed: int = 0) -> Dict[str, object]:
     """The dev table of ``heads`` (name -> directory or "untrained"): every method on the dev
     challenge set (``heads_data.dev_items``)."""
-    from heads_data import dev_items
+    from benchmarks.heads_data import dev_items
     detection, tolerance = dev_items(lp, seed)
     return evaluate_items(lp, heads, detection, tolerance, cache_dir, batch_size)
 

@@ -107,10 +107,10 @@ def biomqm_rows() -> List[Dict[str, object]]:
 def synthetic_rows(split: str, seed: int = 0) -> List[Dict[str, object]]:
     """Originals and one single-error copy each (a seeded sample of ``SYNTHETIC_ORIGINALS``;
     :func:`sigmoid_qe.challenge.span_fitting.synthetic_rows`)."""
+    from heads_data import dev_rows, flores_rows, load_split
+
     from sigmoid_qe.challenge.span_fitting import SYNTHETIC_KINDS
     from sigmoid_qe.challenge.span_fitting import synthetic_rows as with_errors
-
-    from heads_data import dev_rows, flores_rows, load_split
     kinds = SYNTHETIC_KINDS if split == "synthetic-train" else SUBSTITUTIONS
     out = []
     for lp in MODELS:

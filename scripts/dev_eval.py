@@ -1,6 +1,6 @@
 """The dev table: every head, method and aggregation on the dev challenge set (never a test set).
 
-    python scripts/dev_eval.py --lp en-pt --head base=runs/screen/en-pt/base --head ... \\
+    python -m scripts.dev_eval --lp en-pt --head base=runs/screen/en-pt/base --head ... \\
         --json runs/dev-eval/en-pt.json
 
 Dev challenge set (see ``heads_data.py``): error detection, each of the six single-error
@@ -18,12 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "benchmarks"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from benchmarks.qe_bench_common import MODELS, dev_summary, evaluate_dev
 
-from qe_bench_common import MODELS, dev_summary, evaluate_dev  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv=None) -> int:

@@ -2,7 +2,7 @@
 with people? Document-level cross-validation on BioMQM round one, so no score is judged by a
 head that saw its document.
 
-    python scripts/probe_mqm_head.py [--folds 2] [--steps 300] [--weight 10]
+    python -m scripts.probe_mqm_head [--folds 2] [--steps 300] [--weight 10]
 
 For each direction, the shipped head is fine-tuned on the round-one segments of the training
 folds: a token inside a (non-neutral) human error span is a negative with weight ``--weight``
@@ -25,12 +25,9 @@ from typing import Dict, List
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "benchmarks"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from benchmarks.qe_bench_common import BIOMQM, MODELS, markdown_table
 
-from qe_bench_common import BIOMQM, MODELS, markdown_table  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SETS = {"pt-en": ("pt-en.round1.tsv", "pt-en.round1-refs.tsv"), "en-pt": ("en-pt.round1-refs.tsv",)}
 

@@ -1,7 +1,7 @@
 """Screen recipe variants on dev: train each on a 12k-pair slice, then run the dev table.
 
-    python scripts/screen_heads.py                       # every variant, both directions
-    python scripts/screen_heads.py --variants base src5 --lps pt-en
+    python -m scripts.screen_heads                       # every variant, both directions
+    python -m scripts.screen_heads --variants base src5 --lps pt-en
 
 Each variant is one change from the base recipe (``train_default_heads.VARIANTS``), trained
 for 3 epochs on an even 12,000-pair slice of the training split, early-stopped on the dev loss,
@@ -17,14 +17,11 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "scripts", ROOT / "benchmarks"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from benchmarks.heads_data import SPLITS, make_splits
+from benchmarks.qe_bench_common import dev_summary, evaluate_dev
+from scripts.train_default_heads import BASE, MODELS, VARIANTS, slice_tsv, train
 
-from heads_data import SPLITS, make_splits  # noqa: E402
-from qe_bench_common import dev_summary, evaluate_dev  # noqa: E402
-from train_default_heads import BASE, MODELS, VARIANTS, slice_tsv, train  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SCREEN = ROOT / "runs" / "screen"
 SLICE_PAIRS = 12000

@@ -1,6 +1,6 @@
 """The screening table: every recipe variant's dev numbers side by side (from screen_heads.py).
 
-    python scripts/screen_table.py --lp pt-en > runs/screen/pt-en.md
+    python -m scripts.screen_table --lp pt-en > runs/screen/pt-en.md
 
 One row per variant found in ``runs/screen/<lp>/``: dev loss, then the dev challenge set
 (error detection over all kinds, its weakest kinds, alternative tolerance) for the head's
@@ -15,10 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+from scripts.select_scoring import choose
 
-from select_scoring import choose  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SCREEN = ROOT / "runs" / "screen"
 

@@ -1,8 +1,8 @@
 """Choose the default scoring (direction, method, weight, aggregation) on human judgments, by a
 rule written down before the candidates were looked at (2026-12-07, issue 19).
 
-    python benchmarks/human_dev.py --json runs/human-dev/report.json
-    python scripts/select_human_scoring.py runs/human-dev/report.json [--write]
+    python -m benchmarks.human_dev --json runs/human-dev/report.json
+    python -m scripts.select_human_scoring runs/human-dev/report.json [--write]
 
 The rule:
 
@@ -29,18 +29,13 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from benchmarks.candidates import DIRECTIONS, Candidate
+from benchmarks.human_dev import AGGREGATES, WEIGHTS
+
 ROOT = Path(__file__).resolve().parents[1]
 HEADS = {lp: ROOT / "sigmoid_qe" / "heads" / f"bergamot-{lp}" for lp in ("en-pt", "pt-en")}
-DIRECTIONS = ("forward", "reverse", "both")
-WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
-AGGREGATES = ("errors", "word-errors", "count", "prod", "mean", "mean-log")
 SETS = ("pt-en.round1.tsv", "pt-en.round1-refs.tsv", "en-pt.round1-refs.tsv")
 DETECTION_SLACK = 0.005
-
-
-def label(direction: str, weight: float, how: str) -> str:
-    method = {0.0: "softmax", 1.0: "sigmoid"}.get(weight, f"combined a={weight:g}")
-    return f"{direction} {method} {how}"
 
 
 def human(report, name: str) -> float:
@@ -63,9 +58,9 @@ def choose(report) -> Tuple[Dict[str, object], List[Dict[str, object]]]:
     for d_rank, direction in enumerate(DIRECTIONS):
         for weight in WEIGHTS:
             for a_rank, how in enumerate(AGGREGATES):
-                name = label(direction, weight, how)
+                name = Candidate.of_weight(direction, weight, how).label
                 ok, worst = synthetic_ok(report, name)
-                twin = human(report, label(direction, 0.0, how))
+                twin = human(report, Candidate.of_weight(direction, 0.0, how).label)
                 value = human(report, name)
                 beats_twin = weight == 0.0 or value > twin
                 table.append({"name": name, "direction": direction, "weight": weight,
@@ -81,12 +76,7 @@ def choose(report) -> Tuple[Dict[str, object], List[Dict[str, object]]]:
 
 
 def config_fields(best) -> Dict[str, object]:
-    weight = best["weight"]
-    method = {0.0: "softmax", 1.0: "sigmoid"}.get(weight, "combined")
-    out = {"method": method, "aggregate": best["aggregate"], "direction": best["direction"]}
-    if method == "combined":
-        out["combine_weight"] = weight
-    return out
+    return Candidate.of_weight(best["direction"], best["weight"], best["aggregate"]).config_fields()
 
 
 def main(argv=None) -> int:

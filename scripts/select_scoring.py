@@ -1,7 +1,7 @@
 """Choose a head's default method and aggregation on dev, by a rule fixed before looking.
 
-    python scripts/dev_eval.py --lp en-pt --head shipped=DIR --json runs/dev-eval/en-pt.json
-    python scripts/select_scoring.py runs/dev-eval/en-pt.json --head shipped [--write DIR]
+    python -m scripts.dev_eval --lp en-pt --head shipped=DIR --json runs/dev-eval/en-pt.json
+    python -m scripts.select_scoring runs/dev-eval/en-pt.json --head shipped [--write DIR]
 
 Candidates: the head's sigmoid (mean, prod, mean-log) and the combined method sigma^a p^(1-a)
 (a = 0.25, 0.5, 0.75; mean-log, prod). A candidate is *eligible* when, on the dev challenge
@@ -19,20 +19,27 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks.candidates import Candidate
+
 CANDIDATES = ([("sigmoid", agg, None) for agg in ("mean", "prod", "mean-log")]
               + [("combined", agg, a) for a in (0.25, 0.5, 0.75) for agg in ("mean-log", "prod")])
 
 
 def label(head: str, method: str, agg: str, a) -> str:
-    return f"sigmoid[{head}] {agg}" if method == "sigmoid" else f"combined[{head}] a={a} {agg}"
+    return Candidate(method=method, weight=a, aggregate=agg, head=head).label
+
+
+SOFTMAX_MEAN = Candidate(method="softmax", aggregate="mean").label
+SOFTMAX_PROD = Candidate(method="softmax", aggregate="prod").label
+UNTRAINED_MEAN = Candidate(method="sigmoid", aggregate="mean", head="untrained").label
 
 
 def margins(results, name: str):
     d, t = results[name]["detection"]["all"], results[name]["tolerance"]["both"]
     ref = lambda key, k: results[key][k]["all" if k == "detection" else "both"]  # noqa: E731
-    return [d - ref("softmax mean", "detection"), d - ref("sigmoid[untrained] mean", "detection"),
-            t - ref("softmax mean", "tolerance"), t - ref("sigmoid[untrained] mean", "tolerance"),
-            t - ref("softmax prod", "tolerance"), d - ref("softmax prod", "detection") + 0.005]
+    return [d - ref(SOFTMAX_MEAN, "detection"), d - ref(UNTRAINED_MEAN, "detection"),
+            t - ref(SOFTMAX_MEAN, "tolerance"), t - ref(UNTRAINED_MEAN, "tolerance"),
+            t - ref(SOFTMAX_PROD, "tolerance"), d - ref(SOFTMAX_PROD, "detection") + 0.005]
 
 
 def choose(results, head: str):

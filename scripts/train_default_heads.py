@@ -1,10 +1,11 @@
 """Train the shipped default heads (bergamot-en-pt, bergamot-pt-en) with the exact recipe.
 
-    python scripts/train_default_heads.py                  # both directions, shipped recipe
-    python scripts/train_default_heads.py --models bergamot-pt-en
-    python scripts/train_default_heads.py --variant lr3e-3 --train-pairs 12000 --no-install
-    python scripts/train_default_heads.py --limit 64 --epochs 1 --install-dir /tmp/h  # smoke test
+    python -m scripts.train_default_heads                  # both directions, shipped recipe
+    python -m scripts.train_default_heads --models bergamot-pt-en
+    python -m scripts.train_default_heads --variant lr3e-3 --train-pairs 12000 --no-install
+    python -m scripts.train_default_heads --limit 64 --epochs 1 --install-dir /tmp/h  # smoke test
 
+<<<<<<< HEAD
 Data (``benchmarks/heads_data.py``): the heads train on ``runs/splits/train.tsv`` (train.tsv minus
 the held-out dev slice and alternative groups) and stop early on ``runs/splits/dev.tsv`` (the
 dev slice + the non-FLORES rows of dev.tsv); FLORES devtest, alt-test and BioMQM stay test
@@ -13,6 +14,17 @@ then installs the kept head as float16 into ``sigmoid_qe/heads/<model>/``; the m
 aggregation and span thresholds are then chosen on dev by ``scripts/reproduce_heads.sh``
 (``human_dev.py``, ``select_human_scoring.py``, ``sigmoid-qe-calibrate``, ``span_dev.py``,
 ``select_span_model.py``), which runs the whole chain.
+=======
+Data (roles as in ``benchmarks/RESULTS.md``, "Data and roles"): the heads train on
+``runs/splits/train.tsv`` (train.tsv minus the held-out dev slice and alternative groups) and
+stop early on ``runs/splits/dev.tsv`` (the dev slice + the non-FLORES rows of dev.tsv). Each
+direction trains with ``sigmoid-qe-train`` into ``runs/default-heads/<model>/`` and then
+installs the kept head as float16 into ``sigmoid_qe/heads/<model>/``; the scoring (direction,
+method, weight, aggregation) is then chosen on dev (BioMQM round one and the synthetic dev
+challenge set) and the span thresholds calibrated on dev by ``scripts/reproduce_heads.sh``
+(``benchmarks.human_dev``, ``scripts.select_human_scoring``, ``scripts.calibrate_spans``),
+which runs the whole chain. FLORES devtest and alt-test are test sets: nothing here reads them.
+>>>>>>> shape2
 The run saves checkpoints and always passes ``--resume``: rerunning the script after an
 interruption continues where it stopped and yields the same head. The full command of each
 run is printed first.
@@ -25,12 +37,9 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "scripts"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from benchmarks.heads_data import SPLITS, make_splits
 
-from heads_data import SPLITS, make_splits  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 MODELS = {"bergamot-en-pt": "en-pt", "bergamot-pt-en": "pt-en"}
 MAX_HEAD_BYTES = 20 * 2**20

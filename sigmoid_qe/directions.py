@@ -13,7 +13,7 @@ is strong: copied source words make the source easy to reconstruct from an untra
 *both*: the two sentence scores on one scale: counts and sums of logs add (errors on either
 side count), means and minima are averaged / taken over both.
 
-Where the reverse model comes from (:func:`reverse_backend`): the other Bergamot student for
+Where the reverse model comes from (``Backend.reversed()``): the other Bergamot student for
 the offline default; the same Hugging Face model with the languages swapped for multilingual
 seq2seq models and causal LMs (their head fits both directions: one output layer); otherwise
 the user names it (``--reverse-model``, ``--reverse-head``).
@@ -21,11 +21,14 @@ the user names it (``--reverse-model``, ``--reverse-head``).
 from __future__ import annotations
 
 import contextlib
-import copy
 import warnings
-from typing import Iterator, Optional
+from typing import Iterator
 
 from .errors import InputWarning, OptionError
+from .languages import swapped_lp
+
+__all__ = ["AVERAGED", "DIRECTIONS", "OPPOSITE_DEFAULT", "checked_direction", "combine",
+           "reverse_side_warnings", "swapped_lp"]
 
 DIRECTIONS = ("forward", "reverse", "both")
 #: Aggregates whose two directions are averaged in ``both`` (the rest add, or take the min).
@@ -49,38 +52,6 @@ def combine(forward: float, reverse: float, aggregate: str) -> float:
     if aggregate == "min":
         return min(forward, reverse)
     return forward + reverse
-
-
-def swapped_lp(lp: Optional[str]) -> Optional[str]:
-    if not lp or "-" not in lp:
-        return None
-    src, tgt = lp.split("-", 1)
-    return f"{tgt}-{src}"
-
-
-def reverse_backend(backend):
-    """The same Hugging Face model pointed the other way (multilingual seq2seq with language
-    codes, or a causal LM whose prompt names the languages), sharing the weights; None when the
-    model translates one direction only."""
-    lp = swapped_lp(getattr(backend, "lp", None))
-    if lp is None:
-        return None
-    tokenizer = getattr(backend, "tokenizer", None)
-    seq2seq = hasattr(backend, "decoder_start_token_id")
-    if seq2seq and not hasattr(tokenizer, "src_lang"):
-        return None  # a bilingual seq2seq model (Marian opus-mt-xx-yy): one direction only
-    if not seq2seq and not hasattr(backend, "set_prompt_style"):
-        return None
-    other = copy.copy(backend)  # shares the model; its own tokenizer state and languages
-    other.tokenizer = copy.deepcopy(tokenizer)
-    other.lp = lp
-    from .languages import language_name, split_lp
-    src, tgt = split_lp(lp)
-    if hasattr(other, "src_lang"):
-        other.src_lang, other.tgt_lang = language_name(src), language_name(tgt)
-    if seq2seq:
-        other._set_languages(lp)
-    return other
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from typing import (
 from .errors import InputError
 from .files import PathLike, os_error_reason
 from .outputs import check_output
+from .version import __version__
 
 # -- folders the package makes -----------------------------------------------------------------
 #: The file that marks a folder as made by sigmoid-qe (its content names the kind of folder).
@@ -33,7 +34,6 @@ def folder_kind(folder: PathLike) -> Optional[str]:
 
 
 def mark_folder(folder: PathLike, kind: str) -> None:
-    from .version import __version__
     (Path(folder) / FOLDER_MARK).write_text(
         json.dumps({"kind": kind, "made_by": f"sigmoid-qe {__version__}"}) + "\n", "utf-8")
 
@@ -66,9 +66,16 @@ def claim_folder(folder: PathLike, kind: str, flag: str, reuse: bool = False,
             raise InputError(f"{flag} must be a folder, not a file", parent)
         check_output(parent / ".sigmoid-qe-write-test", what=flag)
         return False
-    if not create and not (folder_kind(path) or any(os.scandir(path))):
+    if not create and not (folder_kind(path) or not _is_empty(path)):
         return False  # an empty folder: marked when written
     return _claim(path, kind, flag, reuse, reuse_flag, adopt)
+
+
+def _is_empty(path: Path) -> bool:
+    """Whether a folder has no entries; the iterator is closed at once (an unclosed one prints a
+    ResourceWarning into the user's stderr)."""
+    with os.scandir(path) as entries:
+        return next(entries, None) is None
 
 
 def _claim(path: Path, kind: str, flag: str, reuse: bool, reuse_flag: str,
@@ -86,7 +93,7 @@ def _claim(path: Path, kind: str, flag: str, reuse: bool, reuse_flag: str,
     found = folder_kind(path)
     if found is None:
         try:
-            empty = not any(os.scandir(path))
+            empty = _is_empty(path)
         except OSError as exc:
             raise InputError(f"cannot read the {name} ({os_error_reason(exc)})", folder) from None
         if not empty and not (reuse and adopt is not None and adopt(path)):

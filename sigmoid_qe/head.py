@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,7 +25,10 @@ import torch
 from torch import nn
 
 from .errors import ModelLoadError, OptionError, first_line
+from .methods import METHODS, check_method
 from .outputs import write_files_atomically
+from .span_model import SpanModel
+from .spans import SpanThresholds
 
 HEAD_WEIGHTS = "head.safetensors"
 HEAD_CONFIG = "config.json"
@@ -104,7 +108,6 @@ class SigmoidHeadConfig:
             raise ModelLoadError(f"{where}: span_thresholds and training must be objects")
         _check_config_values(data, where)
         if data.get("span_model") is not None:
-            from .span_model import SpanModel
             try:
                 if not isinstance(data["span_model"], dict):
                     raise OptionError("span_model must be an object")
@@ -117,10 +120,6 @@ class SigmoidHeadConfig:
 def _check_config_values(data: Dict[str, Any], where: str) -> None:
     """method/aggregate/span_thresholds as scoring will use them, each mistake one line naming
     the config file (never a traceback at first use)."""
-    import math
-
-    from .methods import METHODS, check_method
-    from .spans import SpanThresholds
     for key in ("base_model", "base_revision", "method", "aggregate", "prompt_style"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise ModelLoadError(f"{where}: {key} must be a string, got {data[key]!r}")

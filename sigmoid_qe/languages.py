@@ -70,6 +70,14 @@ def normalise_lp(lp: str) -> str:
     return "-".join(parts) if len(parts) == 2 else lp
 
 
+def swapped_lp(lp: Optional[str]) -> Optional[str]:
+    """"en-pt" -> "pt-en", the pair of the opposite direction; None when ``lp`` names none."""
+    if not lp or "-" not in lp:
+        return None
+    src, tgt = lp.split("-", 1)
+    return f"{tgt}-{src}"
+
+
 def split_lp(lp: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
     """"en-pt" -> ("en", "pt"); None -> (None, None). Refuses anything else in one line."""
     if lp is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional, Tuple, Union
 
 from .backends import Backend, load_backend
-from .errors import ModelLoadError, OptionError, SigmoidQEWarning
+from .errors import ModelLoadError, SigmoidQEWarning
 from .head import SigmoidHead
 from .prompts import check_prompt_style, check_prompt_template
 
@@ -64,9 +64,6 @@ def attach_head(backend: Backend, head: HeadSpec = None, head_key: Optional[str]
     head = resolve_head(head, backend, head_key, allow_other_model)
     style = prompt_style or head.config.prompt_style
     if style is not None:
-        if not hasattr(backend, "set_prompt_style"):
-            raise OptionError(f"{backend.name}: prompt styles are for causal LMs, not this "
-                              f"model (style {style!r})")
         backend.set_prompt_style(style)
     return head
 

@@ -73,9 +73,12 @@ AGGREGATES = ("mean", "prod", "mean-log", "min", "errors")
 PROBABILITY_AGGREGATES = ("prod", "mean-log", "errors")
 #: Methods whose token scores are probabilities (the only ones a product makes sense for).
 PROBABILITY_METHODS = tuple(m.name for m in METHOD_TABLE.values() if m.is_probability)
+#: Floor of a token score before its sentence-level log (``prod``, ``mean-log``): a float's.
 _TINY = 1e-45
-#: The smallest normal float32 (torch.finfo(torch.float32).tiny): the floor of a tensor's logs.
-_FLOAT32_TINY = 2.0 ** -126
+#: Floor of a token statistic before its log inside ``combined``, for tensors (scoring) and
+#: arrays (the benchmarks) alike, so both give the same token scores: the smallest normal
+#: float32 (torch.finfo(torch.float32).tiny), under which float32 logs lose precision.
+LOG_FLOOR = 2.0 ** -126
 
 
 def check_method(method: str, aggregate: str) -> Method:
@@ -102,18 +105,27 @@ def token_scores(method: str, statistics: Mapping[str, Any], weight: Optional[fl
     entry = METHOD_TABLE[method]
     if entry.statistic == "combined":
         a = combine_weight(weight)
-        logs = a * _log(statistics["sigmoid"]) + (1.0 - a) * _log(statistics["softmax"])
-        return logs.exp() if hasattr(logs, "exp") else np.exp(logs)
+        sigmoid, softmax = statistics["sigmoid"], statistics["softmax"]
+        if _is_tensor(sigmoid):
+            return (a * _log_tensor(sigmoid) + (1.0 - a) * _log_tensor(softmax)).exp()
+        return np.exp(a * _log_array(sigmoid) + (1.0 - a) * _log_array(softmax))
     values = statistics[entry.statistic]
     return values if entry.sign > 0 else -values
 
 
-def _log(values):
-    """log of token statistics, floored: a tensor in float32 at its smallest normal, an array
-    at 1e-45."""
-    if hasattr(values, "clamp"):
-        return values.float().clamp(min=_FLOAT32_TINY).log()
-    return np.log(np.maximum(values, _TINY))
+def _is_tensor(values) -> bool:
+    """A torch tensor (scoring), told apart without importing torch (the fast start)."""
+    return hasattr(values, "clamp")
+
+
+def _log_tensor(values):
+    """log of a tensor of token statistics, in float32, floored at :data:`LOG_FLOOR`."""
+    return values.float().clamp(min=LOG_FLOOR).log()
+
+
+def _log_array(values) -> np.ndarray:
+    """log of an array of token statistics, floored at :data:`LOG_FLOOR`."""
+    return np.log(np.maximum(np.asarray(values, dtype=np.float64), LOG_FLOOR))
 
 
 def orient(method: str, values: Sequence[float]) -> list:

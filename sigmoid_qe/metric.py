@@ -19,7 +19,7 @@ from sacrebleu.metrics.base import Metric, Score
 
 from .errors import InputError
 from .methods import check_method
-from .model import HeadSpec, QEModel, load_model, segments
+from .model import HeadSpec, QEModel, check_batch_size, load_model, segments
 from .signature import QESignature
 
 
@@ -65,7 +65,6 @@ class SigmoidQE(Metric):
                  device: Optional[str] = None, batch_size: int = 32,
                  include_eos: Optional[bool] = None, progress: bool = False):
         super().__init__()
-        from .model import check_batch_size
         check_batch_size(batch_size)
         # None: a loaded model keeps its own setting; a model loaded here scores EOS
         self._loader = dict(head=head, lp=lp, device=device, batch_size=batch_size,

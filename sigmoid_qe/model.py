@@ -16,14 +16,13 @@ from .directions import (
     OPPOSITE_DEFAULT,
     checked_direction,
     combine,
-    reverse_backend,
     reverse_side_warnings,
     swapped_lp,
 )
 from .errors import InputError, InputWarning, OptionError, SigmoidQEWarning
 from .languages import direction_warning
 from .loading import HeadSpec, attach_head, load_backend_and_head
-from .methods import METHOD_TABLE, STATISTICS, check_method, combine_weight, orient
+from .methods import METHOD_TABLE, STATISTICS, aggregate_scores, check_method, combine_weight, orient
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
 from .signature import QESignature
@@ -116,7 +115,7 @@ class QEModel:
         """Whether a reverse model is there or can be had (see :func:`load_reverse`)."""
         if self._reverse is not None or self._reverse_options.get("reverse_model"):
             return True
-        return self.name in OPPOSITE_DEFAULT or reverse_backend(self.backend) is not None
+        return self.name in OPPOSITE_DEFAULT or self.backend.reversed() is not None
 
     @property
     def reverse(self) -> QEModel:
@@ -170,7 +169,7 @@ class QEModel:
         shortlist, else None (the full vocabulary, or no softmax at all)."""
         if self.softmax_over != "shortlist" or not METHOD_TABLE[method].needs_softmax:
             return None
-        return "shortlist" if getattr(self.backend, "shortlist", None) is not None else None
+        return "shortlist" if self.backend.shortlist is not None else None
 
     def span_thresholds(self, method: str, override=None) -> SpanThresholds:
         """The error-span thresholds for ``method``: ``override`` (a number: the minor
@@ -277,14 +276,7 @@ class QEModel:
             if mismatch:
                 warnings.warn(SigmoidQEWarning(mismatch), stacklevel=2)
         pairs = self.backend.encode(sources, hypotheses, include_eos=eos)
-        for pos, source in enumerate(sources):
-            if not source.strip():
-                warnings.warn(InputWarning("empty source: the translation is scored against "
-                                           "nothing", "source", pos), stacklevel=2)
-        for pos, hypothesis in enumerate(hypotheses):
-            if not hypothesis.strip():
-                warnings.warn(InputWarning("empty translation: scored on its end-of-sentence "
-                                           "token only", "translation", pos), stacklevel=2)
+        _warn_empty(sources, hypotheses)
         span_model = self.span_model() if spans and span_threshold is None else None
         thresholds = (self.span_thresholds(method, span_threshold)
                       if spans and span_model is None else None)
@@ -416,17 +408,16 @@ class QEModel:
             if decoding.n != 1:
                 raise OptionError(f"n={n} but the Decoding asks for {decoding.n} candidates")
             decoding = dataclasses.replace(decoding, n=n)  # Decoding("beam") with n=8
-        generate = getattr(self.backend, "generate", None)
-        if generate is None:
+        if not self.backend.can_generate():
             raise NotImplementedError(f"{self.backend.name}: this backend cannot translate")
         sources = segments(sources, "sources")
         if indices is None:
             indices = range(first_index, first_index + len(sources))
         elif len(indices) != len(sources):
             raise OptionError(f"{len(indices)} indices for {len(sources)} sources")
-        return generate(sources, decoding,
-                        batch_size=check_batch_size(batch_size or self.batch_size),
-                        indices=list(indices))
+        return self.backend.generate(sources, decoding,
+                                     batch_size=check_batch_size(batch_size or self.batch_size),
+                                     indices=list(indices))
 
     def translate(self, sources: Iterable[str], batch_size: Optional[int] = None,
                   n: Optional[int] = None, decoding: Union[str, Decoding, None] = None,
@@ -439,8 +430,19 @@ class QEModel:
         return [[c.text for c in per] for per in found]
 
 
+def _warn_empty(sources: Sequence[str], hypotheses: Sequence[str]) -> None:
+    """A warning naming each empty source or translation (scored, but on nothing)."""
+    for pos, source in enumerate(sources):
+        if not source.strip():
+            warnings.warn(InputWarning("empty source: the translation is scored against "
+                                       "nothing", "source", pos), stacklevel=3)
+    for pos, hypothesis in enumerate(hypotheses):
+        if not hypothesis.strip():
+            warnings.warn(InputWarning("empty translation: scored on its end-of-sentence "
+                                       "token only", "translation", pos), stacklevel=3)
+
+
 def _sentence_score(method: str, aggregate: str, stats: TokenStats) -> float:
-    from .methods import METHOD_TABLE, aggregate_scores
     values = orient(method, getattr(stats, METHOD_TABLE[method].statistic))
     return aggregate_scores(values, aggregate)
 
@@ -490,11 +492,11 @@ def load_reverse(model: QEModel, reverse_model: Optional[str] = None, reverse_he
                  **options) -> QEModel:
     """The reverse QEModel of ``model``: ``reverse_model`` (+ ``reverse_head``) when given, else
     the offline default's other student, else the same multilingual model swapped
-    (:func:`.directions.reverse_backend`)."""
+    (:meth:`.backends.base.Backend.reversed`)."""
     name = reverse_model or OPPOSITE_DEFAULT.get(model.name)
     if name is not None:
         return load_model(name, head=reverse_head, lp=swapped_lp(model.backend.lp), **options)
-    backend = reverse_backend(model.backend)
+    backend = model.backend.reversed()
     if backend is None:
         raise OptionError(f"{model.name} translates one direction only: give the opposite "
                           f"model with --reverse-model (and its head with --reverse-head) to "

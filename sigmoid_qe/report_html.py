@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .languages import describe_language
@@ -222,6 +223,25 @@ def _spreads(results: Dict[str, QEResult], count: int) -> List[float]:
     return out
 
 
+@dataclass(frozen=True)
+class _View:
+    """What every part of the page reads: the systems, the method their tokens are shaded by,
+    the shading scale and threshold, and the language check."""
+
+    results: Dict[str, QEResult]
+    names: List[str]
+    method: str
+    low: float
+    high: float
+    threshold: Optional[float]
+    languages: Dict[str, Sequence[Tuple[Optional[str], bool]]]
+    expected: Optional[str]
+
+    @property
+    def several(self) -> bool:
+        return len(self.names) > 1
+
+
 def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "sigmoid-qe report",
            low: float = 0.0, high: float = 1.0,
            languages: Optional[Dict[str, Sequence[Tuple[Optional[str], bool]]]] = None,
@@ -232,67 +252,118 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
     ``expected``: the target language; ``threshold``: the calibrated (minor) span threshold
     on the token scores, below which a token is shaded."""
     names = list(results)
-    method = results[names[0]].method
-    languages = languages or {}
-    several = len(names) > 1
-    spreads = _spreads(results, len(sources))
-    differ = set()
-    if several and sources:
-        k = max(1, math.ceil(DIFFER_SHARE * len(sources)))
-        differ = set(sorted(range(len(sources)), key=lambda i: (-spreads[i], i))[:k])
+    view = _View(results, names, results[names[0]].method, low, high, threshold,
+                 languages or {}, expected)
+    summary, data_systems = _summary_rows(view)
+    signatures = list(dict.fromkeys(r.signature for r in results.values()))
+    # the two islands of earlier reports, kept for their readers: per system, each segment's
+    # error spans and source-side omissions
+    errors = {name: [[e.to_dict() for e in (s.errors or [])] for s in r.segments]
+              for name, r in results.items()}
+    source_errors = {name: [[e.to_dict() for e in (s.source_errors or [])] for s in r.segments]
+                     for name, r in results.items()}
+    page_data = {"signature": signatures[0] if len(signatures) == 1 else signatures,
+                 "method": view.method, "aggregate": results[names[0]].aggregate,
+                 "target_language": expected, "span_threshold": threshold,
+                 "systems": data_systems}
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1><div class=\"meta\">{_signature_html(signatures)}</div>"
+            '<table class="systems"><thead><tr><th>system</th><th>score</th><th>95% CI '
+            "(bootstrap)</th><th>segments with errors</th><th>wrong language</th></tr></thead>"
+            f"<tbody>{''.join(summary)}</tbody></table>"
+            f"{_legend(view)}"
+            f"<main class=\"controls\">{''.join(_controls(view.several))}"
+            f"<table id=\"segments\"><thead><tr>{''.join(_header_cells(view))}</tr></thead>"
+            f"<tbody>{''.join(_segment_rows(view, sources))}</tbody></table></main>"
+            f"<script type=\"application/json\" id=\"sigmoid-qe-data\">{json_for_html(page_data)}"
+            "</script>"
+            f"<script type=\"application/json\" id=\"errors\">{json_for_html(errors)}</script>"
+            f"<script type=\"application/json\" id=\"source-errors\">"
+            f"{json_for_html(source_errors)}</script>"
+            f"<script>{_SCRIPT}</script></body></html>\n")
 
+
+def _header_cells(view: _View) -> List[str]:
+    """The segment table's header: row number, source, the spread, each system's two columns."""
     head = ['<th class="sortable" data-key="index">#</th>', "<th>source</th>"]
-    if several:
+    if view.several:
         head.append('<th class="sortable" data-key="spread" title="highest minus lowest system '
                     'score">systems differ by</th>')
-    for k, name in enumerate(names):
+    for k, name in enumerate(view.names):
         head.append(f'<th class="sortable" data-key="score{k}">{html.escape(name)} score</th>')
         head.append(f"<th>{html.escape(name)}</th>")
-    rows = []
-    for i, source in enumerate(sources):
-        first = results[names[0]].segments[i]
-        shown = render_source(source, first.source_errors) if not several else html.escape(source)
-        cells = [f"<td>{i + 1}</td>", f'<td class="src" dir="auto"><bdi>{shown}</bdi></td>']
-        if several:
-            cells.append(f'<td class="score">{spreads[i]:.4f}</td>')
-        data = [f'data-index="{i}"', f'data-spread="{spreads[i]:.6g}"']
-        classes = []
-        for k, name in enumerate(names):
-            segment = results[name].segments[i]
-            if segment.errors:
-                classes.append("has-errors")
-            lang, off = (languages.get(name) or [(None, False)] * len(sources))[i]
-            data.append(f'data-score{k}="{segment.score:.6g}"')
-            cells.append(f'<td class="score">{segment.score:.4f}</td>')
-            marker = ""
-            if off:
-                classes.append("off-target")
-                marker = (f'<span class="offtarget" data-lang="{html.escape(str(lang))}" '
-                          f'title="the translation is not in {describe_language(expected)}">'
-                          f"\u26a0 {html.escape(describe_language(lang))}, not "
-                          f"{html.escape(describe_language(expected))}</span>")
-            omitted = ""
-            if segment.source_errors:
-                words = ", ".join(f"<mark class=\"omission\">{html.escape(e.text)}</mark>"
-                                  for e in segment.source_errors)
-                omitted = f'<div class="omitted">not translated from the source: {words}</div>'
-            translation = render_translation(segment, _token_values(segment, method), low, high,
-                                             threshold)
-            cells.append(f'<td class="mt" dir="auto" data-system="{k}">{marker}{translation}'
-                         f"{omitted}</td>")
-        if i in differ:
-            classes.append("differs")
-        attrs = " ".join(data)
-        if classes:
-            attrs += f' class="{" ".join(dict.fromkeys(classes))}"'
-        rows.append(f"<tr {attrs}>{''.join(cells)}</tr>")
+    return head
 
+
+def _segment_rows(view: _View, sources: Sequence[str]) -> List[str]:
+    """One row per source; with several systems, the rows where they differ most are marked."""
+    spreads = _spreads(view.results, len(sources))
+    differ = set()
+    if view.several and sources:
+        k = max(1, math.ceil(DIFFER_SHARE * len(sources)))
+        differ = set(sorted(range(len(sources)), key=lambda i: (-spreads[i], i))[:k])
+    return [_segment_row(view, i, source, spreads[i], i in differ)
+            for i, source in enumerate(sources)]
+
+
+def _segment_row(view: _View, i: int, source: str, spread: float, differs: bool) -> str:
+    first = view.results[view.names[0]].segments[i]
+    shown = (render_source(source, first.source_errors) if not view.several
+             else html.escape(source))
+    cells = [f"<td>{i + 1}</td>", f'<td class="src" dir="auto"><bdi>{shown}</bdi></td>']
+    if view.several:
+        cells.append(f'<td class="score">{spread:.4f}</td>')
+    data = [f'data-index="{i}"', f'data-spread="{spread:.6g}"']
+    classes = []
+    for k, name in enumerate(view.names):
+        segment = view.results[name].segments[i]
+        if segment.errors:
+            classes.append("has-errors")
+        lang, off = (view.languages.get(name) or [(None, False)] * (i + 1))[i]
+        data.append(f'data-score{k}="{segment.score:.6g}"')
+        cells.append(f'<td class="score">{segment.score:.4f}</td>')
+        if off:
+            classes.append("off-target")
+        cells.append(_translation_cell(view, k, segment, lang, off))
+    if differs:
+        classes.append("differs")
+    attrs = " ".join(data)
+    if classes:
+        attrs += f' class="{" ".join(dict.fromkeys(classes))}"'
+    return f"<tr {attrs}>{''.join(cells)}</tr>"
+
+
+def _translation_cell(view: _View, k: int, segment: SegmentScore, lang: Optional[str],
+                      off: bool) -> str:
+    """System ``k``'s translation: the wrong-language marker, the shaded tokens with their error
+    spans, and the source words it leaves out."""
+    marker = ""
+    if off:
+        marker = (f'<span class="offtarget" data-lang="{html.escape(str(lang))}" '
+                  f'title="the translation is not in {describe_language(view.expected)}">'
+                  f"\u26a0 {html.escape(describe_language(lang))}, not "
+                  f"{html.escape(describe_language(view.expected))}</span>")
+    omitted = ""
+    if segment.source_errors:
+        words = ", ".join(f"<mark class=\"omission\">{html.escape(e.text)}</mark>"
+                          for e in segment.source_errors)
+        omitted = f'<div class="omitted">not translated from the source: {words}</div>'
+    translation = render_translation(segment, _token_values(segment, view.method), view.low,
+                                     view.high, view.threshold)
+    return (f'<td class="mt" dir="auto" data-system="{k}">{marker}{translation}'
+            f"{omitted}</td>")
+
+
+def _summary_rows(view: _View) -> Tuple[List[str], Dict[str, object]]:
+    """The systems table (score, interval, segments with errors, wrong language) and the same
+    per system for the page's JSON."""
     summary = []
     data_systems = {}
-    for name, result in results.items():
+    for name, result in view.results.items():
         mean, lo, hi = system_interval(result.scores)
         with_errors = sum(bool(s.errors) for s in result.segments)
-        flags = languages.get(name) or []
+        flags = view.languages.get(name) or []
         off_count = sum(bool(off) for _, off in flags)
         ci = f"[{lo:.4f}, {hi:.4f}]" if math.isfinite(lo) else "n/a"
         summary.append(f"<tr><td>{html.escape(name)}</td><td>{mean:.4f}</td><td>{ci}</td>"
@@ -305,13 +376,29 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
                           "lang": flags[j][0] if j < len(flags) else None,
                           "off_target": bool(flags[j][1]) if j < len(flags) else False}
                          for j, s in enumerate(result.segments)]}
-    signatures = list(dict.fromkeys(r.signature for r in results.values()))
-    signature_html = "".join(f"<div>signature: <code>{html.escape(sig or 'n/a')}</code></div>"
-                             for sig in signatures)
-    below = (f"below the calibrated span threshold ({threshold:.3g})" if threshold is not None
-             else "")
-    legend = "".join(f'<span style="background:{_colour(v, low, high)}">{v:.2f}</span>'
-                     for v in (0.0, 0.25, 0.5, 0.75, 1.0) if low == 0.0 and high == 1.0)
+    return summary, data_systems
+
+
+def _signature_html(signatures: List[Optional[str]]) -> str:
+    return "".join(f"<div>signature: <code>{html.escape(sig or 'n/a')}</code></div>"
+                   for sig in signatures)
+
+
+def _legend(view: _View) -> str:
+    """The shading scale and how to read the marks."""
+    below = (f"below the calibrated span threshold ({view.threshold:.3g})"
+             if view.threshold is not None else "")
+    legend = "".join(f'<span style="background:{_colour(v, view.low, view.high)}">{v:.2f}</span>'
+                     for v in (0.0, 0.25, 0.5, 0.75, 1.0) if view.low == 0.0 and view.high == 1.0)
+    return (f"<div class=\"meta\"><div class=\"legend\">token score ({html.escape(view.method)}), "
+            f"shaded {below or 'on request'}: {legend}</div>"
+            "<div>Error spans are underlined, severity after them (red: major, amber: minor); "
+            "source words shaded orange are missing from the translation (--direction "
+            "reverse/both); a purple marker flags a translation in the wrong language; "
+            "click a score header to sort.</div></div>")
+
+
+def _controls(several: bool) -> List[str]:
     controls = ['<input type="checkbox" id="only-errors"><label for="only-errors">only rows '
                 "with error spans</label>"]
     if several:
@@ -319,34 +406,4 @@ def render(results: Dict[str, QEResult], sources: Sequence[str], title: str = "s
                         f"rows where the systems differ most (top {DIFFER_SHARE:.0%})</label>")
     controls.append('<input type="checkbox" id="all-tokens"><label for="all-tokens">shade '
                     "every token by its score</label>")
-    # the two islands of earlier reports, kept for their readers: per system, each segment's
-    # error spans and source-side omissions
-    errors = {name: [[e.to_dict() for e in (s.errors or [])] for s in r.segments]
-              for name, r in results.items()}
-    source_errors = {name: [[e.to_dict() for e in (s.source_errors or [])] for s in r.segments]
-                     for name, r in results.items()}
-    page_data = {"signature": signatures[0] if len(signatures) == 1 else signatures,
-                 "method": method, "aggregate": results[names[0]].aggregate,
-                 "target_language": expected, "span_threshold": threshold,
-                 "systems": data_systems}
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><div class=\"meta\">{signature_html}</div>"
-            '<table class="systems"><thead><tr><th>system</th><th>score</th><th>95% CI '
-            "(bootstrap)</th><th>segments with errors</th><th>wrong language</th></tr></thead>"
-            f"<tbody>{''.join(summary)}</tbody></table>"
-            f"<div class=\"meta\"><div class=\"legend\">token score ({html.escape(method)}), "
-            f"shaded {below or 'on request'}: {legend}</div>"
-            "<div>Error spans are underlined, severity after them (red: major, amber: minor); "
-            "source words shaded orange are missing from the translation (--direction "
-            "reverse/both); a purple marker flags a translation in the wrong language; "
-            "click a score header to sort.</div></div>"
-            f"<main class=\"controls\">{''.join(controls)}"
-            f"<table id=\"segments\"><thead><tr>{''.join(head)}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></main>"
-            f"<script type=\"application/json\" id=\"sigmoid-qe-data\">{json_for_html(page_data)}"
-            "</script>"
-            f"<script type=\"application/json\" id=\"errors\">{json_for_html(errors)}</script>"
-            f"<script type=\"application/json\" id=\"source-errors\">"
-            f"{json_for_html(source_errors)}</script>"
-            f"<script>{_SCRIPT}</script></body></html>\n")
+    return controls

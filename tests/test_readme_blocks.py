@@ -1,4 +1,4 @@
-"""Every Python block of README.md runs as written (issue 18, section 7).
+"""Every Python block of README.md runs as written, and the names it imports are exported.
 
 The blocks are taken from the README itself, so an edit that breaks one fails here. They use
 a few names the README's prose explains (``sources``, ``translations``, ...); the test binds
@@ -95,3 +95,10 @@ def test_readme_python_block_runs(index, monkeypatch):
             assert printed.getvalue().strip() == following[2:].strip()
             checked += 1
     assert checked >= 1, "each README block shows at least one result the test checks"
+
+
+def test_readme_exports():
+    """Names the README imports from the package root are exported there."""
+    import sigmoid_qe
+    from sigmoid_qe import Decoding
+    assert Decoding("beam", 2).n == 2 and "Decoding" in dir(sigmoid_qe)

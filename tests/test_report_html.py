@@ -1,5 +1,6 @@
-"""The HTML report in a real headless browser (Debian's chromium; skipped where it is absent):
-the error spans in the rendered DOM are the JSON's, with JavaScript on and off."""
+"""The HTML report: its data island parses and hostile text stays inert and bidi-isolated, it
+carries the signature, and in a real headless browser (Debian's chromium; skipped where it is
+absent) the error spans in the rendered DOM are the JSON's, with JavaScript on and off."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,9 @@ import pytest
 from chromium_page import CHROMIUM, Page
 
 from sigmoid_qe.cli import score as score_cli
+from sigmoid_qe.report_html import render
+
+from cli_helpers import run
 
 
 class Marks(HTMLParser):
@@ -46,6 +50,32 @@ class Browser(Page):
 
     def run(self, script: str) -> None:
         self.call("Runtime.evaluate", expression=script)
+
+
+def test_html_data_island_parses_and_text_is_isolated(marian_qe):
+    """A translation holding `</script>`, quotes, `&` and bidi overrides cannot open a script or
+    break the JSON data island, and every text cell is bidi-isolated and wraps."""
+    nasty = 'x</script><script>alert(1)</script> "q" & \u202eevil\u202c ' + "w" * 300
+    result = marian_qe.score(["the cat"], [nasty], spans=True, span_threshold=(0.99, 0.5))
+    page = render({"sys<&>": result}, ["the cat"])
+    island = re.search(r'<script type="application/json" id="errors">(.*?)</script>', page, re.S)
+    data = json.loads(island.group(1))  # what JSON.parse(el.textContent) sees
+    assert list(data) == ["sys<&>"] and len(data["sys<&>"]) == 1
+    assert page.count("<script") == 4  # three data islands and the script: no payload opens one
+    assert 'dir="auto"' in page and "unicode-bidi:isolate" in page
+    assert "overflow-wrap:anywhere" in page
+
+
+def test_html_report_carries_the_signature(tiny_marian_dir, tmp_path, capsys):
+    """The report names how it was scored (the signature), not an empty <code></code>."""
+    (tmp_path / "s").write_text("the cat\n")
+    (tmp_path / "t").write_text("o gato\n")
+    code, _, err = run(score_cli, ["-s", tmp_path / "s", "-t", tmp_path / "t", "--html",
+                                   tmp_path / "r.html", "--model", tiny_marian_dir, "--device",
+                                   "cpu", "--quiet"], capsys)
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    assert "<code></code>" not in page and "|method:" in page
 
 
 def row_order(page_html: str) -> list:

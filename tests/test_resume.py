@@ -20,6 +20,7 @@ from sigmoid_qe.cli import score as score_cli
 from sigmoid_qe.outputs import JsonObjectWriter
 from sigmoid_qe.results import ExactSum
 
+from cli_helpers import run
 from tiny_models import WORDS
 from training_helpers import single_thread
 
@@ -41,12 +42,6 @@ def corpus(tmp_path):
     hyp.write_text("\n".join(_sentences(57, 2)) + "\n")
     other.write_text("\n".join(_sentences(57, 3)) + "\n")
     return src, hyp, other
-
-
-def run(module, argv, capsys):
-    code = module.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_exact_sum_equals_fsum():

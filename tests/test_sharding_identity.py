@@ -1,4 +1,4 @@
-"""N processes give bit-identical token scores to one (issue 18, section 5).
+"""N processes give bit-identical token scores to one.
 
 The length-sorted batches are planned on the whole chunk first and ranks take whole batches,
 so every row is computed in the same batch, padded to the same length, as by one process. The

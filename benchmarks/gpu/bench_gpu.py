@@ -3,9 +3,9 @@
 Ready to run where a GPU is lent (nothing is downloaded: the model is built from its
 configuration with random weights, which is all speed and memory depend on):
 
-    python benchmarks/gpu/bench_gpu.py                          # 1 GPU, Llama-3.2-1B sizes
-    python benchmarks/gpu/bench_gpu.py --size 8b                # Llama-3.1-8B sizes
-    torchrun --nproc_per_node 2 benchmarks/gpu/bench_gpu.py --data-parallel   # 2 GPUs
+    python -m benchmarks.gpu.bench_gpu                          # 1 GPU, Llama-3.2-1B sizes
+    python -m benchmarks.gpu.bench_gpu --size 8b                # Llama-3.1-8B sizes
+    torchrun --nproc_per_node 2 -m benchmarks.gpu.bench_gpu --data-parallel   # 2 GPUs
 
 Prints, measured in the same run: seg/s of sigmoid-only and full-softmax scoring and their
 ratio, peak GPU memory of each, and (with --data-parallel under torchrun) the seg/s of the
@@ -22,7 +22,6 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 
 SIZES = {  # Llama configurations (hidden, layers, heads, kv heads, ffn, vocab)
     "1b": (2048, 16, 32, 8, 8192, 128256),

@@ -130,6 +130,32 @@ class Backend(abc.ABC):
     dtype: Optional[torch.dtype] = None
     #: Weights quantised to int8 (the signature says so).
     int8: bool = False
+    #: The vocabulary shortlist a ``shortlist`` softmax is normalised over (Bergamot's lexical
+    #: shortlist); None: the model has none, the softmax is over the full vocabulary.
+    shortlist: Optional[object] = None
+    #: The input format of the model's prompt (:mod:`sigmoid_qe.prompts`; causal LMs); None:
+    #: the model takes no prompt.
+    prompt_style: Optional[str] = None
+
+    def can_generate(self) -> bool:
+        """Whether :meth:`generate` translates; a scoring-only backend says False."""
+        return False
+
+    def generate(self, sources: Sequence[str], decoding, batch_size: int = 32,
+                 indices: Optional[Sequence[int]] = None):
+        """``decoding.n`` candidates per source (only where :meth:`can_generate`)."""
+        raise NotImplementedError(f"{self.name}: this backend cannot translate")
+
+    def set_prompt_style(self, style: str) -> None:
+        """Use a named input format (:mod:`sigmoid_qe.prompts`); only causal LMs have one."""
+        raise OptionError(f"{self.name}: prompt styles are for causal LMs, not this model "
+                          f"(style {style!r})")
+
+    def reversed(self) -> Optional[Backend]:
+        """The same model pointed the other way (sharing its weights), for the ``reverse``
+        direction; None when it translates one direction only (then the opposite model is
+        loaded by name)."""
+        return None
 
     @property
     @abc.abstractmethod

@@ -371,6 +371,9 @@ class BergamotBackend(Backend):
         """Greedy translations (shortlist-restricted, as the native engine), raw decoded text."""
         return [c[0].text for c in self.generate(sources, Decoding(), batch_size)]
 
+    def can_generate(self) -> bool:
+        return True
+
     def generate(self, sources: Sequence[str], decoding: Decoding, batch_size: int = 32,
                  indices: Optional[Sequence[int]] = None) -> List[List[Candidate]]:
         """``decoding.n`` candidates per source (see :mod:`.bergamot_decoding`).

@@ -8,6 +8,7 @@ is never computed unless a softmax-based score asks for it.
 """
 from __future__ import annotations
 
+import copy
 import os
 import socket
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 import torch
 
 from ..errors import ModelLoadError, first_line
-from ..languages import language_name, split_lp
+from ..languages import language_name, split_lp, swapped_lp
 from ..offsets import Respeller, align_pieces, map_spans, partition
 from ..prompts import check_prompt_style, check_prompt_template
 from .base import Backend
@@ -115,6 +116,27 @@ class HFBackend(Backend):
         """Use a named input format (see :mod:`sigmoid_qe.prompts`)."""
         self.prompt_style = check_prompt_style(style)
 
+    def reversed(self) -> Optional[Backend]:
+        """This model with the languages swapped (a multilingual seq2seq model, or a causal
+        LM whose prompt names the languages), sharing the weights; its own tokenizer state."""
+        lp = swapped_lp(self.lp)
+        if lp is None or not self._translates_both_ways():
+            return None
+        other = copy.copy(self)
+        other.tokenizer = copy.deepcopy(self.tokenizer)
+        other.lp = lp
+        src, tgt = split_lp(lp)
+        other.src_lang, other.tgt_lang = language_name(src), language_name(tgt)
+        other._set_languages(lp)
+        return other
+
+    def _translates_both_ways(self) -> bool:
+        """A prompt names the languages: any pair the model knows, either way."""
+        return True
+
+    def _set_languages(self, lp: Optional[str]) -> None:
+        """Point the tokenizer at the pair's languages (seq2seq models with language codes)."""
+
     def prompt_fields(self, source: str) -> Dict[str, str]:
         return {"src_lang": self.src_lang or "the source language",
                 "tgt_lang": self.tgt_lang or "the target language", "source": source}
@@ -173,6 +195,9 @@ class HFBackend(Backend):
     def generation_context(self, source: str) -> List[int]:
         """The token ids a candidate for ``source`` is generated from (as it is scored)."""
         raise NotImplementedError
+
+    def can_generate(self) -> bool:
+        return True
 
     def generate(self, sources: Sequence[str], decoding, batch_size: int = 32,
                  indices: Optional[Sequence[int]] = None):

@@ -35,6 +35,11 @@ class HFSeq2SeqBackend(HFBackend):
         self.decoder_start_token_id = int(start)
         self._set_languages(lp)
 
+    def _translates_both_ways(self) -> bool:
+        """Only a multilingual tokenizer (language codes) can be pointed the other way; a
+        bilingual model (Marian opus-mt-xx-yy) translates one direction."""
+        return hasattr(self.tokenizer, "src_lang")
+
     def _set_languages(self, lp: Optional[str]) -> None:
         """Point multilingual tokenizers (NLLB, M2M100, mBART-50) at the pair's languages."""
         if not hasattr(self.tokenizer, "src_lang"):

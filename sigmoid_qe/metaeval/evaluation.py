@@ -14,13 +14,14 @@ Each record is ``{"lp", "level", "measure", "metric", "value", ...extra}``.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, SigmoidQEWarning
 from .loaders import metric_columns
 from .mtme import MtmeLp
 from .pairwise import agreement, complete_items, pairwise_accuracy, soft_pairwise_accuracies
@@ -103,6 +104,24 @@ def _matrix(scores: Dict[str, np.ndarray], systems: Sequence[str], where: str) -
     return np.vstack([np.asarray(scores[s], dtype=np.float64) for s in systems])
 
 
+def _wanted_metrics(lp: str, catalogue: Dict[str, Dict], info: LpInfo,
+                    metrics: Optional[Iterable[str]], primary_only: bool, std_ref: str) -> List[str]:
+    """The metrics asked for (every one in ``catalogue`` by default, or its primary ones), each
+    known to the catalogue; an unknown one is an InputError naming what is available."""
+    if metrics is None:
+        wanted = sorted(catalogue)
+        if primary_only and info.primary_metrics:
+            wanted = [m for m in wanted if m.replace("[noref]", "") in info.primary_metrics]
+        return wanted
+    wanted = list(dict.fromkeys(metrics))
+    unknown = [m for m in wanted if m not in catalogue]
+    if unknown:
+        raise InputError(f"no scores for metric(s) {', '.join(unknown)} in {lp} "
+                         f"with reference {std_ref} or src (available: "
+                         f"{', '.join(sorted(catalogue)) or 'none'})")
+    return wanted
+
+
 def lp_data_from_mtme(data: MtmeLp, info: LpInfo, gold: Optional[str] = None,
                       metrics: Optional[Iterable[str]] = None, levels: Sequence[str] = ("seg", "sys"),
                       include_outliers: bool = False, primary_only: bool = False,
@@ -116,17 +135,7 @@ def lp_data_from_mtme(data: MtmeLp, info: LpInfo, gold: Optional[str] = None,
     """
     std_ref = std_ref or info.std_ref
     catalogue = metric_catalogue(data, std_ref)
-    if metrics is None:
-        wanted = sorted(catalogue)
-        if primary_only and info.primary_metrics:
-            wanted = [m for m in wanted if m.replace("[noref]", "") in info.primary_metrics]
-    else:
-        wanted = list(dict.fromkeys(metrics))
-        unknown = [m for m in wanted if m not in catalogue]
-        if unknown:
-            raise InputError(f"no scores for metric(s) {', '.join(unknown)} in {data.lp} "
-                             f"with reference {std_ref} or src (available: "
-                             f"{', '.join(sorted(catalogue)) or 'none'})")
+    wanted = _wanted_metrics(data.lp, catalogue, info, metrics, primary_only, std_ref)
     systems = data.system_names()
     references = data.reference_names()
 
@@ -136,9 +145,6 @@ def lp_data_from_mtme(data: MtmeLp, info: LpInfo, gold: Optional[str] = None,
         scored = [s for s, v in gold_map.items() if not np.isnan(v).all()]
         orphans = sorted(set(scored) - set(systems) - set(references))
         if orphans:  # mt-metrics-eval finds systems by their outputs, as here: but say so
-            import warnings
-
-            from ..errors import SigmoidQEWarning
             warnings.warn(SigmoidQEWarning(
                 f"{data.lp}: {', '.join(orphans)} ha{'s' if len(orphans) == 1 else 've'} "
                 f"{level}-level human scores but no system output "
@@ -234,9 +240,6 @@ def _warn_undefined(value: float, lp: str, level: str, measure: str, metric: str
     """A correlation that does not exist (under two scores, or constant human or metric
     scores) is reported as n/a (JSON null) with this notice, never as 0.000."""
     if np.isnan(value):
-        import warnings
-
-        from ..errors import SigmoidQEWarning
         warnings.warn(SigmoidQEWarning(
             f"{lp} {level}-level {measure} of {metric} is undefined (fewer than two scores, or "
             "the human or the metric scores are all equal): reported as n/a"), stacklevel=3)

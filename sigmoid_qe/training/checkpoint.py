@@ -17,6 +17,7 @@ import os
 import random
 import re
 import shutil
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -24,7 +25,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..errors import InputError
+from ..errors import InputError, first_line
+from ..folders import claim_folder, folder_kind
 from ..outputs import readable_file, write_output
 
 CHECKPOINTS = "checkpoints"
@@ -68,7 +70,6 @@ def check_output_dir(output_dir: Path, resume: bool, overwrite: bool = False,
     version wrote (checkpoints, no mark) is taken with --resume. Removes the half-written
     checkpoint folder a killed run leaves.
     """
-    from ..folders import claim_folder
     output_dir = Path(output_dir)
     if cache_dir is not None:  # before anything is created
         _check_cache_place(cache_dir, output_dir)
@@ -135,7 +136,6 @@ def check_cache_dir(cache_dir: Optional[Path], output_dir: Path) -> None:
     """``--cache-dir``: a new or empty folder, or the feature cache of an earlier run; never
     the output folder, a folder holding it, or a user's folder (it is emptied and deleted
     after training)."""
-    from ..folders import claim_folder, folder_kind
     if cache_dir is None:
         return
     _check_cache_place(cache_dir, output_dir)
@@ -246,7 +246,6 @@ def load_checkpoint(path: Path, weight: torch.Tensor, optimizer: torch.optim.Opt
         raise InputError(f"cannot resume: {key} was {was!r} in the checkpoint, now {now!r} "
                          f"(resume with the same data and options, or use another --output-dir)",
                          path)
-    import warnings
     try:
         with warnings.catch_warnings():  # torch's notes on pickle protocols: the error says it
             warnings.simplefilter("ignore")
@@ -275,7 +274,6 @@ class DamagedCheckpoint(InputError):
     """A checkpoint that cannot be read (truncated, overwritten, not made by this package)."""
 
     def __init__(self, path: Path, exc: BaseException):
-        from ..errors import first_line
         self.reason = first_line(exc)
         if self.reason.startswith("Weights only load failed") or "Unpickl" in type(exc).__name__:
             self.reason = "not readable as plain tensors (damaged, or a pickle holding code)"

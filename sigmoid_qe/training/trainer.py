@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -143,7 +144,6 @@ class TrainingRun:
                 damaged.append(exc)
                 continue
             if damaged:
-                import warnings
                 warnings.warn(SigmoidQEWarning(
                     f"{damaged[0].path}: damaged checkpoint ({damaged[0].reason}): resumed from "
                     f"the older {path.name} instead"), stacklevel=2)
@@ -364,7 +364,7 @@ class TrainingRun:
     def _finish(self, seconds: float) -> TrainResult:
         record = self._record(seconds)
         kept = self.best_weight if self.best_weight is not None else self.weight.detach().cpu()
-        style = getattr(self.backend, "prompt_style", None)
+        style = self.backend.prompt_style
         config = SigmoidHeadConfig(vocab_size=self.backend.vocab_size, hidden_size=self.backend.hidden_size,
                                    base_model=self.backend.name, base_revision=self.backend.revision,
                                    prompt_style=style if style not in (None, "default") else None,

@@ -106,7 +106,7 @@ def test_eval_output_is_checked_first(tmp_path, capsys):
     for target, fragment in ((tmp_path / "nodir" / "x" / "t.txt", "does not exist"),
                              (tmp_path / "adir", "is a directory"), (table, "also an input")):
         code, out, err = run(eval_cli.main, ["--tsv", table, "--output", target], capsys)
-        one_line(code, out, err, fragment, "sigmoid-qe-eval")
+        one_line(code, out, err, fragment, prog="sigmoid-qe-eval")
     code, out, _ = run(eval_cli.main, ["--tsv", table, "--output", "-", "--format", "json"], capsys)
     assert code == 0 and json.loads(out)
 
@@ -115,7 +115,7 @@ def test_train_output_dir_is_checked_before_data(tmp_path, capsys):
     code, out, err = run(train_cli.main, ["--model", NO_MODEL, "--train", tmp_path / "missing.tsv",
                                           "--lp", "en-pt", "--output-dir", "/proc/run", "--quiet"],
                          capsys)
-    one_line(code, out, err, "cannot write the output folder", "sigmoid-qe-train")
+    one_line(code, out, err, "cannot write the output folder", prog="sigmoid-qe-train")
 
 
 # -- 2. mistakes: one line, exit 2, before the model ---------------------------------------------------
@@ -143,13 +143,13 @@ def test_option_mistakes(files, capsys, main, argv, fragment, prog):
     src, hyp = files
     extra = [hyp] if main is compare_cli.main else []
     code, out, err = run(main, ["-s", src, "-t", hyp, *extra, "--model", NO_MODEL, *argv], capsys)
-    one_line(code, out, err, fragment, prog)
+    one_line(code, out, err, fragment, prog=prog)
 
 
 def test_compare_same_file_twice(files, capsys):
     src, hyp = files
     code, out, err = run(compare_cli.main, ["-s", src, "-t", hyp, hyp, "--model", NO_MODEL], capsys)
-    one_line(code, out, err, "given twice", "sigmoid-qe-compare")
+    one_line(code, out, err, "given twice", prog="sigmoid-qe-compare")
 
 
 @pytest.mark.parametrize("argv,fragment", [
@@ -160,7 +160,7 @@ def test_compare_same_file_twice(files, capsys):
 def test_eval_score_testset_options(tmp_path, capsys, argv, fragment):
     code, out, err = run(eval_cli.main, ["--mtme-root", tmp_path, "--score-testset", "--model",
                                          NO_MODEL, "--out", tmp_path / "o", *argv], capsys)
-    one_line(code, out, err, fragment, "sigmoid-qe-eval")
+    one_line(code, out, err, fragment, prog="sigmoid-qe-eval")
 
 
 def test_train_negatives_larger_than_the_vocabulary(tmp_path, capsys, tiny_marian_dir):
@@ -168,7 +168,7 @@ def test_train_negatives_larger_than_the_vocabulary(tmp_path, capsys, tiny_maria
     code, out, err = run(train_cli.main, ["--model", tiny_marian_dir, "--lp", "en-pt", "--train",
                                           data, "--output-dir", tmp_path / "o", "--negatives",
                                           "100000,100000", "--device", "cpu", "--quiet"], capsys)
-    one_line(code, out, err, "tokens that can be negatives", "sigmoid-qe-train")
+    one_line(code, out, err, "tokens that can be negatives", prog="sigmoid-qe-train")
 
 
 def test_plot_without_matplotlib_fails_before_work(tmp_path, capsys, monkeypatch):
@@ -179,7 +179,7 @@ def test_plot_without_matplotlib_fails_before_work(tmp_path, capsys, monkeypatch
     table = tmp_path / "t.tsv"
     table.write_text("src\tmt\tscore\tm\na\tb\t1\t0.5\nc\td\t2\t0.7\n", encoding="utf-8")
     code, out, err = run(eval_cli.main, ["--tsv", table, "--plot", tmp_path / "plots"], capsys)
-    one_line(code, out, err, "matplotlib", "sigmoid-qe-eval")
+    one_line(code, out, err, "matplotlib", prog="sigmoid-qe-eval")
 
 
 def test_add_metric_nan_and_name_collision(tmp_path, capsys):
@@ -188,11 +188,11 @@ def test_add_metric_nan_and_name_collision(tmp_path, capsys):
     nan = tmp_path / "nan.txt"
     nan.write_text("0.1\nnan\n0.3\n", encoding="utf-8")
     code, out, err = run(eval_cli.main, ["--tsv", table, "--add-metric", f"x={nan}"], capsys)
-    one_line(code, out, err, f"{nan}:2: score 'nan' is not a finite number", "sigmoid-qe-eval")
+    one_line(code, out, err, f"{nan}:2: score 'nan' is not a finite number", prog="sigmoid-qe-eval")
     good = tmp_path / "good.txt"
     good.write_text("0.1\n0.2\n0.3\n", encoding="utf-8")
     code, out, err = run(eval_cli.main, ["--tsv", table, "--add-metric", f"m={good}"], capsys)
-    one_line(code, out, err, "already has a column named 'm'", "sigmoid-qe-eval")
+    one_line(code, out, err, "already has a column named 'm'", prog="sigmoid-qe-eval")
 
 
 def test_hub_names_fail_fast_offline(files, capsys, monkeypatch):

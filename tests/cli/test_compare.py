@@ -1,4 +1,5 @@
-"""sigmoid-qe-compare: identical systems, approximate randomization, and the model's EOS setting."""
+"""sigmoid-qe-compare: identical systems, approximate randomization, the model's EOS setting, and
+one file given twice under two spellings."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +7,7 @@ import pytest
 from sigmoid_qe import SigmoidQE, load_model
 from sigmoid_qe.cli import compare as compare_cli
 
-from cli_helpers import pair_files, run
+from cli_helpers import one_line, pair_files, run
 
 
 @pytest.fixture()
@@ -57,3 +58,12 @@ def test_compare_and_metric_keep_the_models_eos_setting(files, tmp_path, capsys,
     assert corpus.segment_scores == qe.score(sources, hyps).scores
     assert corpus.segment_scores != qe.score(sources, hyps, include_eos=True).scores
     assert "eos:no" in str(metric.get_signature())
+
+
+def test_compare_same_file_two_ways_is_refused(tiny_marian_dir, files, capsys, monkeypatch):
+    """`-t hyp ./hyp` is one system twice: refused in one line, not compared with itself."""
+    src, hyp = files
+    monkeypatch.chdir(src.parent)
+    code, out, err = run(compare_cli, ["-s", src.name, "-t", hyp.name, f"./{hyp.name}",
+                                       "--model", tiny_marian_dir, "--device", "cpu"], capsys)
+    one_line(code, out, err, "given twice with -t", prog="sigmoid-qe-compare", alone=False)

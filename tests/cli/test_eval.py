@@ -1,8 +1,11 @@
-"""``sigmoid-qe-eval`` end to end: tables, errors as one line, atomic outputs, scoring."""
+"""``sigmoid-qe-eval`` end to end: tables, errors as one line (span files, duplicated rows),
+undefined correlations reported as n/a, atomic outputs, scoring."""
 from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -12,23 +15,14 @@ from sigmoid_qe.cli.eval import main
 from sigmoid_qe.errors import InputError
 from sigmoid_qe.metaeval import loaders, mtme
 
+from cli_helpers import one_line, run, subprocess_env
 from metaeval_data import SYSTEMS, make_tiny_mtme
 
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+EVAL = "sigmoid-qe-eval"
 
 
 def records_of(text):
     return {(r["lp"], r["level"], r["measure"], r["metric"]): r for r in json.loads(text)}
-
-
-def assert_one_line_error(code, err, fragment):
-    assert code == 2
-    assert err.count("\n") == 1 and err.startswith("sigmoid-qe-eval: error: ")
-    assert fragment in err and "Traceback" not in err
 
 
 # ---------------------------------------------------------------------------- WMT23 anchors
@@ -37,9 +31,9 @@ def assert_one_line_error(code, err, fragment):
 def test_wmt23_anchors_through_the_cli(shared_data, capsys, tmp_path):
     root = shared_data / "mt-metrics-eval-v2"
     out = tmp_path / "table.json"
-    code, stdout, err = run(capsys, "--mtme-root", root, "--test-set", "wmt23", "--gold", "mqm",
-                            "--metrics", "CometKiwi", "XCOMET-Ensemble", "GEMBA-MQM",
-                            "--format", "json", "--output", out, "--quiet")
+    code, stdout, err = run(main, ["--mtme-root", root, "--test-set", "wmt23", "--gold", "mqm",
+                                   "--metrics", "CometKiwi", "XCOMET-Ensemble", "GEMBA-MQM",
+                                   "--format", "json", "--output", out, "--quiet"], capsys)
     assert code == 0 and stdout == "" and err == ""
     table = records_of(out.read_text())
     assert round(table["en-de", "seg", "pearson", "CometKiwi"]["value"], 3) == 0.475
@@ -63,7 +57,7 @@ def tiny(tmp_path):
 
 
 def test_tiny_table_values(tiny, capsys):
-    code, stdout, _ = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23", "--format", "json")
+    code, stdout, _ = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--format", "json"], capsys)
     assert code == 0
     table = records_of(stdout)
     # sysC > sysA > sysB for humans; GoodQE's system means agree, BadQE's are reversed
@@ -81,16 +75,16 @@ def test_tiny_table_values(tiny, capsys):
                                         ("tsv", "lp\tlevel\tmeasure\tmetric\tvalue"),
                                         ("latex", "\\begin{tabular}")])
 def test_formats(tiny, capsys, fmt, marker):
-    code, stdout, _ = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23", "--format", fmt,
-                          "--level", "seg")
+    code, stdout, _ = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--format", fmt,
+                                 "--level", "seg"], capsys)
     assert code == 0 and marker in stdout and "GoodQE" in stdout
     assert "system-level" not in stdout
 
 
 def test_text_ranks_best_first_with_clusters_and_intervals(tiny, capsys):
-    code, stdout, _ = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23", "--measures",
-                          "pearson", "--level", "seg", "--ci", "--ci-samples", "50",
-                          "--significance", "--k", "50")
+    code, stdout, _ = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--measures",
+                                 "pearson", "--level", "seg", "--ci", "--ci-samples", "50",
+                                 "--significance", "--k", "50"], capsys)
     assert code == 0
     lines = [l for l in stdout.splitlines() if "QE" in l]
     assert lines[0].split()[:2] == ["1", "GoodQE"] and lines[1].split()[:2] == ["2", "BadQE"]
@@ -102,9 +96,9 @@ def test_add_metric_folder_and_file(tiny, capsys, tmp_path):
     extra.mkdir(parents=True)
     good = tiny / "metric-scores" / "en-de" / "GoodQE-src.seg.score"
     (extra / "Copy-src.seg.score").write_text(good.read_text())
-    code, stdout, _ = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23", "--format", "json",
-                          "--add-metric", f"Mine={tmp_path / 'extra'}",
-                          "--add-metric", f"Single={good}")
+    code, stdout, _ = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--format", "json",
+                                 "--add-metric", f"Mine={tmp_path / 'extra'}",
+                                 "--add-metric", f"Single={good}"], capsys)
     assert code == 0
     table = records_of(stdout)
     for name in ("Mine", "Single"):
@@ -115,10 +109,22 @@ def test_add_metric_folder_and_file(tiny, capsys, tmp_path):
 
 
 def test_metric_subset_and_primary(tiny, capsys):
-    code, stdout, _ = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23", "--format", "json",
-                          "--metrics", "BadQE", "--level", "sys")
+    code, stdout, _ = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--format", "json",
+                                 "--metrics", "BadQE", "--level", "sys"], capsys)
     assert code == 0
     assert {m for (_, _, _, m) in records_of(stdout)} == {"BadQE"}
+
+
+def test_mtme_system_with_scores_but_no_output_is_said(tmp_path, capsys):
+    """A system with human scores but no output file is left out, and stderr says so."""
+    root = make_tiny_mtme(tmp_path)
+    outputs = sorted((root / "system-outputs" / "en-de").glob("*.txt"))
+    victim = next(p for p in outputs if not p.name.startswith("ref"))
+    victim.unlink()
+    code, out, err = run(main, ["--mtme-root", root, "--test-set", "tiny23"], capsys)
+    assert code == 0, err
+    assert f"{victim.stem} has seg-level human scores but no system output" in err
+    assert "left out" in err
 
 
 # ---------------------------------------------------------------------------- errors
@@ -142,7 +148,7 @@ def test_metric_subset_and_primary(tiny, capsys):
 ])
 def test_bad_input_is_one_line(tiny, capsys, argv, fragment):
     argv = [a.replace("{tiny}", str(tiny)) for a in argv]
-    assert_one_line_error(*run(capsys, *argv)[::2], fragment)
+    one_line(*run(main, argv, capsys), fragment, prog=EVAL)
 
 
 def test_malformed_metric_file_leaves_no_output(tiny, capsys, tmp_path):
@@ -150,15 +156,73 @@ def test_malformed_metric_file_leaves_no_output(tiny, capsys, tmp_path):
     bad.mkdir()
     (bad / "Broken-src.seg.score").write_text("sysA\t0.1\nsysA\tzero\n")
     out = tmp_path / "table.txt"
-    code, _, err = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23", "--output", out,
-                       "--add-metric", f"Broken={bad}")
-    assert_one_line_error(code, err, f"{bad / 'Broken-src.seg.score'}:2: score 'zero' is not")
+    code, stdout, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--output", out,
+                              "--add-metric", f"Broken={bad}"], capsys)
+    one_line(code, stdout, err, f"{bad / 'Broken-src.seg.score'}:2: score 'zero' is not", prog=EVAL)
     assert not out.exists() and list(tmp_path.glob(".table.txt*")) == []
 
 
 def test_help_returns_zero(capsys):
-    code, stdout, _ = run(capsys, "--help")
+    code, stdout, _ = run(main, ["--help"], capsys)
     assert code == 0 and "--score-testset" in stdout
+
+
+def test_python_m_eval_runs():
+    proc = subprocess.run([sys.executable, "-m", "sigmoid_qe.cli.eval", "--version"],
+                          env=subprocess_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("sigmoid-qe-eval ")
+
+
+def test_span_gold_with_a_non_string_mt_is_one_line(tmp_path, capsys):
+    gold = tmp_path / "g.json"
+    gold.write_text(json.dumps([{"src": "a", "mt": 5, "errors": []}]))
+    pred = tmp_path / "p.json"
+    pred.write_text(json.dumps([{"src": "a", "mt": "5", "errors": []}]))
+    code, out, err = run(main, ["--span-gold", gold, "--span-predictions", pred], capsys)
+    one_line(code, out, err, "g.json", "'mt' must be a string", prog=EVAL, alone=False)
+
+
+def test_span_predictions_of_two_systems_are_refused(tmp_path, capsys):
+    """Span predictions are one system's: a file holding several is refused, naming them."""
+    record = {"src": "a", "mt": "b c", "errors": []}
+    gold = tmp_path / "g.json"
+    gold.write_text(json.dumps([record]))
+    pred = tmp_path / "p.json"
+    pred.write_text(json.dumps({"sysA": [record], "sysB": [record]}))
+    code, out, err = run(main, ["--span-gold", gold, "--span-predictions", pred], capsys)
+    one_line(code, out, err, "holds 2 systems", "sysA", prog=EVAL, alone=False)
+
+
+@pytest.mark.parametrize("rows", [
+    ["a\tb\t0.5\t0.3"],                                            # one row
+    ["a\tb\t0.5\t0.3", "c\td\t0.7\t0.3", "e\tf\t0.1\t0.3"],        # a constant metric
+    ["a\tb\t0.5\t0.3", "c\td\t0.5\t0.1", "e\tf\t0.5\t0.9"],        # constant human scores
+])
+def test_undefined_correlations_are_na_not_zero(tmp_path, capsys, rows):
+    """A correlation that is undefined (one row, a constant column) is n/a, never 0.000."""
+    tsv = tmp_path / "e.tsv"
+    tsv.write_text("\n".join(["src\tmt\tscore\tm"] + rows) + "\n")
+    code, out, err = run(main, ["--tsv", tsv, "--format", "json",
+                                "--measures", "pearson", "spearman", "kendall"], capsys)
+    assert code == 0, err
+    records = json.loads(out)
+    assert records and all(r["value"] is None for r in records), records
+    assert "undefined" in err and "reported as n/a" in err
+    code, out, err = run(main, ["--tsv", tsv, "--measures", "pearson"], capsys)
+    assert "0.000" not in out
+
+
+def test_duplicated_segment_in_wmt_da_is_an_error_naming_the_line(tmp_path, capsys):
+    da = tmp_path / "da-dup.en-de.csv"
+    da.write_text("SYS SID RAW.SCR Z.SCR N\nA 1 50 0.1 1\nA 2 60 0.2 1\nB 1 70 0.3 1\n"
+                  "A 2 90 0.9 1\nB 2 40 -0.1 1\n")
+    metric = tmp_path / "m.txt"
+    metric.write_text("A 0.1\nA 0.2\nB 0.3\nB 0.4\n")
+    code, out, err = run(main, ["--wmt-da", da, "--add-metric", f"m={metric}", "--level",
+                                "seg", "--measures", "pearson"], capsys)
+    one_line(code, out, err, f"{da}:5:", "duplicate segment A/2 (first at line 3)", prog=EVAL,
+             alone=False)
+    assert out == ""
 
 
 # ---------------------------------------------------------------------------- other inputs
@@ -174,8 +238,8 @@ def test_tsv_input_with_added_metric(tmp_path, capsys):
     table.write_text("\n".join(rows) + "\n")
     per_row = tmp_path / "neg.txt"
     per_row.write_text("".join(f"{-h}\n" for values in human.values() for h in values))
-    code, stdout, _ = run(capsys, "--tsv", table, "--format", "json", "--add-metric",
-                          f"neg={per_row}")
+    code, stdout, _ = run(main, ["--tsv", table, "--format", "json", "--add-metric",
+                                 f"neg={per_row}"], capsys)
     assert code == 0
     result = records_of(stdout)
     assert result["en-pt", "seg", "pearson", "qe"]["value"] == pytest.approx(1.0)
@@ -185,21 +249,21 @@ def test_tsv_input_with_added_metric(tmp_path, capsys):
 
 def test_mlqe_input(shared_data, capsys):
     archive = shared_data / "mlqe-pe" / "data" / "direct-assessments" / "test" / "ro-en-test.tar.gz"
-    code, stdout, _ = run(capsys, "--mlqe", archive, "--format", "json", "--level", "seg")
+    code, stdout, _ = run(main, ["--mlqe", archive, "--format", "json", "--level", "seg"], capsys)
     assert code == 0
     assert round(records_of(stdout)["ro-en", "seg", "pearson", "model_scores"]["value"], 3) == 0.647
 
 
 def test_biomqm_needs_metric_and_takes_system_lines(shared_data, capsys, tmp_path):
     table = shared_data / "bio-mqm" / "pt-en.round1.tsv"
-    code, _, err = run(capsys, "--biomqm", table)
-    assert_one_line_error(code, err, "add some with --add-metric")
+    code, stdout, err = run(main, ["--biomqm", table], capsys)
+    one_line(code, stdout, err, "add some with --add-metric", prog=EVAL)
     frame = loaders.load_biomqm(table)
     lines = [f"{r.system.replace(' ', '_')}\t{r.human + 0.5}" for r in frame.itertuples()]
     scores = tmp_path / "perfect.score"
     scores.write_text("\n".join(lines) + "\n")
-    code, _, err = run(capsys, "--biomqm", table, "--add-metric", f"p={scores}")
-    assert_one_line_error(code, err, "no scores for system 'MT Learner_run")
+    code, stdout, err = run(main, ["--biomqm", table, "--add-metric", f"p={scores}"], capsys)
+    one_line(code, stdout, err, "no scores for system 'MT Learner_run", prog=EVAL)
 
 
 # ---------------------------------------------------------------------------- --score-testset
@@ -237,9 +301,9 @@ def test_score_testset_writes_round_trip_files_and_evaluates(tiny, capsys, tmp_p
     monkeypatch.setattr(sigmoid_qe.model, "load_model", FakeQE)
     FakeQE.calls.clear()
     out = tmp_path / "submission"
-    code, stdout, err = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23",
-                            "--score-testset", "--model", "fake-model", "--name", "LenQE",
-                            "--out", out, "--format", "json", "--batch-size", "7")
+    code, stdout, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23",
+                                   "--score-testset", "--model", "fake-model", "--name", "LenQE",
+                                   "--out", out, "--format", "json", "--batch-size", "7"], capsys)
     assert code == 0, err
     assert FakeQE.calls == [("fake-model", "en-de", 7)]  # one model load for the lp
     seg = mtme.read_score_file(out / "metric-scores" / "en-de" / "LenQE-src.seg.score",
@@ -262,8 +326,8 @@ def test_score_testset_without_human_scores_still_writes(tiny, capsys, tmp_path,
     for path in (tiny / "human-scores").iterdir():
         path.unlink()
     out = tmp_path / "submission"
-    code, stdout, err = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23", "--lp", "en-de",
-                            "--score-testset", "--model", "m", "--out", out)
+    code, stdout, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--lp", "en-de",
+                                   "--score-testset", "--model", "m", "--out", out], capsys)
     assert code == 0 and stdout == ""
     assert "en-de not evaluated: " in err
     assert (out / "sigmoid-qe.seg.score").is_file()
@@ -277,17 +341,17 @@ def test_score_testset_failure_writes_nothing(tiny, capsys, tmp_path, monkeypatc
 
     monkeypatch.setattr(sigmoid_qe.model, "load_model", Failing)
     out = tmp_path / "submission"
-    code, _, err = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23", "--score-testset",
-                       "--model", "m", "--out", out, "--quiet")
-    assert_one_line_error(code, err, "the model refused")
+    code, stdout, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--score-testset",
+                              "--model", "m", "--out", out, "--quiet"], capsys)
+    one_line(code, stdout, err, "the model refused", prog=EVAL)
     assert not out.exists() or not any(out.rglob("*"))
 
 
 def test_score_testset_with_a_tiny_real_model(tiny, capsys, tmp_path, tiny_marian_dir):
     out = tmp_path / "real"
-    code, _, err = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23", "--score-testset",
-                       "--model", tiny_marian_dir, "--name", "TinyQE", "--out", out, "--quiet",
-                       "--format", "json", "--device", "cpu")
+    code, _, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--score-testset",
+                              "--model", tiny_marian_dir, "--name", "TinyQE", "--out", out, "--quiet",
+                              "--format", "json", "--device", "cpu"], capsys)
     assert code == 0, err
     seg = mtme.read_score_file(out / "metric-scores" / "en-de" / "TinyQE-src.seg.score",
                                   allow_none=False)
@@ -301,8 +365,8 @@ def test_score_testset_with_a_tiny_real_model(tiny, capsys, tmp_path, tiny_maria
 def test_plots(tiny, capsys, tmp_path):
     pytest.importorskip("matplotlib")
     plots = tmp_path / "plots"
-    code, _, err = run(capsys, "--mtme-root", tiny, "--test-set", "tiny23", "--plot", plots,
-                       "--ci", "--ci-samples", "20", "--quiet")
+    code, _, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--plot", plots,
+                              "--ci", "--ci-samples", "20", "--quiet"], capsys)
     assert code == 0, err
     names = sorted(p.name for p in plots.iterdir() if p.name != ".sigmoid-qe-folder")
     assert "scatter-en-de-GoodQE.png" in names and "bars-en-de-seg-pearson.png" in names

@@ -7,14 +7,8 @@ import pytest
 from sigmoid_qe import load_model
 from sigmoid_qe.cli import filter as filter_cli
 
+from cli_helpers import run
 from rerank_data import CANDIDATES, EN
-
-
-def run(module, argv, capsys):
-    code = module.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 # -- sigmoid-qe-filter ---------------------------------------------------------------------------
 PT = [CANDIDATES[0][0], CANDIDATES[1][0], "Onde fica a estação de trem?", CANDIDATES[2][0]]

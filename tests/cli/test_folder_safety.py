@@ -1,4 +1,4 @@
-"""No command deletes or overwrites what it did not make (issue 18, section 1).
+"""No command deletes or overwrites what it did not make.
 
 Every folder option of every command (sigmoid-qe-train --output-dir and --cache-dir,
 sigmoid-qe-eval --plot and --out) is given a folder holding the user's files: the command
@@ -20,6 +20,7 @@ from sigmoid_qe.cli import train as train_cli
 from sigmoid_qe.errors import InputError
 from sigmoid_qe.folders import FOLDER_MARK, claim_folder, folder_kind
 
+from cli_helpers import one_line
 from training_helpers import single_thread, toy_files
 
 
@@ -49,14 +50,6 @@ def _snapshot(folder: Path) -> dict:
     return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def _one_line(code, err, *words):
-    assert code == 2, err
-    lines = [line for line in err.splitlines() if "error:" in line]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for word in words:
-        assert word in lines[0], err
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     return toy_files(tmp_path_factory.mktemp("toy"), n_train=24, n_dev=8)
@@ -72,7 +65,7 @@ def test_train_refuses_a_users_output_folder(tiny_marian_dir, data, tmp_path, ca
     for extra in ([], ["--resume"], ["--overwrite"]):
         code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", tmp_path / "proj",
                                      *extra))
-        _one_line(code, capsys.readouterr().err, "proj", "not made by sigmoid-qe")
+        one_line(code, None, capsys.readouterr().err, "proj", "not made by sigmoid-qe", prog="sigmoid-qe-train")
         _survived(files)
     assert not (tmp_path / "proj" / FOLDER_MARK).exists()
 
@@ -81,20 +74,20 @@ def test_train_refuses_the_working_folder(tiny_marian_dir, data, tmp_path, capsy
     files = _user_folder(tmp_path)
     monkeypatch.chdir(tmp_path)
     code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", "."))
-    _one_line(code, capsys.readouterr().err, "not made by sigmoid-qe")
+    one_line(code, None, capsys.readouterr().err, "not made by sigmoid-qe", prog="sigmoid-qe-train")
     code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", "run",
                                  "--cache-features", "--cache-dir", "."))
-    _one_line(code, capsys.readouterr().err, "--cache-dir")
+    one_line(code, None, capsys.readouterr().err, "--cache-dir", prog="sigmoid-qe-train")
     _survived(files)
     assert not (tmp_path / "run").exists()  # refused before anything was made
 
 
 def test_train_never_deletes_a_users_cache_folder(tiny_marian_dir, data, tmp_path, capsys):
-    """T08: --cache-dir of an existing folder deleted it and everything in it."""
+    """A --cache-dir that already holds the user's files is refused, never deleted with the cache."""
     files = _user_folder(tmp_path / "victim")
     code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", tmp_path / "run",
                                  "--cache-features", "--cache-dir", tmp_path / "victim"))
-    _one_line(code, capsys.readouterr().err, "victim", "not made by sigmoid-qe")
+    one_line(code, None, capsys.readouterr().err, "victim", "not made by sigmoid-qe", prog="sigmoid-qe-train")
     _survived(files)
     # --keep-cache changes nothing
     code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", tmp_path / "run2",
@@ -106,12 +99,13 @@ def test_train_never_deletes_a_users_cache_folder(tiny_marian_dir, data, tmp_pat
 
 def test_cache_dir_equal_to_or_holding_the_output_dir_is_refused(tiny_marian_dir, data,
                                                                   tmp_path, capsys):
-    """T09: the trained head was deleted with the cache after success was reported."""
+    """A cache folder that is, or holds, the output folder is refused: deleting the cache would
+    delete the trained head after success was reported."""
     for cache, out in ((tmp_path / "same", tmp_path / "same"),
                        (tmp_path / "outer", tmp_path / "outer" / "run")):
         code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out,
                                      "--cache-features", "--cache-dir", cache))
-        _one_line(code, capsys.readouterr().err, "--cache-dir must not be the --output-dir")
+        one_line(code, None, capsys.readouterr().err, "--cache-dir must not be the --output-dir", prog="sigmoid-qe-train")
 
 
 def test_a_new_cache_folder_is_removed_and_only_it(tiny_marian_dir, data, tmp_path, capsys):
@@ -134,7 +128,7 @@ def test_an_earlier_run_needs_resume_or_overwrite(tiny_marian_dir, data, tmp_pat
     assert train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out, "--save-every", "1")) == 0
     head = (out / "head.safetensors").read_bytes()
     code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out, "--lr", "0.5"))
-    _one_line(code, capsys.readouterr().err, "holds an earlier run", "--overwrite")
+    one_line(code, None, capsys.readouterr().err, "holds an earlier run", "--overwrite", prog="sigmoid-qe-train")
     assert (out / "head.safetensors").read_bytes() == head
     # a user's file dropped into the run folder survives an --overwrite run, and so do a file
     # and a link (to a folder of theirs, named like a checkpoint) inside checkpoints/
@@ -194,7 +188,7 @@ def test_eval_out_and_plot_folders(tmp_path, capsys):
         else:
             argv = ["--tsv", str(tsv), flag, str(tmp_path / f"user{flag}"), *extra]
         code = eval_cli.main(argv)
-        _one_line(code, capsys.readouterr().err, "not made by sigmoid-qe")
+        one_line(code, None, capsys.readouterr().err, "not made by sigmoid-qe", prog="sigmoid-qe-eval")
         _survived(files)
         assert not (tmp_path / f"user{flag}" / FOLDER_MARK).exists()
 
@@ -207,7 +201,7 @@ def test_eval_plot_writes_a_marked_folder_and_reuses_it_with_overwrite(tmp_path,
     assert folder_kind(plots) == "eval-plots" and any(plots.glob("*.png"))
     before = _snapshot(plots)
     code = eval_cli.main(["--tsv", str(tsv), "--plot", str(plots)])
-    _one_line(code, capsys.readouterr().err, "--overwrite")
+    one_line(code, None, capsys.readouterr().err, "--overwrite", prog="sigmoid-qe-eval")
     assert _snapshot(plots) == before
     assert eval_cli.main(["--tsv", str(tsv), "--plot", str(plots), "--overwrite"]) == 0
 

@@ -1,5 +1,4 @@
-"""Outputs (issue 18, section 3; adversary W03, F04, W05, W06r, W08, W08t, W10, W10b, W12,
-W17, W18, W19; the new user's `--to-jsonl -`).
+"""Outputs: where results go and what is left behind on every exit path.
 
 Two outputs naming one file are refused however they name it; `--to-json -`, `--to-jsonl -`
 and /dev/stdout replace the score lines on stdout; --resume writes through links; temporary
@@ -55,8 +54,9 @@ def _temps(folder: Path):
 
 def test_two_outputs_naming_one_file_are_refused(tiny_marian_dir, pair, tmp_path, capsys,
                                                  monkeypatch):
-    """W03 (-o x --to-jsonl ./x), F04 (-o kept --dropped ./kept), rerank -o x --to-json ./x,
-    and a link to the other output."""
+    """Two outputs naming one file are refused however it is spelt: `-o x --to-jsonl ./x`,
+    filter's `-o kept --dropped ./kept`, rerank's `-o x --to-json ./x`, and a link to the other
+    output."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "link.txt").symlink_to(tmp_path / "same.txt")
     cases = [
@@ -77,8 +77,8 @@ def test_two_outputs_naming_one_file_are_refused(tiny_marian_dir, pair, tmp_path
 
 
 def test_to_jsonl_dash_and_dev_stdout_replace_the_score_lines(tiny_marian_dir, pair, tmp_path):
-    """W12 (--to-json /dev/stdout > out interleaved score lines into the JSON) and the new
-    user's --to-jsonl - (score lines and JSON lines alternated)."""
+    """JSON sent to stdout (`--to-json /dev/stdout`, `--to-jsonl -`) replaces the score lines
+    there instead of interleaving with them."""
     base = [sys.executable, "-m", "sigmoid_qe.cli.score", "-s", str(pair[0]), "-t",
             str(pair[1]), *_model(tiny_marian_dir)]
     jsonl = subprocess.run(base + ["--to-jsonl", "-"], env=subprocess_env(), capture_output=True,
@@ -98,7 +98,7 @@ def test_to_jsonl_dash_and_dev_stdout_replace_the_score_lines(tiny_marian_dir, p
 
 
 def test_resume_writes_through_a_symbolic_link(tiny_marian_dir, pair, tmp_path, capsys):
-    """W06r: --resume -o LINK replaced the link with a regular file."""
+    """--resume -o LINK writes through the link; the link is not replaced by a regular file."""
     target = tmp_path / "real.txt"
     target.write_text("old\n")
     (tmp_path / "plink").symlink_to(target)
@@ -111,7 +111,7 @@ def test_resume_writes_through_a_symbolic_link(tiny_marian_dir, pair, tmp_path, 
 
 
 def test_damaged_resume_record_is_one_line(tiny_marian_dir, pair, tmp_path, capsys):
-    """W19: a corrupted .partial.json gave a JSONDecodeError traceback."""
+    """A corrupted resume record (.partial.json) is a one-line error, not a traceback."""
     out = tmp_path / "g9.out"
     (tmp_path / "g9.out.partial").write_text("")
     for garbage in ('{"key": garbage', '[1, 2]', '{"key": "x"}'):
@@ -125,7 +125,8 @@ def test_damaged_resume_record_is_one_line(tiny_marian_dir, pair, tmp_path, caps
 
 def test_disk_full_is_one_line_and_leaves_no_temporary_file(tiny_marian_dir, pair, tmp_path,
                                                              capsys, monkeypatch):
-    """W10: ENOSPC was raised again while aborting, and the temp file kept the disk full."""
+    """A full disk (ENOSPC) is reported once, and the temporary file is removed so the disk is
+    not left full."""
     real_fdopen = os.fdopen
 
     class Full:
@@ -156,7 +157,7 @@ def test_disk_full_is_one_line_and_leaves_no_temporary_file(tiny_marian_dir, pai
 
 
 def test_stdout_on_a_full_disk_is_one_line(tiny_marian_dir, pair):
-    """W17: `> /dev/full` gave an OSError traceback."""
+    """Scores written to a full stdout (`> /dev/full`) give one line, not an OSError traceback."""
     with open("/dev/full", "w") as full:
         proc = subprocess.run([sys.executable, "-m", "sigmoid_qe.cli.score", "-s", str(pair[0]),
                                "-t", str(pair[1]), *_model(tiny_marian_dir)], env=subprocess_env(),
@@ -168,8 +169,7 @@ def test_stdout_on_a_full_disk_is_one_line(tiny_marian_dir, pair):
 
 
 def test_sigterm_removes_temporary_files_and_says_how_to_continue(tiny_marian_dir, tmp_path):
-    """W08t: SIGTERM left `.st.out.XXXX.tmp`; the new user: a stopped run should say how to
-    continue."""
+    """SIGTERM removes the temporary output files, and the stopped run says how to continue."""
     import random
     rng = random.Random(0)
     lines = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))) for _ in range(4000)]
@@ -193,8 +193,8 @@ def test_sigterm_removes_temporary_files_and_says_how_to_continue(tiny_marian_di
 
 def test_stale_temporary_files_of_dead_processes_are_swept(tiny_marian_dir, pair, tmp_path,
                                                           capsys):
-    """W08: a kill -9 leaves `.NAME.PID.XXXX.tmp`; the next run writing NAME removes those of
-    dead processes, and nothing else."""
+    """A kill -9 leaves `.NAME.PID.XXXX.tmp`; the next run writing NAME removes those of dead
+    processes, and nothing else."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     stale = tmp_path / f".k9.out.{dead.pid}.abcd1234.tmp"
@@ -209,7 +209,8 @@ def test_stale_temporary_files_of_dead_processes_are_swept(tiny_marian_dir, pair
 
 
 def test_output_path_ending_in_slash_and_read_only_file(tiny_marian_dir, pair, tmp_path, capsys):
-    """W18 (-o newdir/ made a file named newdir) and W05 (a 0444 file replaced, as root)."""
+    """`-o newdir/` is refused (it made a file named newdir), and a read-only (0444) output is
+    not replaced, even as root."""
     code, out, err = run(score_cli.main, ["-s", pair[0], "-t", pair[1], "-o", f"{tmp_path}/newdir/",
                                       *_model(tiny_marian_dir)], capsys)
     assert code == 2 and "ends in '/'" in err
@@ -224,8 +225,8 @@ def test_output_path_ending_in_slash_and_read_only_file(tiny_marian_dir, pair, t
 
 
 def test_resume_on_a_full_disk_is_one_line(tiny_marian_dir, tmp_path, capsys, monkeypatch):
-    """W10b: --resume on a full disk gave a traceback from closing the partial files. Before
-    any checkpoint nothing is kept; after one, the checkpoint is kept for --resume."""
+    """--resume on a full disk is one line, not a traceback from closing the partial files.
+    Before any checkpoint nothing is kept; after one, the checkpoint is kept for --resume."""
     import io
     import random
 

@@ -1,5 +1,5 @@
-"""Every input may be a pipe, and an input that changes while it is read is an error
-(issue 18, section 2; adversary I15, I17-I20; new user's Unix habits).
+"""Every input may be a pipe (as Unix users expect), and an input that changes while it is read
+is an error.
 
 Inputs are read more than once (counted and checked, then scored), so `-` (stdin), a pipe,
 a FIFO and a process substitution are read once into a private temporary copy; the result
@@ -72,7 +72,7 @@ def _reference(tiny_marian_dir, pair, capsys):
 
 
 def test_dash_is_stdin_for_one_input(tiny_marian_dir, pair, capsys, monkeypatch):
-    """I18: `-t -` was a file name."""
+    """`-t -` reads the translations from stdin (it is not a file named "-")."""
     reference = _reference(tiny_marian_dir, pair, capsys)
     code, out, err = _main(score_cli, ["-s", pair[0], "-t", "-", *_model(tiny_marian_dir)],
                            capsys, stdin=HYP.encode(), monkeypatch=monkeypatch)
@@ -96,7 +96,8 @@ def test_stdin_checked_line_by_line(tiny_marian_dir, pair, capsys, monkeypatch):
 
 
 def test_pipe_fifo_and_process_substitution(tiny_marian_dir, pair, capsys, tmp_path):
-    """I15 (a FIFO hung), I19 (/dev/stdin from a pipe was "empty"), I20 (<(...) "empty")."""
+    """A FIFO, /dev/stdin fed by a pipe and a process substitution `<(...)` each score like a
+    regular file: none hangs or reads as empty."""
     reference = _reference(tiny_marian_dir, pair, capsys)
     src, hyp = pair
     base = [sys.executable, "-m", "sigmoid_qe.cli.score", "-s", str(src),
@@ -163,7 +164,7 @@ def _shrink_after_check(monkeypatch, module, path: Path, text: str):
 
 
 @pytest.mark.parametrize("new_text", [
-    "".join(HYP.splitlines(keepends=True)[:2]),          # shrinks (adversary I17)
+    "".join(HYP.splitlines(keepends=True)[:2]),          # shrinks
     HYP.replace("um cao", "um gato"),                     # same line count, other bytes
     HYP + "uma linha a mais\n",                          # grows
 ])

@@ -10,13 +10,8 @@ from sigmoid_qe import load_model
 from sigmoid_qe.cli import rerank as rerank_cli
 from sigmoid_qe.rerank import choose, first_best, utility_function
 
+from cli_helpers import run
 from rerank_data import CANDIDATES, EN
-
-
-def run(module, argv, capsys):
-    code = module.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()

@@ -11,6 +11,8 @@ import torch
 from sigmoid_qe.cli import compare as compare_cli
 from sigmoid_qe.cli import score as score_cli
 
+from cli_helpers import run
+
 SEGMENT_LINE = re.compile(r"^(?P<path>.+)\tSegment (?P<i>\d+)\tscore: (?P<x>-?\d+\.\d{4})$")
 SYSTEM_LINE = re.compile(r"^(?P<path>.+)\tscore: (?P<x>-?\d+\.\d{4})$")
 
@@ -26,18 +28,10 @@ def files(tmp_path):
     return src, hyp_a, hyp_b
 
 
-def run(argv, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = score_cli.main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_output_format_matches_comet_score(tiny_marian_dir, files, capsys):
     src, a, b = files
-    code, out, err = run(["-s", str(src), "-t", str(a), str(b), "--model", tiny_marian_dir,
-                          "--quiet"], capsys)
+    code, out, err = run(score_cli, ["-s", str(src), "-t", str(a), str(b), "--model", tiny_marian_dir,
+                                     "--quiet"], capsys)
     assert code == 0
     lines = out.splitlines()
     assert len(lines) == 8  # 3 segments + 1 system line, per file
@@ -58,8 +52,8 @@ def test_output_format_matches_comet_score(tiny_marian_dir, files, capsys):
 def test_only_system_and_json(tiny_marian_dir, files, tmp_path, capsys):
     src, a, b = files
     out_json = tmp_path / "out.json"
-    code, out, _ = run(["-s", str(src), "-t", str(a), "--model", tiny_marian_dir, "--quiet",
-                        "--only-system", "--to-json", str(out_json), "--method", "softmax"], capsys)
+    code, out, _ = run(score_cli, ["-s", str(src), "-t", str(a), "--model", tiny_marian_dir, "--quiet",
+                                   "--only-system", "--to-json", str(out_json), "--method", "softmax"], capsys)
     assert code == 0
     assert len(out.splitlines()) == 1 and SYSTEM_LINE.match(out.splitlines()[0])
     data = json.loads(out_json.read_text(encoding="utf-8"))
@@ -120,6 +114,46 @@ def test_bad_inputs(tiny_marian_dir, files, tmp_path, capsys):
          r"not a head directory")
     assert not json_out.exists()
     assert not list(tmp_path.glob(".never.json*"))
+
+
+def _model(tiny_marian_dir):
+    return ["--model", tiny_marian_dir, "--device", "cpu", "--quiet"]
+
+
+def test_control_characters_in_a_translation_file_name(tiny_marian_dir, tmp_path, capsys):
+    """A file name with a newline would break the tab-separated output: refused, naming the
+    character."""
+    (tmp_path / "s").write_text("the cat\n")
+    odd = tmp_path / "nl\nname"
+    odd.write_text("o gato\n")
+    code, out, err = run(score_cli, ["-s", tmp_path / "s", "-t", odd, *_model(tiny_marian_dir)],
+                         capsys)
+    assert code == 2 and out == "" and "control character (U+000A)" in err
+
+
+def test_empty_source_is_warned_like_an_empty_translation(tiny_marian_dir, tmp_path, capsys):
+    (tmp_path / "s").write_text("the cat\n\nthe dog\n   \n")
+    (tmp_path / "t").write_text("o gato\num cao\no cao\na casa\n")
+    code, out, err = run(score_cli, ["-s", tmp_path / "s", "-t", tmp_path / "t",
+                                     *_model(tiny_marian_dir)], capsys)
+    assert code == 0, err
+    assert f"{tmp_path / 's'}:2: empty source" in err
+    assert f"{tmp_path / 's'}:4: empty source" in err
+    assert out.count("Segment") == 4
+
+
+def test_misaligned_word_tokenization_is_warned(tiny_marian_dir, tmp_path, capsys):
+    """A --word-tokenization line none of whose words is in the translation is warned about,
+    naming the translation's line."""
+    (tmp_path / "s").write_text("the cat\na dog\n")
+    (tmp_path / "t").write_text("o gato\num cao\n")
+    (tmp_path / "w").write_text("o gato\nZZZ QQQ\n")
+    code, _, err = run(score_cli, ["-s", tmp_path / "s", "-t", tmp_path / "t", "--word-tags",
+                                   tmp_path / "wt.out", "--word-tokenization", tmp_path / "w",
+                                   *_model(tiny_marian_dir)], capsys)
+    assert code == 0, err
+    assert f"{tmp_path / 't'}:2: no word of its --word-tokenization line" in err
+    assert ":1: no word" not in err
 
 
 def test_console_script_process(tiny_marian_dir, files):

@@ -25,6 +25,13 @@ def _error(func, *args, **kwargs) -> str:
 
 
 # ---------------------------------------------------------------------------- score files
+def test_duplicated_domain_score_is_an_error(tmp_path):
+    path = tmp_path / "m.domain.score"
+    path.write_text("news A 0.1\nnews B 0.2\nnews A 0.3\n")
+    with pytest.raises(InputError, match=r"m.domain.score:3: duplicate score for system A in "
+                                         r"domain news \(first at line 1\)"):
+        mtme.read_domain_score_file(path, ["news"])
+
 
 
 @pytest.mark.parametrize("big", [False, True])  # the plain and the pandas parse

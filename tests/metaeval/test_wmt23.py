@@ -12,7 +12,7 @@ from metaeval_data import WMT23_MQM_SYSTEMS
 from metaeval_reference import acc_eq_sweep, agreement, spa_reference
 
 LPS = ("en-de", "he-en", "zh-en")
-# the lists: the systems WMT23 evaluates with gold MQM
+# the systems WMT23 evaluates with gold MQM
 SYSTEMS = {
     "en-de": ["AIRC", "GPT4-5shot", "Lan-BridgeMT", "NLLB_Greedy", "NLLB_MBR_BLEU", "ONLINE-A",
               "ONLINE-B", "ONLINE-G", "ONLINE-M", "ONLINE-W", "ONLINE-Y", "ZengHuiMT"],
