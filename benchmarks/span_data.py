@@ -1,6 +1,6 @@
 """Token arrays for the span dev protocol, scored once and cached.
 
-    python benchmarks/span_data.py            # BioMQM round one + synthetic dev + FLORES test
+    python -m benchmarks.span_data            # BioMQM round one + synthetic dev + FLORES test
 
 Every (source, translation) pair of the span protocol is scored once per direction with the
 shipped head: forward (the pair's model scores the translation) and reverse (the opposite
@@ -33,14 +33,9 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for folder in (ROOT, HERE):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from benchmarks.qe_bench_common import BIOMQM, MODELS, code_fingerprint
 
-from qe_bench_common import BIOMQM, MODELS, code_fingerprint  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[1]
 Pair = Tuple[str, str]
 REVERSE = {"en-pt": "pt-en", "pt-en": "en-pt"}
 CACHE = ROOT / "runs" / "span-cache"
@@ -107,8 +102,7 @@ def biomqm_rows() -> List[Dict[str, object]]:
 def synthetic_rows(split: str, seed: int = 0) -> List[Dict[str, object]]:
     """Originals and one single-error copy each (a seeded sample of ``SYNTHETIC_ORIGINALS``;
     :func:`sigmoid_qe.challenge.span_fitting.synthetic_rows`)."""
-    from heads_data import dev_rows, flores_rows, load_split
-
+    from benchmarks.heads_data import dev_rows, flores_rows, load_split
     from sigmoid_qe.challenge.span_fitting import SYNTHETIC_KINDS
     from sigmoid_qe.challenge.span_fitting import synthetic_rows as with_errors
     kinds = SYNTHETIC_KINDS if split == "synthetic-train" else SUBSTITUTIONS

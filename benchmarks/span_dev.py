@@ -1,8 +1,8 @@
 """The span dev protocol: error spans against expert MQM spans, out of fold by document.
 
-    python benchmarks/span_data.py                                    # score once (cached)
-    python benchmarks/span_dev.py --json runs/span-dev/report.json    # every candidate
-    python scripts/select_span_model.py runs/span-dev/report.json     # the rule
+    python -m benchmarks.span_data                                    # score once (cached)
+    python -m benchmarks.span_dev --json runs/span-dev/report.json    # every candidate
+    python -m scripts.select_span_model runs/span-dev/report.json     # the rule
 
 Dev: BioMQM round one (pt-en MT systems, pt-en references, en-pt references). Every segment
 is predicted by a model fitted on the other folds (5 folds by a stable hash of the document
@@ -33,22 +33,15 @@ from typing import Dict, List
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for folder in (ROOT, HERE):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from span_data import BIOMQM_SETS, load  # noqa: E402
-
-from sigmoid_qe.challenge.span_fitting import (  # noqa: E402
+from benchmarks.span_data import BIOMQM_SETS, load
+from sigmoid_qe.challenge.span_fitting import (
     SpanItem,
     choose_thresholds,
     fit_span_model,
     synthetic_rates,
 )
-from sigmoid_qe.metaeval import spans as evaluation  # noqa: E402
-from sigmoid_qe.span_model import (  # noqa: E402
+from sigmoid_qe.metaeval import spans as evaluation
+from sigmoid_qe.span_model import (
     FEATURES,
     FORWARD_FEATURES,
     SpanModel,
@@ -56,8 +49,9 @@ from sigmoid_qe.span_model import (  # noqa: E402
     spans_from_probabilities,
     word_features,
 )
-from sigmoid_qe.spans import SpanThresholds, error_spans, word_scores  # noqa: E402
+from sigmoid_qe.spans import SpanThresholds, error_spans, word_scores
 
+ROOT = Path(__file__).resolve().parents[1]
 FOLDS = 5
 SETS = [label for _, _, label in BIOMQM_SETS]
 #: name: (features, inputs (1 = forward only, 2 = also the reverse model), share of the
@@ -221,7 +215,7 @@ RAW = "bio-mqm-dataset/data/v1/target/main_phase/round_one"
 def omission_gold(rows) -> Dict[tuple, tuple]:
     """(system, source, mt) -> gold omission spans on the source (the raw files' source_errors
     of category Omission, neutral dropped, critical = major, end exclusive)."""
-    from qe_bench_common import BIOMQM
+    from benchmarks.qe_bench_common import BIOMQM
     out = {}
     for path in sorted((BIOMQM / RAW).glob("*/*/*/*.json")):
         for record in json.loads(path.read_text(encoding="utf-8-sig")):

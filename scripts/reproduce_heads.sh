@@ -33,6 +33,6 @@ for lp in en-pt pt-en; do
       --json "runs/dev-eval/calib_$lp.json"                              # span thresholds
 >>>>>>> shape2
 done
-python benchmarks/span_data.py                                           # token arrays, cached
-python benchmarks/span_dev.py --json runs/span-dev/report.json           # span candidates on dev
-python scripts/select_span_model.py runs/span-dev/report.json --write    # the rule -> configs
+python -m benchmarks.span_data                                           # token arrays, cached
+python -m benchmarks.span_dev --json runs/span-dev/report.json           # span candidates on dev
+python -m scripts.select_span_model runs/span-dev/report.json --write    # the rule -> configs

@@ -1,7 +1,7 @@
 """The selection rule for the default span model, fixed before any candidate was scored.
 
-    python scripts/select_span_model.py runs/span-dev/report.json
-    python scripts/select_span_model.py runs/span-dev/report.json --write   # into the shipped heads
+    python -m scripts.select_span_model runs/span-dev/report.json
+    python -m scripts.select_span_model runs/span-dev/report.json --write   # into the shipped heads
 
 Reads the report of ``benchmarks/span_dev.py`` and picks the default ``--spans`` model:
 

@@ -31,6 +31,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .directions import reverse_side_warnings
 from .errors import OptionError
 from .spans import ErrorSpan, word_spans
 
@@ -240,7 +241,6 @@ def reverse_arrays(qe, sources: Sequence[str], hypotheses: Sequence[str], batch_
                    progress, include_eos: bool) -> List[TokenArrays]:
     """The reverse direction's token arrays (the opposite model scoring each source given its
     translation), for a span model that reads them."""
-    from .directions import reverse_side_warnings
     with reverse_side_warnings():
         result = qe.reverse.score(hypotheses, sources, method="sigmoid", aggregate="mean",
                                   extra_stats=["softmax"], batch_size=batch_size,

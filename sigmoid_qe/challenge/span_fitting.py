@@ -26,7 +26,21 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy.optimize import minimize
 
-from ..span_model import FEATURES, SpanModel, word_features
+from ..span_model import (
+    FEATURES,
+    FORWARD_FEATURES,
+    STATS,
+    SpanModel,
+    TokenArrays,
+    reverse_arrays,
+    word_features,
+)
+from .sets import detection_items
+from .span_calibration import KIND_SEVERITY
+
+__all__ = ["FEATURES", "FORWARD_FEATURES", "SpanItem", "choose_thresholds", "fit_logistic",
+           "fit_probabilities", "fit_span_model", "fit_thresholds", "scored_items",
+           "synthetic_rates", "synthetic_rows"]
 
 Span = Tuple[int, int]
 Gold = Tuple[Tuple[int, int, str], ...]
@@ -304,7 +318,6 @@ def scored_items(qe, rows: Sequence[Tuple[str, str, Gold]], group: str, reverse:
                  kinds: Optional[Sequence[Optional[str]]] = None) -> List[SpanItem]:
     """SpanItems of (source, translation, gold) rows, scored once with ``qe`` (and its
     reverse model when ``reverse``)."""
-    from ..span_model import STATS, TokenArrays, reverse_arrays
     sources, mts = [r[0] for r in rows], [r[1] for r in rows]
     result = qe.score(sources, mts, method="sigmoid", aggregate="mean", extra_stats=list(STATS),
                       batch_size=batch_size, progress=progress, check_direction=False,
@@ -324,8 +337,6 @@ def synthetic_rows(pairs: Sequence[Tuple[str, str]], lp: str, seed: int = 0,
                    kinds: Sequence[str] = SYNTHETIC_KINDS):
     """(rows, kinds): each good translation untouched and with one seeded single error
     (``kinds``), the characters it changed as gold (swaps minor, the rest major)."""
-    from .sets import detection_items
-    from .span_calibration import KIND_SEVERITY
     src, tgt = lp.split("-")
     detection = detection_items(list(dict.fromkeys(pairs)), tgt, src, seed=seed, kinds=kinds)
     by_original: Dict[Tuple[str, str], list] = {}

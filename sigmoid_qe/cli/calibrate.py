@@ -22,11 +22,22 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from ..errors import InputError, OptionError
-from .common import ArgumentParser, add_model_arguments, add_quiet_argument, notice, run_cli
+from ..files import read_lines
+from ..methods import METHOD_TABLE, METHODS, orient
+from ..outputs import write_files_atomically
+from .common import (
+    ArgumentParser,
+    add_model_arguments,
+    add_quiet_argument,
+    load_from_args,
+    notice,
+    run_cli,
+)
 
 #: Share of the human items' weight that the synthetic training items get.
 SYNTHETIC_SHARE = 1.0
@@ -64,7 +75,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def read_dev_pairs(paths: Sequence[str], lp: Optional[str]) -> List[Tuple[str, str]]:
     """(source, translation) pairs of --dev (one TSV file, or two aligned files)."""
-    from ..files import read_lines
     if len(paths) == 2:
         sources, targets = read_lines(paths[0]), read_lines(paths[1])
         if len(sources) != len(targets):
@@ -115,7 +125,6 @@ def _calibrate(args, files) -> int:
         human.append((path, rows))
     dev = read_dev_pairs(args.dev, args.lp) if args.dev else None
     sample = [r for _, rows in human for r in rows[:100]] or dev[:100]
-    from .common import load_from_args
     qe = load_from_args(args, [r[0] for r in sample], [r[1] for r in sample])
     report = fit(qe, human, dev, args.features == "both", args.batch_size,
                  progress=False if args.quiet else None)
@@ -130,8 +139,13 @@ def _calibrate(args, files) -> int:
 
 def fit(qe, human, dev, reverse: bool, batch_size: int, progress=None) -> dict:
     """The calibration: {"span_model": ..., "span_thresholds": ... (with --dev alone)}."""
-    from ..challenge.span_fitting import fit_span_model, scored_items, synthetic_rows
-    from ..span_model import FEATURES, FORWARD_FEATURES
+    from ..challenge.span_fitting import (  # numpy and scipy: after the options are checked
+        FEATURES,
+        FORWARD_FEATURES,
+        fit_span_model,
+        scored_items,
+        synthetic_rows,
+    )
     lp = qe.backend.lp or "xx-xx"
     features = FEATURES if reverse else FORWARD_FEATURES
     items = [i for path, rows in human
@@ -160,11 +174,8 @@ def fit(qe, human, dev, reverse: bool, batch_size: int, progress=None) -> dict:
 
 def method_thresholds(qe, dev, lp: str, batch_size: int) -> dict:
     """Each method's (minor, major) token-score thresholds on synthetic errors of ``dev``."""
-    import warnings
-
     from ..challenge.sets import detection_items, scored_pairs
     from ..challenge.span_calibration import calibrate, gold_for, items_from_scores
-    from ..methods import METHOD_TABLE, METHODS, orient
     src, tgt = lp.split("-")
     detection = detection_items(list(dict.fromkeys(dev)), tgt, src)
     gold = {d.original: () for d in detection}
@@ -199,7 +210,6 @@ def _save(qe, args, report: dict) -> None:
         head.save_pretrained(args.output, dtype=head.config.dtype)
         target = args.output
     else:  # only the config changes: the weights stay the user's file
-        from ..outputs import write_files_atomically
         target = args.head
         write_files_atomically({Path(target) / "config.json": head.config.to_json() + "\n"})
     notice(args, f"wrote the calibration into {target}/config.json")
