@@ -29,6 +29,7 @@ from .signature import QESignature
 from .span_model import STATS as SPAN_MODEL_STATS
 from .span_model import SpanModel, TokenArrays
 from .span_model import reverse_arrays as span_model_reverse
+from .span_model import source_errors as span_source_errors
 from .spans import DEFAULT_THRESHOLDS, SpanThresholds, segment_errors
 
 if TYPE_CHECKING:
@@ -240,7 +241,7 @@ class QEModel:
               batch_size: Optional[int] = None, progress: Optional[bool] = None,
               include_eos: Optional[bool] = None, extra_stats: Sequence[str] = (),
               spans: bool = False, span_threshold=None, check_direction: bool = True,
-              direction: Optional[str] = None) -> QEResult:
+              direction: Optional[str] = None, omissions: Optional[bool] = None) -> QEResult:
         """Score hypotheses against their sources (no reference needed).
 
         ``method``/``aggregate`` default to what the head was selected for (else sigmoid,
@@ -253,6 +254,8 @@ class QEModel:
         ``direction`` (default: the head's) is ``forward``, ``reverse`` (the opposite model
         scores the source given the translation) or ``both`` (:mod:`.directions`); the
         reverse side's token scores and spans are ``source_tokens`` / ``source_errors``.
+        ``omissions`` (with ``spans``; default: the head's span model's choice) also marks
+        the source words the translation leaves out (``source_errors``, the reverse model).
         """
         direction = checked_direction(direction or self.default_direction)
         if direction != "forward":
@@ -260,7 +263,7 @@ class QEModel:
                 sources, hypotheses, direction, method=method, aggregate=aggregate,
                 batch_size=batch_size, progress=progress, include_eos=include_eos,
                 extra_stats=extra_stats, spans=spans, span_threshold=span_threshold,
-                check_direction=check_direction)
+                check_direction=check_direction, omissions=False)
         method, aggregate = self.scoring(method, aggregate)
         entry = check_method(method, aggregate)
         sources, hypotheses = segments(sources, "sources"), segments(hypotheses, "hypotheses")
@@ -284,6 +287,8 @@ class QEModel:
         wanted = list(dict.fromkeys(shown + list(SPAN_MODEL_STATS if span_model else ())))
         reverse = (span_model_reverse(self, sources, hypotheses, batch_size, progress, eos)
                    if span_model is not None and span_model.needs_reverse else None)
+        omitted = (self._omissions(span_model, omissions, sources, hypotheses, span_threshold,
+                                   batch_size, progress, eos) if spans else None)
         token_stats = score_tokens(self.backend, self.head, pairs, wanted, batch_size, progress,
                                    softmax_over=self.softmax_over)
         result: List[SegmentScore] = []
@@ -303,9 +308,20 @@ class QEModel:
                 values = orient(method, getattr(stats, entry.statistic))
                 segment.errors = segment_errors(hyp, pair.offsets, values,
                                                 [t == eos_id for t in stats.token_ids], thresholds)
+            if omitted is not None:
+                segment.source_errors = omitted[len(result)]
             result.append(segment)
         return QEResult(result, method, aggregate,
                         str(self.signature(method, aggregate, eos, "forward")))
+
+    def _omissions(self, span_model, asked, sources, hypotheses, span_threshold, batch_size,
+                   progress, eos):
+        """``source_errors`` for forward spans when asked (or the span model says so)."""
+        wanted = asked if asked is not None else bool(span_model and span_model.omissions)
+        if not wanted or (asked is None and not self.has_reverse()):
+            return None
+        return span_source_errors(self, sources, hypotheses, span_threshold, batch_size,
+                                  progress, eos)
 
     def _score_directions(self, sources, hypotheses, direction: str, method=None,
                           aggregate=None, span_threshold=None, check_direction=True,

@@ -142,6 +142,9 @@ class SpanModel:
     minor: float = 0.5
     major: float = 0.5
     gate: float = 0.0
+    #: with spans, also mark the source words the translation leaves out (the reverse model
+    #: reading the source given the translation: ``source_errors``), where one is available
+    omissions: bool = False
     fitted_on: Dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -196,7 +199,7 @@ class SpanModel:
         return {"features": list(self.features), "mean": list(self.mean),
                 "scale": list(self.scale), "coef": list(self.coef), "intercept": self.intercept,
                 "minor": self.minor, "major": self.major, "gate": self.gate,
-                "fitted_on": dict(self.fitted_on)}
+                "omissions": self.omissions, "fitted_on": dict(self.fitted_on)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> SpanModel:
@@ -205,9 +208,15 @@ class SpanModel:
                        tuple(float(v) for v in data["scale"]), tuple(float(v) for v in data["coef"]),
                        float(data["intercept"]), float(data.get("minor", 0.5)),
                        float(data.get("major", 0.5)), float(data.get("gate", 0.0)),
-                       dict(data.get("fitted_on", {})))
+                       _flag(data.get("omissions", False)), dict(data.get("fitted_on", {})))
         except (KeyError, TypeError, ValueError) as exc:
             raise OptionError(f"span model: malformed ({exc})") from None
+
+
+def _flag(value) -> bool:
+    if not isinstance(value, bool):
+        raise OptionError(f"span model: omissions must be true or false, got {value!r}")
+    return value
 
 
 def spans_from_probabilities(mt: str, words: Sequence[Span], probs: Sequence[float],
@@ -251,3 +260,15 @@ def reverse_arrays(qe, sources: Sequence[str], hypotheses: Sequence[str], batch_
                         [t.token_id == eos_id for t in seg.tokens],
                         {s: [getattr(t, s) for t in seg.tokens] for s in ("sigmoid", "softmax")})
             for seg in result.segments]
+
+
+def source_errors(qe, sources: Sequence[str], hypotheses: Sequence[str], span_threshold,
+                  batch_size: int, progress, include_eos: bool) -> List[List[ErrorSpan]]:
+    """Omissions: the source words the reverse model finds unsupported by the translation
+    (its own spans, reading the source given the translation), per segment."""
+    with reverse_side_warnings():
+        result = qe.reverse.score(hypotheses, sources, spans=True, span_threshold=span_threshold,
+                                  batch_size=batch_size, progress=progress,
+                                  include_eos=include_eos, check_direction=False,
+                                  direction="forward", omissions=False)
+    return [seg.errors for seg in result.segments]

@@ -77,9 +77,14 @@ def build_parser() -> ArgumentParser:
                      help="continue an interrupted run of the same command (outputs to files)")
     spans = parser.add_argument_group("where the errors are")
     spans.add_argument("--spans", action="store_true",
-                       help="error spans from the token scores (in --to-json records as 'errors')")
+                       help="error spans from the head's span model (in --to-json records as "
+                            "'errors'; omitted source words as 'source_errors')")
     spans.add_argument("--span-threshold", type=span_threshold, default=None, metavar="MINOR[,MAJOR]",
-                       help="token-score thresholds of error spans (default: the head's calibration)")
+                       help="spans of the method's token scores below these thresholds instead "
+                            "(default: the head's span model)")
+    spans.add_argument("--no-omissions", dest="omissions", action="store_const", const=False,
+                       default=None, help="with --spans, skip the reverse model's search for "
+                                          "source words the translation leaves out")
     spans.add_argument("--html", default=None, metavar="FILE",
                        help="a self-contained page: token scores as colours, error spans marked")
     spans.add_argument("--spans-wmt", default=None, metavar="FILE",
@@ -242,7 +247,8 @@ class _Job:
                     self.model, pairs, args.chunk_size, context, skip,
                     progress=False if args.quiet else None, total=counts[path],
                     method=args.method, aggregate=args.aggregate, spans=args.spans,
-                    span_threshold=args.span_threshold):
+                    span_threshold=args.span_threshold,
+                    **({"omissions": False} if args.omissions is False else {})):
                 if segments is None:
                     continue
                 for i, segment in enumerate(segments, start):
