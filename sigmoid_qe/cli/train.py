@@ -177,6 +177,8 @@ def _train(args, files) -> int:
     dev_table = read_parallel(args.dev) if args.dev else None
     from ..training.mqm import read_mqm
     mqm = read_mqm(args.mqm, args.mqm_weight) if args.mqm else None
+    if mqm is not None:
+        mqm.check_direction(args.lp)
     train = dev = None
     if args.lp is not None or not train_table.is_tsv:
         train = train_table.select(args.lp)
@@ -197,6 +199,8 @@ def _train(args, files) -> int:
         notice(args, f"language pair {backend.lp} (from the model)")
         train = train_table.select(backend.lp)
         dev = dev_table.select(backend.lp) if dev_table is not None else None
+    if mqm is not None:
+        mqm.check_direction(train.lp)
     result = train_head(backend, train, args.output_dir, dev=dev, options=options, head=head,
                         progress=not args.quiet, context=context, checked=context.is_main, mqm=mqm)
     if context.is_main:

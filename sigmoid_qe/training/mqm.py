@@ -46,6 +46,8 @@ class MQMData:
     #: (file, 1-based data row) of each row, for messages
     rows: List[Tuple[str, int]] = field(default_factory=list)
     error_weight: float = DEFAULT_ERROR_WEIGHT
+    #: per file: the language pairs its ``lp`` column names (BioMQM tables), else none
+    lps: Dict[str, List[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -54,6 +56,14 @@ class MQMData:
         """"file: row 12" for row ``index`` (``side`` is accepted for the encoder's sake)."""
         path, row = self.rows[index] if index < len(self.rows) else (self.files[0], index + 1)
         return f"{path}: row {row}"
+
+    def check_direction(self, lp: Optional[str]) -> None:
+        """Refuse a file whose ``lp`` column names only other directions than the head's:
+        its error spans would teach the head about another language's tokens."""
+        for path, found in self.lps.items():
+            if lp and found and lp not in found:
+                raise InputError(f"its rows are {', '.join(found)} (lp column), but the head is "
+                                 f"trained for {lp}", path)
 
     def content_sha256(self) -> str:
         """sha256 of the rows and their spans: what the run learned from, whatever the files."""
@@ -83,6 +93,7 @@ def read_mqm(paths: Union[PathLike, Sequence[PathLike]],
     reader with the file and row; so is a row with an empty source or translation (nothing
     to condition on, or nothing to label), and a file without rows.
     """
+    from ..files import read_table
     from ..metaeval.spans import read_gold
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -104,6 +115,11 @@ def read_mqm(paths: Union[PathLike, Sequence[PathLike]],
             data.targets.append(target)
             data.spans.append(spans)
             data.rows.append((path, number))
+        if not path.endswith((".json", ".jsonl")):
+            table = read_table(path)
+            if "lp" in table.header:
+                k = table.column("lp")
+                data.lps[path] = sorted({fields[k].strip() for _, fields in table.rows} - {""})
     return data
 
 

@@ -168,6 +168,16 @@ def test_cli_refuses_a_bad_mqm_file_in_one_line_before_loading(tiny_marian_dir, 
     assert not (tmp_path / "out" / "head.safetensors").exists()
 
 
+def test_cli_refuses_mqm_rows_of_the_other_direction(tiny_marian_dir, toy, tmp_path, capsys):
+    """A BioMQM table of en-pt rows cannot train a pt-en head: one line, before loading."""
+    code = train_cli.main(["--model", str(tmp_path / "no-such-model"), "--lp", "pt-en",
+                           "--train", str(toy[0]), "--mqm", str(toy[2]), "--output-dir",
+                           str(tmp_path / "out"), "--quiet", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert f"{toy[2]}: its rows are en-pt (lp column), but the head is trained for pt-en" in err
+
+
 def test_reader_refuses_a_file_without_the_span_column(tmp_path):
     bad = tmp_path / "bad.tsv"
     bad.write_text("src\tmt\nthe cat\to gato\n", encoding="utf-8")
