@@ -2,9 +2,9 @@
 
 The encoded pairs and their targets, the sampler, the per-sentence extras (source tokens for
 source-copy negatives, other references' tokens, MQM rows' human-marked error tokens), the
-schedule sizes, and the run's resume
-fingerprint: everything here is a function of the data, the model and the options, which is
-what lets a resumed run or another process rebuild exactly the same plan.
+schedule sizes, and the run's resume fingerprint: everything here is a function of the data,
+the model and the options, which is what lets a resumed run or another process rebuild
+exactly the same plan.
 """
 from __future__ import annotations
 

@@ -167,8 +167,9 @@ class TrainingRun:
         directory = Path(self.opts.cache_dir) if self.opts.cache_dir else self.output_dir / "feature-cache"
         keys = ("base_model", "lp", "train_pairs_sha256", "seed", "n_softmax", "temperature",
                 "exclude_dominant", "include_eos", "mqm_sha256")
-        fingerprint = {k: self.plan.resume_fingerprint[k] for k in keys
-                       if self.plan.resume_fingerprint[k] is not None or k != "mqm_sha256"}
+        fingerprint = {k: self.plan.resume_fingerprint[k] for k in keys}
+        if fingerprint["mqm_sha256"] is None:  # plain runs: caches made before MQM mode still match
+            del fingerprint["mqm_sha256"]
         fingerprint.update(revision=self.backend.revision, epochs=self.plan.n_epochs,
                            cache_dtype=self.opts.cache_dtype)
         args = (directory, self.plan.positions, self.backend.hidden_size,

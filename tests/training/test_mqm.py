@@ -151,6 +151,20 @@ def test_cli_resume_refuses_other_mqm_data(tiny_marian_dir, toy, tmp_path, capsy
     assert train_cli.main(argv + ["--mqm", str(toy[2]), "--resume"]) == 0
 
 
+def test_feature_cache_is_keyed_by_the_mqm_rows(tiny_marian_dir, toy, tmp_path):
+    argv = ["--model", tiny_marian_dir, "--lp", "en-pt", "--train", str(toy[0]), "--max-steps",
+            "1", "--quiet", "--device", "cpu", "--cache-features", "--keep-cache"]
+    assert train_cli.main(argv + ["--mqm", str(toy[2]), "--output-dir", str(tmp_path / "a"),
+                                  "--cache-dir", str(tmp_path / "ca")]) == 0
+    assert train_cli.main(argv + ["--output-dir", str(tmp_path / "b"), "--cache-dir",
+                                  str(tmp_path / "cb")]) == 0
+    with_mqm = json.loads((tmp_path / "ca" / "meta.json").read_text())
+    plain = json.loads((tmp_path / "cb" / "meta.json").read_text())
+    assert with_mqm["fingerprint"]["mqm_sha256"] == read_mqm(toy[2]).content_sha256()
+    assert "mqm_sha256" not in plain["fingerprint"]
+    assert with_mqm["sentences"] == plain["sentences"] + len(MQM_ROWS)
+
+
 @pytest.mark.parametrize("rows, message", [
     ([("the cat", "o gato", [span(2, 40)])], ":2: error span 2-40 is outside the text"),
     ([("the cat", "o gato", []), ("", "o cao", [])], ": row 2: empty source"),
