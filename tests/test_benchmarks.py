@@ -160,3 +160,51 @@ def test_a_given_head_is_compared_with_the_untrained_one(shared_data, tmp_path):
                           "entropy", "boosted"}
     np.testing.assert_allclose(stats["sigmoid:trained"][0], stats["sigmoid:abl"][0])
     assert not np.allclose(stats["sigmoid:trained"][0], stats["sigmoid:untrained"][0])
+
+
+def test_mqm_cv_scores_every_row_with_the_head_of_the_fold_that_did_not_see_its_document(
+        marian, tmp_path):
+    """The MQM-mode cross-validation: each row's `sigmoid` comes from a head fine-tuned
+    without its document (the folds' training rows never share a document with the held-out
+    ones), tokens carry their offsets and gold flags, and the tables are computed."""
+    import argparse
+    import json
+
+    from mqm_mode_cv import cross_validate, load_rows, parallel_slice, spearman_table, token_table
+
+    from sigmoid_qe.training.mqm import token_errors
+    header = "lp\tsystem\tdoc_id\tseg_id\tsource\ttarget\tmqm\terror_spans"
+    spans = [[{"start": 2, "end": 5, "severity": "major"}], [], [{"start": 0, "end": 1,
+                                                                  "severity": "minor"}]]
+    lines = [header] + [f"en-pt\tsys\tdoc{k % 4}\t{k}\t{s}\t{h}\t{-5.0 * k % 3}\t"
+                        f"{json.dumps(spans[k % 3])}"
+                        for k, (s, h) in enumerate(zip(SOURCES * 3, HYPOTHESES * 3))]
+    table = tmp_path / "mqm.tsv"
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    parallel_file = tmp_path / "train.tsv"
+    parallel_file.write_text("en\tpt\n" + "".join(f"{s}\t{h}\n" for s, h in zip(SOURCES, HYPOTHESES)),
+                             encoding="utf-8")
+    data, meta = load_rows([table], 10.0)
+    assert [m["row"] for m in meta] == list(range(12)) and data.error_weight == 10.0
+    args = argparse.Namespace(folds=2, batch_size=4, epochs=2, lr=0.05, seed=0, score_batch=8,
+                              quiet=True)
+    parallel = parallel_slice(parallel_file, "en-pt", 3, seed=0)
+    found = cross_validate("en-pt", marian.backend, marian.head, data, meta, parallel, args,
+                           tmp_path / "work")
+    rows = found["rows"]
+    assert len(rows) == 12 and {r["fold"] for r in rows} == {0, 1}
+    for fold in found["folds"]:
+        held = {r["doc_id"] for r in rows if r["fold"] == fold["fold"]}
+        trained_on = {r["doc_id"] for r in rows if r["fold"] != fold["fold"]}
+        assert held and not held & trained_on
+        assert fold["train_rows"] == len(rows) - fold["test_rows"]
+    for r in rows:
+        offsets = [(t["start"], t["end"]) for t in r["tokens"]]
+        spans_ = [tuple(s) for s in r["gold_spans"]]
+        assert [t["in_span"] for t in r["tokens"]] == token_errors(offsets, spans_, r["mt"])
+        assert all(r["mt"][t["start"]:t["end"]].strip() == t["token"] for t in r["tokens"]
+                   if t["end"] > t["start"])
+    moved = [abs(t["sigmoid"] - t["shipped"]) for r in rows for t in r["tokens"] if t["in_span"]]
+    assert max(moved) > 1e-3  # the fold heads learned from the spans
+    assert len(spearman_table(rows, 0.5, samples=20, seed=1)) == 2  # one set, two scores
+    assert token_table(rows)[0][1] == sum(t["in_span"] for r in rows for t in r["tokens"])

@@ -6,6 +6,7 @@
 The output folder is checked first and the data files are read and checked before the
 model is loaded; a mistake is one stderr line and exit code 2. The head is written to
 ``--output-dir`` (``head.safetensors`` + ``config.json``), ready for ``sigmoid-qe --head DIR``.
+``--mqm FILE ...`` adds translations with human error spans (MQM mode, :mod:`sigmoid_qe.training.mqm`).
 Under ``accelerate launch`` / ``torchrun`` every process runs this same command (see
 :mod:`sigmoid_qe.distributed`). On success, stdout gets one line: the output directory, the
 steps done and the kept head's dev loss.
@@ -65,6 +66,14 @@ def build_parser() -> ArgumentParser:
                            "aligned plain-text files (source, target)")
     data.add_argument("--dev", nargs="+", metavar="FILE", default=None,
                       help="dev data, same formats: early stopping and choice of the kept head")
+    data.add_argument("--mqm", nargs="+", metavar="FILE", default=None,
+                      help="MQM mode: translations with human error spans (a BioMQM table with "
+                           "source, target, error_spans; or TSV/JSON with src, mt, errors), in "
+                           "the model's direction. Their rows join the --train pairs, shuffled "
+                           "into every epoch once: tokens inside a (non-neutral) error span are "
+                           "negatives of weight --mqm-weight, the other tokens train as usual")
+    data.add_argument("--mqm-weight", type=positive_float, default=10.0, metavar="W",
+                      help="weight of a token inside a human error span (default 10, the paper's)")
     data.add_argument("--output-dir", required=True, metavar="DIR")
     add_model_arguments(parser, training=True, batch_default=16)
     model = parser.add_argument_group("what is trained on")
@@ -162,9 +171,14 @@ def _train(args, files) -> int:
         check_cache_dir(cache_dir, Path(args.output_dir))
     # data next: a wrong path or column fails in a second, before any model is loaded
     from ..files import spool_inputs
-    spool_inputs([*args.train, *(args.dev or [])], lambda message: notice(args, message))
+    spool_inputs([*args.train, *(args.dev or []), *(args.mqm or [])],
+                 lambda message: notice(args, message))
     train_table = read_parallel(args.train)
     dev_table = read_parallel(args.dev) if args.dev else None
+    from ..training.mqm import read_mqm
+    mqm = read_mqm(args.mqm, args.mqm_weight) if args.mqm else None
+    if mqm is not None:
+        mqm.check_direction(args.lp)
     train = dev = None
     if args.lp is not None or not train_table.is_tsv:
         train = train_table.select(args.lp)
@@ -185,8 +199,10 @@ def _train(args, files) -> int:
         notice(args, f"language pair {backend.lp} (from the model)")
         train = train_table.select(backend.lp)
         dev = dev_table.select(backend.lp) if dev_table is not None else None
+    if mqm is not None:
+        mqm.check_direction(train.lp)
     result = train_head(backend, train, args.output_dir, dev=dev, options=options, head=head,
-                        progress=not args.quiet, context=context, checked=context.is_main)
+                        progress=not args.quiet, context=context, checked=context.is_main, mqm=mqm)
     if context.is_main:
         dev_loss = "n/a" if result.dev_loss is None else f"{result.dev_loss:.4f}"
         print(f"{result.output_dir}\tsteps: {result.steps}\tdev loss: {dev_loss}\t"

@@ -8,6 +8,9 @@ step's gradient is divided by the number of pairs of the *whole* step (all micro
 processes), so the update is the gradient of the mean over all sampled pairs whatever the
 split. SparseAdam with a cosine-decayed learning rate updates the touched rows.
 
+With MQM data (:mod:`.mqm`), annotated translations join the parallel pairs: their tokens
+inside human error spans are negatives of weight ``error_weight``, the rest train as usual.
+
 Every ``eval_every`` steps the dev loss (the paper's BCE, negatives fixed once) decides early
 stopping (``patience`` evaluations without improvement) and which head is kept: the best.
 
@@ -47,6 +50,7 @@ from .data import ParallelData
 from .devset import DevSet, dev_loss, prepare_dev, sentence_negatives
 from .features import SentenceFeatures, extract_features
 from .loss import objective_sum
+from .mqm import MQMData
 from .options import TrainOptions
 from .plan import RunPlan, encode_data, plan_run
 from .sampler import SOURCE_STREAM, sentence_generator
@@ -70,7 +74,8 @@ class TrainResult:
 def train_head(backend: Backend, train: ParallelData, output_dir, dev: Optional[ParallelData] = None,
                options: Optional[TrainOptions] = None, head: Optional[SigmoidHead] = None,
                progress: bool = True, on_step: Optional[Callable[[int, float], None]] = None,
-               context: Optional[DistContext] = None, checked: bool = False) -> TrainResult:
+               context: Optional[DistContext] = None, checked: bool = False,
+               mqm: Optional[MQMData] = None) -> TrainResult:
     """Train a Sigmoid Head for ``backend`` and write it to ``output_dir`` (head format).
 
     ``head`` is the starting point (default: a copy of the model's output embedding); it is
@@ -80,6 +85,8 @@ def train_head(backend: Backend, train: ParallelData, output_dir, dev: Optional[
     Under ``torchrun``/``accelerate launch``, call :func:`.distributed.init_distributed` first
     (the CLI does); ``context`` is then found automatically. ``checked``: the caller has
     already claimed the output and cache folders (:func:`.checkpoint.check_output_dir`).
+    ``mqm``: translations with human error spans (:func:`.mqm.read_mqm`), trained on beside
+    ``train`` (MQM mode); the head's config.json records them under ``human_labels``.
     """
     options = options or TrainOptions()
     options.check()
@@ -93,9 +100,9 @@ def train_head(backend: Backend, train: ParallelData, output_dir, dev: Optional[
     torch.manual_seed(options.seed)
     np.random.seed(options.seed)
     random.seed(options.seed)
-    plan = plan_run(backend, train, dev, options, ctx)
+    plan = plan_run(backend, train, dev, options, ctx, mqm)
     return TrainingRun(backend, plan, train, dev, output_dir, head, progress and ctx.is_main,
-                       on_step, ctx).run()
+                       on_step, ctx, mqm).run()
 
 
 class TrainingRun:
@@ -103,8 +110,9 @@ class TrainingRun:
 
     def __init__(self, backend: Backend, plan: RunPlan, train: ParallelData,
                  dev: Optional[ParallelData], output_dir: Path, head: Optional[SigmoidHead],
-                 progress: bool, on_step, ctx: DistContext):
+                 progress: bool, on_step, ctx: DistContext, mqm: Optional[MQMData] = None):
         self.backend, self.plan, self.opts = backend, plan, plan.options
+        self.mqm = mqm
         self.train_data, self.dev_data, self.output_dir = train, dev, output_dir
         self.progress, self.on_step, self.ctx = progress, on_step, ctx
         self.device = backend.device
@@ -158,8 +166,10 @@ class TrainingRun:
             return
         directory = Path(self.opts.cache_dir) if self.opts.cache_dir else self.output_dir / "feature-cache"
         keys = ("base_model", "lp", "train_pairs_sha256", "seed", "n_softmax", "temperature",
-                "exclude_dominant", "include_eos")
+                "exclude_dominant", "include_eos", "mqm_sha256")
         fingerprint = {k: self.plan.resume_fingerprint[k] for k in keys}
+        if fingerprint["mqm_sha256"] is None:  # plain runs: caches made before MQM mode still match
+            del fingerprint["mqm_sha256"]
         fingerprint.update(revision=self.backend.revision, epochs=self.plan.n_epochs,
                            cache_dtype=self.opts.cache_dtype)
         args = (directory, self.plan.positions, self.backend.hidden_size,
@@ -216,20 +226,31 @@ class TrainingRun:
             ids, valid = torch.cat([ids, src_ids], 1), torch.cat([valid, src_valid], 1)
         return ids, valid, extra.clamp(min=0), extra >= 0
 
+    def _errors(self, index: int, n: int) -> torch.Tensor:
+        """[n] bool: the human-marked error tokens of sentence ``index`` (none for parallel pairs)."""
+        marked = self.plan.errors[index] if self.plan.errors else None
+        if marked is None:
+            return torch.zeros(n, dtype=torch.bool, device=self.device)
+        return marked.to(self.device)
+
     def _batch_tensors(self, indices: Sequence[int], epoch: int):
+        """A micro-batch's positions: hidden, targets, negatives, valid, extra positives,
+        their validity, and the MQM error mask."""
         parts = []
         for feats, index in zip(self._features(indices, epoch), indices):
             ids, valid, extra, extra_valid = self._negatives(feats, index, epoch)
+            errors = self._errors(index, feats.positions)
             keep = slice(None)
             if self.opts.unk_targets == "skip" and self.plan.unk_id is not None:
                 keep = feats.targets != self.plan.unk_id
             parts.append((feats.hidden[keep], feats.targets[keep], ids[keep], valid[keep],
-                          extra[keep], extra_valid[keep]))
+                          extra[keep], extra_valid[keep], errors[keep]))
         width = max(p[4].shape[1] for p in parts)
         pad = lambda t, fill: torch.nn.functional.pad(t, (0, width - t.shape[1]), value=fill)  # noqa: E731
         return (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]),
                 torch.cat([p[2] for p in parts]), torch.cat([p[3] for p in parts]),
-                torch.cat([pad(p[4], 0) for p in parts]), torch.cat([pad(p[5], False) for p in parts]))
+                torch.cat([pad(p[4], 0) for p in parts]), torch.cat([pad(p[5], False) for p in parts]),
+                torch.cat([p[6] for p in parts]))
 
     # -- dev ------------------------------------------------------------------------------------
     def _prepare_dev(self) -> Optional[DevSet]:
@@ -258,9 +279,12 @@ class TrainingRun:
         """One optimizer step over this rank's micro-batches; returns (mean loss, positions)."""
         loss_sum, pairs, positions = 0.0, 0, 0
         for indices in micro_batches:
-            hidden, targets, negatives, valid, extra, extra_valid = self._batch_tensors(indices, epoch)
+            hidden, targets, negatives, valid, extra, extra_valid, errors = \
+                self._batch_tensors(indices, epoch)
             loss, count = objective_sum(self.weight, hidden, targets, negatives, valid, extra,
-                                        extra_valid, self.opts.rank_weight, self.opts.rank_margin)
+                                        extra_valid, self.opts.rank_weight, self.opts.rank_margin,
+                                        errors if self.mqm is not None else None,
+                                        self.mqm.error_weight if self.mqm is not None else 1.0)
             loss.backward()
             loss_sum += float(loss.detach())
             pairs += count
@@ -356,6 +380,9 @@ class TrainingRun:
             "pairs_with_other_references": sum(e is not None for e in plan.extra_positives),
             "seconds_last_session": round(seconds, 1),
         }
+        if self.mqm is not None:
+            mqm_positions = int(sum(plan.positions[plan.mqm_start:]))
+            record["human_labels"] = self.mqm.record(plan.error_positions, mqm_positions)
         if self.cache is not None:
             record["feature_cache"] = {"hidden_dtype": self.opts.cache_dtype,
                                        "positions_with_truncated_dominant_set": self.cache.truncated_dominant}
@@ -384,6 +411,10 @@ class TrainingRun:
     def run(self) -> TrainResult:
         plan = self.plan
         self._resume()
+        if self.mqm is not None:
+            self._notice(f"MQM mode: {len(plan.pairs) - plan.mqm_start} of the pairs are MQM rows, "
+                         f"{plan.error_positions} tokens in human error spans (negatives of "
+                         f"weight {self.mqm.error_weight:g})")
         self._notice(f"{len(plan.pairs)} training pairs ({sum(plan.positions)} target tokens), "
                      f"{plan.steps_per_epoch} steps per epoch of "
                      f"{plan.resume_fingerprint['sentences_per_step']} sentences, "

@@ -3,7 +3,7 @@ references as positives, and what they must never do."""
 import pytest
 import torch
 
-from sigmoid_qe.training.loss import objective_sum
+from sigmoid_qe.training.loss import objective_sum, pair_targets
 from sigmoid_qe.training.references import aligned_alternatives, extra_positives
 from sigmoid_qe.training.sampler import NegativeSampler, SamplerOptions, sentence_generator
 
@@ -92,6 +92,34 @@ def test_ranking_term_adds_the_hinge_to_the_bce_sum():
                 for i in range(3) for j in range(2) if valid[i, j])
     assert count == count2 == 3 + 5
     assert torch.allclose(both - bce, torch.tensor(0.5 * hinge, dtype=both.dtype), atol=1e-5)
+
+
+def test_human_marked_token_is_a_negative_with_the_error_weight():
+    """MQM mode: at a position people marked, the translation's token is a negative with the
+    error weight and no ranking term; sampled negatives and other positions are unchanged."""
+    weight = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    hidden = torch.randn(3, 4, generator=torch.Generator().manual_seed(1))
+    pos, neg = torch.tensor([0, 1, 2]), torch.tensor([[3, 4], [4, 5], [5, 3]])
+    valid = torch.tensor([[True, False], [True, True], [True, True]])
+    errors = torch.tensor([False, True, False])
+    labels, weights = pair_targets(torch.cat([torch.ones(3, 1, dtype=torch.bool), valid], 1), 1,
+                                   errors, 10.0)
+    assert labels[:, 0].tolist() == [1.0, 0.0, 1.0] and weights[:, 0].tolist() == [1.0, 10.0, 1.0]
+    assert not labels[:, 1:].any() and torch.equal(weights[:, 1:], valid.float())
+    total, count = objective_sum(weight, hidden, pos, neg, valid, errors=errors, error_weight=10.0,
+                                 rank_weight=0.5)
+    logits = hidden @ weight.T
+    bce = torch.nn.functional.softplus
+    expected = (bce(-logits[0, 0]) + bce(logits[0, 3])
+                + 10 * bce(logits[1, 1]) + bce(logits[1, 4]) + bce(logits[1, 5])
+                + bce(-logits[2, 2]) + bce(logits[2, 5]) + bce(logits[2, 3]))
+    hinge = sum(max(0.0, 1.0 - (logits[i, pos[i]] - logits[i, neg[i, j]]).item())
+                for i in (0, 2) for j in range(2) if valid[i, j])
+    assert count == 8
+    assert torch.allclose(total, expected + 0.5 * hinge, atol=1e-5)
+    plain, _ = objective_sum(weight, hidden, pos, neg, valid)
+    assert torch.allclose(objective_sum(weight, hidden, pos, neg, valid, errors=torch.zeros(3, dtype=torch.bool),
+                                        error_weight=10.0)[0], plain)
 
 
 def test_other_references_offer_their_aligned_tokens_as_positives():
