@@ -1,10 +1,10 @@
 """MQM mode as a span and sentence candidate: document-level cross-validation on BioMQM round one.
 
-    python benchmarks/mqm_mode_cv.py --out runs/mqm-cv/oof.json [--folds 5] [--parallel 2000]
+    python -m benchmarks.mqm_mode_cv --out runs/mqm-cv/oof.json [--folds 5] [--parallel 2000]
 
 For each direction (pt-en: ``pt-en.round1.tsv`` + ``pt-en.round1-refs.tsv`` with
 ``bergamot-pt-en``; en-pt: ``en-pt.round1-refs.tsv`` with ``bergamot-en-pt``) and each fold
-(a stable hash of ``doc_id``, :func:`probe_mqm_head.fold_of`), the shipped head is fine-tuned
+(a stable hash of ``doc_id``, :func:`benchmarks.qe_bench_common.fold_of`), the shipped head is fine-tuned
 in MQM mode with the package's trainer (:func:`sigmoid_qe.training.train_head` with
 ``mqm=``, the code behind ``sigmoid-qe-train --mqm``): the training folds' MQM rows, whose
 tokens inside human error spans are negatives of weight ``--weight``, plus a fixed random
@@ -38,15 +38,9 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for folder in (ROOT, HERE, ROOT / "scripts"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from benchmarks.qe_bench_common import BIOMQM, MODELS, PARALLEL, fold_of, markdown_table
 
-from probe_mqm_head import fold_of  # noqa: E402
-
-from qe_bench_common import BIOMQM, MODELS, PARALLEL, markdown_table  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SETS = {"pt-en": ("pt-en.round1.tsv", "pt-en.round1-refs.tsv"), "en-pt": ("en-pt.round1-refs.tsv",)}
 SCORES = ("sigmoid sum-log", "combined sum-log")

@@ -97,6 +97,12 @@ def describe_heads(models) -> str:
 TokenStats = Dict[str, np.ndarray]
 
 
+def fold_of(doc: str, folds: int) -> int:
+    """The cross-validation fold of a document: a stable hash of its id, so that every
+    protocol on BioMQM round one (spans, MQM mode) holds out the same documents together."""
+    return int(hashlib.sha1(doc.encode()).hexdigest(), 16) % folds
+
+
 def code_fingerprint() -> str:
     """Hash of the code that turns text into token scores (the backends, scoring and the
     dominant-set rule), so that a cache never outlives a change to it."""

@@ -24,7 +24,6 @@ originals flagged. ``--test`` adds the same on FLORES devtest (test: reported, n
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -33,6 +32,7 @@ from typing import Dict, List
 
 import numpy as np
 
+from benchmarks.qe_bench_common import fold_of
 from benchmarks.span_data import BIOMQM_SETS, load
 from sigmoid_qe.challenge.span_fitting import (
     SpanItem,
@@ -61,10 +61,6 @@ CANDIDATES = {"model: forward, human spans": (FORWARD_FEATURES, 1, 0.0),
               "model: forward + reverse, human spans": (FEATURES, 2, 0.0),
               "model: forward + reverse, human + synthetic": (FEATURES, 2, 1.0)}
 SINGLE = ("sigmoid", "softmax", "entropy", "combined")
-
-
-def fold_of(doc: str) -> int:
-    return int(hashlib.sha1(doc.encode()).hexdigest(), 16) % FOLDS
 
 
 def arrays(record) -> TokenArrays:
@@ -269,7 +265,7 @@ def main(argv=None) -> None:
     start = time.time()
     rows = load("biomqm")
     items = items_of(rows, "set")
-    folds = [fold_of(r["doc"]) for r in rows]
+    folds = [fold_of(r["doc"], FOLDS) for r in rows]
     synth_rows = load("synthetic-dev")
     synth = items_of(synth_rows, "lp")
     extra = items_of(load("synthetic-train"), "lp")

@@ -16,7 +16,6 @@ shipped recipe: a head trained with human labels would say so in its config.json
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -25,15 +24,11 @@ from typing import Dict, List
 import numpy as np
 import torch
 
-from benchmarks.qe_bench_common import BIOMQM, MODELS, markdown_table
+from benchmarks.qe_bench_common import BIOMQM, MODELS, fold_of, markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
 SETS = {"pt-en": ("pt-en.round1.tsv", "pt-en.round1-refs.tsv"), "en-pt": ("en-pt.round1-refs.tsv",)}
-
-
-def fold_of(doc: str, folds: int) -> int:
-    return int(hashlib.sha1(doc.encode()).hexdigest(), 16) % folds
 
 
 def token_error_labels(offsets, spans) -> List[int]:

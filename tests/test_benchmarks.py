@@ -170,8 +170,13 @@ def test_mqm_cv_scores_every_row_with_the_head_of_the_fold_that_did_not_see_its_
     import argparse
     import json
 
-    from mqm_mode_cv import cross_validate, load_rows, parallel_slice, spearman_table, token_table
-
+    from benchmarks.mqm_mode_cv import (
+        cross_validate,
+        load_rows,
+        parallel_slice,
+        spearman_table,
+        token_table,
+    )
     from sigmoid_qe.training.mqm import token_errors
     header = "lp\tsystem\tdoc_id\tseg_id\tsource\ttarget\tmqm\terror_spans"
     spans = [[{"start": 2, "end": 5, "severity": "major"}], [], [{"start": 0, "end": 1,

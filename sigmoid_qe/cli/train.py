@@ -171,11 +171,11 @@ def _train(args, files) -> int:
         check_cache_dir(cache_dir, Path(args.output_dir))
     # data next: a wrong path or column fails in a second, before any model is loaded
     from ..files import spool_inputs
+    from ..training.mqm import read_mqm
     spool_inputs([*args.train, *(args.dev or []), *(args.mqm or [])],
                  lambda message: notice(args, message))
     train_table = read_parallel(args.train)
     dev_table = read_parallel(args.dev) if args.dev else None
-    from ..training.mqm import read_mqm
     mqm = read_mqm(args.mqm, args.mqm_weight) if args.mqm else None
     if mqm is not None:
         mqm.check_direction(args.lp)

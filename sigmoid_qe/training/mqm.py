@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputError
-from ..files import PathLike
+from ..files import PathLike, read_table
+from ..metaeval.spans import read_gold
+from .data import sha256_file
 
 Span = Tuple[int, int, str]
 
@@ -75,7 +77,6 @@ class MQMData:
 
     def record(self, error_tokens: Optional[int] = None, tokens: Optional[int] = None) -> Dict:
         """What the head's config.json says about the human labels it was trained with."""
-        from .data import sha256_file
         files = [{"path": path, "sha256": sha256_file(path) if os.path.isfile(path) else None,
                   "rows": sum(1 for p, _ in self.rows if p == path)} for path in self.files]
         out = {"mode": "mqm", "files": files, "rows": len(self), "rows_sha256": self.content_sha256(),
@@ -93,8 +94,6 @@ def read_mqm(paths: Union[PathLike, Sequence[PathLike]],
     reader with the file and row; so is a row with an empty source or translation (nothing
     to condition on, or nothing to label), and a file without rows.
     """
-    from ..files import read_table
-    from ..metaeval.spans import read_gold
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if not error_weight > 0:
