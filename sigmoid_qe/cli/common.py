@@ -303,6 +303,16 @@ def notice(args, message: str) -> None:
     print(f"{_PROG[0]}: {message}", file=sys.stderr)
 
 
+def resumed_notice(done: int, total: int, where: str, line: Optional[int] = None) -> str:
+    """What a resumed run says once: how many pairs an earlier run finished, and where this
+    one goes on (``line``: pairs done in ``where``, when not all of ``done`` are there)."""
+    if done >= total:
+        return f"resumed: all {total:,} pairs were already scored; finishing the outputs"
+    line = done if line is None else line
+    return (f"resumed: {done:,} of {total:,} pairs were already scored; continuing at line "
+            f"{line + 1:,} of {where}")
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 

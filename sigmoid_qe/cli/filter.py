@@ -54,6 +54,7 @@ from .common import (
     int_up_to,
     load_from_args,
     notice,
+    resumed_notice,
     run_cli,
 )
 
@@ -249,6 +250,9 @@ class _FilterJob:
     def scored(self, outputs) -> Iterator[Tuple[int, Optional[List]]]:
         """(first line index, segments or None on other ranks) per chunk, after what
         ``outputs`` recorded."""
+        if outputs.progress is not None and self.context.is_main:
+            where = self.args.tsv or self.args.targets
+            notice(self.args, resumed_notice(outputs.progress["done"], self.total, where))
         progress = outputs.progress or {"done": 0, "swaps": [0, []]}
         if self.context.active:
             progress = self.context.gather_objects(progress)[0]
