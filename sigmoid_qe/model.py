@@ -286,6 +286,14 @@ class QEModel:
         return QEResult(result, method, aggregate,
                         str(self.signature(method, aggregate, eos, "forward")))
 
+    def predict(self, samples, batch_size: Optional[int] = None, gpus: Optional[int] = None,
+                progress_bar: bool = True, **score_options):
+        """COMET's call: ``[{"src": ..., "mt": ...}]`` in, ``.scores``, ``.system_score`` and,
+        with ``spans=True``, ``.metadata.error_spans`` out; the same numbers as :meth:`score`
+        (:mod:`.comet_api`)."""
+        from .comet_api import predict
+        return predict(self, samples, batch_size, gpus, progress_bar, **score_options)
+
     def _score_directions(self, sources, hypotheses, direction: str, method=None,
                           aggregate=None, span_threshold=None, check_direction=True,
                           **options) -> QEResult:

@@ -195,6 +195,36 @@ def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=f"{parser.prog} {__version__}")
 
 
+#: COMET's spellings of options whose meaning is the same here (hidden from --help).
+COMET_SPELLINGS = {"--to_json": "--to-json", "--batch_size": "--batch-size"}
+
+
+def comet_gpus(text: str) -> str:
+    """comet-score's ``--gpus``: 0 is the CPU, 1 a GPU where there is one (as COMET's
+    default); several GPUs are torchrun's job."""
+    if text == "0":
+        return "cpu"
+    if text == "1":
+        return "auto"
+    raise argparse.ArgumentTypeError(f"0 (CPU) or 1 (a GPU where there is one), got {text!r}; "
+                                     "for several GPUs run under torchrun (README: Large jobs)")
+
+
+def add_comet_spellings(parser: argparse.ArgumentParser) -> None:
+    """Hidden aliases, so that a comet-score command line carries over: ``--to_json``,
+    ``--batch_size`` and ``--gpus 0|1`` (= ``--device cpu|auto``), where the command has the
+    option they stand for."""
+    known = parser._option_string_actions
+    for alias, ours in COMET_SPELLINGS.items():
+        if ours in known and alias not in known:
+            action = known[ours]
+            parser.add_argument(alias, dest=action.dest, type=action.type,
+                                default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    if "--device" in known and "--gpus" not in known:
+        parser.add_argument("--gpus", dest="device", type=comet_gpus,
+                            default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 def check_method_arguments(args: argparse.Namespace) -> None:
     """Refuse a method/aggregate pair that cannot work before anything is loaded."""
     if args.method is not None or args.aggregate is not None:
@@ -376,6 +406,7 @@ def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         handlers[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
         handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _on_sigterm)
+    add_comet_spellings(parser)
     try:
         with warnings_to_stderr() as files:
             args = parser.parse_args(argv)

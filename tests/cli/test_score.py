@@ -180,3 +180,22 @@ def test_a_resumed_run_says_how_far_the_first_got(tiny_marian_dir, tmp_path, cap
     assert said == [f"sigmoid-qe: resumed: 10 of 25 pairs were already scored; continuing at "
                     f"line 11 of {hyp}"], err
     assert out_file.read_text(encoding="utf-8") == expected
+
+
+def test_comet_score_spellings_carry_over(tiny_marian_dir, files, tmp_path, capsys):
+    """comet-score's --to_json, --batch_size and --gpus 0 mean what ours do, unlisted."""
+    src, a, _ = files
+    common = ["-s", str(src), "-t", str(a), "--model", tiny_marian_dir, "--quiet"]
+    code, ours, err = run(common + ["--to-json", str(tmp_path / "ours.json"), "--batch-size",
+                                    "2", "--device", "cpu"], capsys)
+    assert code == 0, err
+    code, theirs, err = run(common + ["--to_json", str(tmp_path / "theirs.json"),
+                                      "--batch_size", "2", "--gpus", "0"], capsys)
+    assert code == 0, err
+    assert theirs == ours
+    assert ((tmp_path / "theirs.json").read_text(encoding="utf-8")
+            == (tmp_path / "ours.json").read_text(encoding="utf-8"))
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0 and "--to_json" not in out and "--gpus" not in out
+    code, out, err = run(common + ["--gpus", "2"], capsys)
+    assert code == 2 and out == "" and "torchrun" in err and len(err.strip().splitlines()) == 1
