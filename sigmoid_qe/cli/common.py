@@ -444,7 +444,9 @@ def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
         return EXIT_USER_ERROR
     finally:
         from ..files import release_spooled
+        from ..folders import settle_folders
         release_spooled()
+        settle_folders(failed=not finished)  # a failed command leaves no folder it made
         for signum, handler in handlers.items():
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(signum, handler)
