@@ -140,7 +140,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, training: bool = Fal
                            help="language pair, e.g. en-pt" + (
                                " (direction: source-target columns; default: the model's pair)"
                                if training else ""))
-    group.add_argument("--device", type=device_name, default="auto", metavar="{cpu,cuda,auto}")
+    group.add_argument("--device", type=device_name, default="auto", metavar="{cpu,cuda,auto}",
+                       help="where the model runs: cpu, cuda (or cuda:N), or auto, a GPU where "
+                            "there is one (default auto)")
     group.add_argument("--precision", choices=PRECISION_NAMES, default="fp32",
                        help="the frozen model's precision; half precision is used on CUDA only")
     group.add_argument("--prompt-style", choices=PROMPT_STYLES, default=None,
@@ -182,8 +184,11 @@ def add_method_arguments(parser: argparse.ArgumentParser, eos_help: str,
 
 
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-s", "--sources", required=True, metavar="FILE")
-    parser.add_argument("-t", "--translations", required=True, nargs="+", metavar="FILE")
+    parser.add_argument("-s", "--sources", required=True, metavar="FILE",
+                        help="source sentences, one a line ('-': standard input)")
+    parser.add_argument("-t", "--translations", required=True, nargs="+", metavar="FILE",
+                        help="translations of the sources, line by line; several files are "
+                             "several systems")
     add_method_arguments(parser, "do not score the end-of-sentence token after the translation")
 
 
@@ -288,9 +293,10 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
     name, lp, guessed = resolve_model_name(args.model, sources, first_translations,
                                            lp if lp is not None else args.lp)
     if guessed:
-        how = "from --lp" if args.lp else "guessed from the files"
+        how = ("from --lp" if args.lp else "guessed from the source file"
+               if first_translations is None else "guessed from the files")
         notice(args, f"using the default model {name} (language pair {lp}, {how})")
-    return load_model(name, head=args.head, lp=lp, device=args.device, precision=args.precision,
+    model = load_model(name, head=args.head, lp=lp, device=args.device, precision=args.precision,
                       batch_size=args.batch_size, prompt_template=args.prompt_template,
                       include_eos=not getattr(args, "no_eos", False),
                       trust_remote_code=args.trust_remote_code, head_key=args.head_key,
@@ -299,6 +305,23 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
                       reverse_model=getattr(args, "reverse_model", None),
                       reverse_head=getattr(args, "reverse_head", None),
                       softmax_over=getattr(args, "softmax_over", "shortlist"))
+    own_scoring_notice(args, model)
+    return model
+
+
+def own_scoring_notice(args, model) -> None:
+    """A user's own head brings its own default scoring, on another scale than the shipped
+    heads' (a trained head: the mean sigmoid, 0 to 1; shipped: a sum of logs): say so once,
+    unless --method or --aggregate chose."""
+    if args.head in (None, "untrained") or not hasattr(args, "method"):
+        return
+    if args.method is not None or args.aggregate is not None:
+        return
+    from ..methods import AGGREGATE_SCALES
+    method, aggregate = model.scoring()
+    notice(args, f"the head {args.head} brings its own default scoring: --method {method} "
+                 f"--aggregate {aggregate} ({AGGREGATE_SCALES[aggregate]}); --method and "
+                 "--aggregate choose another")
 
 
 def silence_libraries() -> None:

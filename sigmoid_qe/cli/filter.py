@@ -77,8 +77,10 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="sigmoid-qe-filter",
         description="Filter a parallel corpus by reference-free translation quality.")
-    parser.add_argument("-s", "--sources", default=None, metavar="FILE")
-    parser.add_argument("-t", "--targets", default=None, metavar="FILE")
+    parser.add_argument("-s", "--sources", default=None, metavar="FILE",
+                        help="the corpus's source side, one sentence a line")
+    parser.add_argument("-t", "--targets", default=None, metavar="FILE",
+                        help="its target side, line by line (or --tsv)")
     parser.add_argument("--tsv", default=None, metavar="FILE",
                         help="one file of source<TAB>target lines instead of -s/-t")
     keep = parser.add_mutually_exclusive_group(required=True)

@@ -65,7 +65,8 @@ def build_parser() -> ArgumentParser:
                            "aligned plain-text files (source, target)")
     data.add_argument("--dev", nargs="+", metavar="FILE", default=None,
                       help="dev data, same formats: early stopping and choice of the kept head")
-    data.add_argument("--output-dir", required=True, metavar="DIR")
+    data.add_argument("--output-dir", required=True, metavar="DIR",
+                      help="a new or empty folder for the head and checkpoints")
     add_model_arguments(parser, training=True, batch_default=16)
     model = parser.add_argument_group("what is trained on")
     model.add_argument("--no-eos", action="store_true",
@@ -80,7 +81,8 @@ def build_parser() -> ArgumentParser:
                      help="micro-batches per optimizer step")
     opt.add_argument("--lr", type=positive_float, default=1e-3,
                      help="peak learning rate (cosine decay to 0; default 1e-3)")
-    opt.add_argument("--warmup-steps", type=non_negative_int, default=0)
+    opt.add_argument("--warmup-steps", type=non_negative_int, default=0,
+                     help="linear warm-up steps before the cosine decay (default 0)")
     opt.add_argument("--epochs", type=positive_int, default=1, help="passes over the training data")
     opt.add_argument("--max-steps", type=positive_int, default=None,
                      help="train for exactly this many optimizer steps (overrides --epochs)")
@@ -88,7 +90,8 @@ def build_parser() -> ArgumentParser:
                      help="dev evaluation every N steps")
     opt.add_argument("--patience", type=positive_int, default=3,
                      help="stop after N evaluations without a better dev loss")
-    opt.add_argument("--seed", type=non_negative_int, default=0)
+    opt.add_argument("--seed", type=non_negative_int, default=0,
+                     help="seed of the order and the negatives (default 0)")
     opt.add_argument("--rank-weight", type=non_negative_float, default=0.0,
                      help="weight of a margin ranking loss next to the BCE (default 0: off)")
     opt.add_argument("--rank-margin", type=non_negative_float, default=1.0,
@@ -114,7 +117,8 @@ def build_parser() -> ArgumentParser:
                           "head (only a folder sigmoid-qe-train made is ever written again)")
     run.add_argument("--cache-features", action="store_true",
                      help="store the frozen model's outputs on the first pass; later epochs read them")
-    run.add_argument("--cache-dtype", choices=("float16", "float32"), default="float16")
+    run.add_argument("--cache-dtype", choices=("float16", "float32"), default="float16",
+                     help="cached hidden states' type (float32: bit-identical to no cache)")
     run.add_argument("--cache-dir", default=None,
                      help="where the cache goes: a new or empty folder, deleted after training "
                           "(default OUTPUT/feature-cache)")
