@@ -1,4 +1,4 @@
-"""sigmoid-qe as an OpusFilter filter: ``pip install 'sigmoid-qe[opusfilter]'``, then in a
+"""sigmoid-qe as an OpusFilter filter: ``pip install -e '.[opusfilter]'`` in a clone, then in a
 configuration::
 
     steps:
@@ -33,8 +33,8 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 try:
     from opusfilter import CLEAN_HIGH, ConfigurationError, FilterABC
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise ImportError("sigmoid_qe.opusfilter needs OpusFilter: pip install "
-                      "'sigmoid-qe[opusfilter]'") from exc
+    raise ImportError("sigmoid_qe.opusfilter needs OpusFilter: pip install opusfilter (from a "
+                      "clone: pip install -e '.[opusfilter]')") from exc
 
 from .filtering import FILTER_SCORING
 from .off_target import OffTarget, target_language

@@ -1,5 +1,5 @@
 """SigmoidQEFilter in the real ``opusfilter`` command (skipped only where OpusFilter is not
-installed: ``pip install 'sigmoid-qe[opusfilter]'``; CI installs it through the dev extra)."""
+installed: ``pip install -e '.[opusfilter]'`` in a clone; CI installs it through the dev extra)."""
 from __future__ import annotations
 
 import json

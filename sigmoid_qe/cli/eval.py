@@ -163,7 +163,8 @@ def _check_args(args) -> None:
     for spec in args.add_metric:
         parse_metric_spec(spec)
     if args.plot and importlib.util.find_spec("matplotlib") is None:
-        raise OptionError("--plot needs matplotlib: pip install 'sigmoid-qe[plot]'")
+        raise OptionError("--plot needs matplotlib: pip install matplotlib (from a clone: "
+                          "pip install -e '.[plot]')")
     _check_files(args)
     if args.plot and args.out and os.path.realpath(args.plot) == os.path.realpath(args.out):
         raise OptionError("--plot and --out need folders of their own")

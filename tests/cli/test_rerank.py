@@ -143,7 +143,7 @@ def test_mbr_signature_names_its_metric(files, capsys, tmp_path):
     code, out, err = run(rerank_cli, ["-s", src, "-t", cands, "--num-candidates", 4, "--mbr",
                                       "bleu"], capsys)
     assert code == 0, err
-    assert [x for x in err.splitlines() if "signature:" in x][0].endswith(
+    assert next(x for x in err.splitlines() if "signature:" in x).endswith(
         f"signature: mbr:BLEU|case:mixed|eff:yes|tok:13a|smooth:exp|sacrebleu:{_sacrebleu()}")
 
 
