@@ -59,7 +59,8 @@ def write_pairs(folder: Path, n: int):
 
 def timed(command, env) -> float:
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -95,6 +96,7 @@ def main(argv=None) -> int:
                 for _ in range(args.rounds):  # interleaved, so drift hits every setting alike
                     for name, extra in SETTINGS.items():
                         times[load, name].append(timed(command, {**base, **extra}))
+                        print(f"# {load} {name}: {times[load, name][-1]:.2f} s", flush=True)
     shown = ["sigmoid-qe", "-s", src.name, "-t", hyp.name, *command[7:]]
     print(f"`{' '.join(shown)}`, {args.pairs} pairs, {os.cpu_count()} "
           f"cores, OMP_NUM_THREADS unset, median of {args.rounds} rounds; busy = "

@@ -112,7 +112,7 @@ def scored_chunks(model, pairs: Iterable[Tuple[str, str]], chunk_size: int = 100
             def score(part, first=start):  # part: (position in the input, pair)
                 with shifted_input_warnings(position=lambda _side, k: part[k][0]):
                     result = model.score([p[0] for _, p in part], [p[1] for _, p in part],
-                                         progress=batches_bar or False,
+                                         progress=batches_bar if batches_bar is not None else False,
                                          check_direction=first == 0 and ctx.is_main,
                                          **score_options)
                 return result.segments
