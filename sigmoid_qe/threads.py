@@ -2,9 +2,10 @@
 
 PyTorch's CPU kernels run on an OpenMP pool whose idle threads busy-wait for the next parallel
 region. On a machine where anything else runs (a shared server, a CI runner, two commands at
-once) those spinning threads take the cores the work needs: a 600-pair ``sigmoid-qe`` run was
-measured 7x slower on a loaded 2-core machine than with ``OMP_WAIT_POLICY=PASSIVE``, which
-costs nothing measurable on a quiet one (``benchmarks/bench_busy_cpu.py``).
+once) those spinning threads take the cores the work needs: a 600-pair ``sigmoid-qe`` run took 32 s
+on a loaded 2-core machine against 4.8 s with ``OMP_WAIT_POLICY=PASSIVE``, and beside two busy
+processes the spinning default was 3.5x slower than the passive policy
+(``benchmarks/bench_busy_cpu.py``).
 
 The OpenMP runtime reads the variable once, when torch's libraries load, so it must be in the
 environment before ``import torch``: the package sets it when it is imported (every command
