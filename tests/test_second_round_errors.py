@@ -107,7 +107,8 @@ def _options(**extra):
 @pytest.fixture(scope="module")
 def finished_run(marian_qe, toy, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "run_ok"
-    train_head(marian_qe.backend, toy[0], out, options=_options(), progress=False)
+    train_head(marian_qe.backend, toy[0], out, options=_options(keep_checkpoints=2),
+               progress=False)  # an older checkpoint to fall back on
     assert (out / "checkpoints" / "step-0000003").is_dir()
     assert (out / "checkpoints" / "step-0000002").is_dir()
     return out
