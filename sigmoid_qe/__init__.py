@@ -9,7 +9,10 @@ meta-evaluation statistics) start without importing torch.
 """
 from importlib import import_module
 
+from .threads import prefer_passive_threads
 from .version import __version__
+
+prefer_passive_threads()  # before torch loads: idle threads sleep (see .threads)
 
 _EXPORTS = {
     "score": "model", "load_model": "model", "QEModel": "model",

@@ -10,7 +10,9 @@ import os
 from pathlib import Path
 from typing import (
     Callable,
+    List,
     Optional,
+    Tuple,
 )
 
 from .errors import InputError
@@ -22,6 +24,34 @@ from .version import __version__
 #: The file that marks a folder as made by sigmoid-qe (its content names the kind of folder).
 #: Only a folder with this mark is ever written into again, emptied or deleted by the package.
 FOLDER_MARK = ".sigmoid-qe-folder"
+
+
+#: What this process made: ("made", folder) for a folder it created (its missing parents
+#: too, outermost first), ("marked", folder) for a user's empty folder it marked. A command
+#: that stops before its work is done takes them back (:func:`settle_folders`).
+_MADE: List[Tuple[str, Path]] = []
+
+
+def settle_folders(failed: bool) -> None:
+    """At a command's end: after a failure, remove what :func:`claim_folder` made in this
+    process and nothing was written into since: a folder that holds only its mark goes (then
+    each parent made for it, if empty), a user's empty folder loses the mark again. A failed
+    command leaves no folder behind, so the corrected rerun is not refused as "an earlier
+    run"; a folder with any other file (checkpoints, a head, a user's file) stays. After a
+    success, everything is kept."""
+    if not failed:
+        _MADE.clear()
+    while _MADE:
+        how, path = _MADE.pop()
+        try:
+            names = [entry.name for entry in os.scandir(path)]
+            if set(names) <= {FOLDER_MARK} and (not names or folder_kind(path)):
+                if names:
+                    (path / FOLDER_MARK).unlink()
+                if how == "made":
+                    path.rmdir()
+        except OSError:
+            continue
 
 
 def folder_kind(folder: PathLike) -> Optional[str]:
@@ -83,8 +113,11 @@ def _claim(path: Path, kind: str, flag: str, reuse: bool, reuse_flag: str,
     folder = path
     name = _FOLDER_NAMES.get(flag, f"{flag} folder")
     if not path.exists():
+        missing = [path, *(p for p in path.parents if not p.exists())][::-1]
         try:
-            path.mkdir(parents=True)
+            for folder_made in missing:
+                folder_made.mkdir()
+                _MADE.append(("made", folder_made))
             mark_folder(path, kind)
         except OSError as exc:
             raise InputError(f"cannot write the {name} (cannot create it: {os_error_reason(exc)})",
@@ -102,6 +135,8 @@ def _claim(path: Path, kind: str, flag: str, reuse: bool, reuse_flag: str,
                              "deleted; give a new or empty folder", folder)
         try:
             mark_folder(path, kind)
+            if empty:
+                _MADE.append(("marked", path))
         except OSError as exc:
             raise InputError(f"cannot write the {name} ({os_error_reason(exc)})", folder) from None
         return not empty

@@ -69,6 +69,14 @@ def combine_weight(configured: Optional[float]) -> float:
 
 
 AGGREGATES = ("mean", "prod", "mean-log", "min", "errors")
+#: Each aggregate's scale in words (for a probability method), as the README's table says it.
+AGGREGATE_SCALES = {
+    "mean": "the mean token score, 0 to 1",
+    "prod": "the sum of log token scores, at most 0, lower for longer sentences",
+    "mean-log": "the mean log token score, at most 0",
+    "min": "the lowest token score, 0 to 1",
+    "errors": "minus the expected number of bad tokens, at most 0",
+}
 #: Aggregates that need probabilities (logs of them, or 1 - s as the chance of an error).
 PROBABILITY_AGGREGATES = ("prod", "mean-log", "errors")
 #: Methods whose token scores are probabilities (the only ones a product makes sense for).

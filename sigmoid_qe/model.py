@@ -323,6 +323,14 @@ class QEModel:
         return span_source_errors(self, sources, hypotheses, span_threshold, batch_size,
                                   progress, eos)
 
+    def predict(self, samples, batch_size: Optional[int] = None, gpus: Optional[int] = None,
+                progress_bar: bool = True, **score_options):
+        """COMET's call: ``[{"src": ..., "mt": ...}]`` in, ``.scores``, ``.system_score`` and,
+        with ``spans=True``, ``.metadata.error_spans`` out; the same numbers as :meth:`score`
+        (:mod:`.comet_api`)."""
+        from .comet_api import predict
+        return predict(self, samples, batch_size, gpus, progress_bar, **score_options)
+
     def _score_directions(self, sources, hypotheses, direction: str, method=None,
                           aggregate=None, span_threshold=None, check_direction=True,
                           **options) -> QEResult:

@@ -1,4 +1,4 @@
-"""sigmoid-qe as an OpusFilter filter: ``pip install 'sigmoid-qe[opusfilter]'``, then in a
+"""sigmoid-qe as an OpusFilter filter: ``pip install -e '.[opusfilter]'`` in a clone, then in a
 configuration::
 
     steps:
@@ -33,8 +33,8 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 try:
     from opusfilter import CLEAN_HIGH, ConfigurationError, FilterABC
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise ImportError("sigmoid_qe.opusfilter needs OpusFilter: pip install "
-                      "'sigmoid-qe[opusfilter]'") from exc
+    raise ImportError("sigmoid_qe.opusfilter needs OpusFilter: pip install opusfilter (from a "
+                      "clone: pip install -e '.[opusfilter]')") from exc
 
 from .filtering import FILTER_SCORING
 from .off_target import OffTarget, target_language
@@ -115,27 +115,32 @@ class SigmoidQEFilter(FilterABC):
     # -- FilterABC -----------------------------------------------------------------------------
     def score(self, pairs: Iterable[Sequence[str]]) -> Iterator[PairScore]:
         """One :class:`PairScore` per pair, scored ``chunk_size`` pairs at a time."""
-        for chunk in self._chunks(pairs):
+        for chunk in self._chunks(pairs, deciding=False):
             yield from self._score_chunk(chunk)
 
-    def _chunks(self, pairs) -> Iterator[list]:
+    def _chunks(self, pairs, deciding: bool = True) -> Iterator[list]:
         """``chunk_size`` pairs at a time, one pass over the data (its off-target count logged
-        at the end)."""
+        at the end; ``deciding``: a filter step, which rejects them, not a score step)."""
         pairs = iter(pairs)
         self._new_pass()
         while True:
             chunk = list(itertools.islice(pairs, self.chunk_size))
             if not chunk:
-                self._log_off_target()
+                self._log_off_target(deciding)
                 return
             yield chunk
 
-    def _log_off_target(self) -> None:
-        """One log warning per pass over the data, counting the off-target targets so far."""
+    def _log_off_target(self, deciding: bool) -> None:
+        """One log warning per pass over the data, counting the off-target targets so far,
+        saying what becomes of them: a score step writes their scores and rejects nothing."""
         if self._off_target is not None and self._off_target.count:
-            text = self._off_target.message("; kept or dropped by score" if self.keep_off_target
-                                            else "; rejected")
-            logger.warning("SigmoidQEFilter: %s", text)
+            if not deciding:
+                outcome = "; their scores are the model's (a filter step would reject them)"
+            elif self.keep_off_target:
+                outcome = "; kept or dropped by score"
+            else:
+                outcome = "; rejected"
+            logger.warning("SigmoidQEFilter: %s", self._off_target.message(outcome))
 
     def _new_pass(self) -> None:
         self._pairs = 0
@@ -165,8 +170,8 @@ class SigmoidQEFilter(FilterABC):
         return self.threshold is None or score >= self.threshold
 
     def decisions(self, pairs) -> Iterator[bool]:
-        for score in self.score(pairs):
-            yield self.accept(score)
+        for _, keep in self._decided(pairs):
+            yield keep
 
     def filter(self, pairs) -> Iterator[Tuple[str, ...]]:
         """The accepted pairs, scored in chunks (FilterABC's default goes one at a time)."""

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, 
 
 from .distributed import DistContext, current_context
 from .errors import InputError, shifted_input_warnings
-from .progress import progress_bar
+from .progress import PassesBar, progress_bar
 
 
 def score_sharded(model, sources: Sequence[str], hypotheses: Sequence[str],
@@ -98,6 +98,10 @@ def scored_chunks(model, pairs: Iterable[Tuple[str, str]], chunk_size: int = 100
         pass
     bar = progress_bar(total, progress if ctx.is_main else False, "Scoring")
     bar.update(skip)
+    # one process: the bar moves per batch (a chunk is up to 1,000 pairs; a bar that moved
+    # per chunk sat at 0 for a whole small file); sharded, rank 0 sees only its own batches
+    direction = score_options.get("direction") or getattr(model, "default_direction", "forward")
+    batches_bar = None if ctx.active else PassesBar(bar, 2 if direction == "both" else 1)
     start = skip
     try:
         while True:
@@ -108,7 +112,8 @@ def scored_chunks(model, pairs: Iterable[Tuple[str, str]], chunk_size: int = 100
             def score(part, first=start):  # part: (position in the input, pair)
                 with shifted_input_warnings(position=lambda _side, k: part[k][0]):
                     result = model.score([p[0] for _, p in part], [p[1] for _, p in part],
-                                         progress=False, check_direction=first == 0 and ctx.is_main,
+                                         progress=batches_bar if batches_bar is not None else False,
+                                         check_direction=first == 0 and ctx.is_main,
                                          **score_options)
                 return result.segments
             batches = (model.batch_plan([p[0] for p in chunk], [p[1] for p in chunk],
@@ -116,7 +121,10 @@ def scored_chunks(model, pairs: Iterable[Tuple[str, str]], chunk_size: int = 100
                                         score_options.get("include_eos"))
                        if ctx.active else None)
             segments = shard_map(score, list(enumerate(chunk, start)), ctx, batches)
-            bar.update(len(chunk))
+            if batches_bar is not None:
+                batches_bar.finish(len(chunk))
+            else:
+                bar.update(len(chunk))
             yield start, segments
             start += len(chunk)
     finally:

@@ -41,6 +41,21 @@ def utility_function(name: str) -> Callable[[str, str], float]:
     return lambda hypothesis, reference: metric.sentence_score(hypothesis, [reference]).score
 
 
+def utility_signature(name: str, qe_top_k: Optional[int] = None) -> str:
+    """What MBR selection used, sacrebleu-style: ``mbr:chrF|case:mixed|eff:yes|nc:6|nw:0|
+    space:no|sacrebleu:2.6.0`` (each candidate against one other, so one pseudo-reference),
+    with ``qe-top-k:K`` when QE pruned the candidates first."""
+    from sacrebleu.metrics import BLEU, CHRF
+    metric = {"chrf": CHRF, "bleu": lambda: BLEU(effective_order=True)}[name]()
+    metric.num_refs = 1  # sacrebleu's signature needs it; one pseudo-reference at a time
+    info = metric.get_signature().info
+    fields = [f"{key}:{value}" for key, value in info.items()
+              if value is not None and key not in ("version", "nrefs")]
+    label = {"chrf": "chrF", "bleu": "BLEU"}[name]
+    top = [f"qe-top-k:{qe_top_k}"] if qe_top_k else []
+    return "|".join([f"mbr:{label}", *fields, *top, f"sacrebleu:{info['version']}"])
+
+
 def first_best(values: Sequence[float]) -> int:
     """Index of the highest value; the earliest one on ties (NaN never wins)."""
     array = np.asarray(values, dtype=np.float64)

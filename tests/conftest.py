@@ -9,6 +9,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from sigmoid_qe.threads import prefer_passive_threads
+
+# Before any test loads torch: idle OpenMP threads sleep, here and in the commands the tests
+# start (they inherit it), so the suite does not slow itself down on a shared CI runner.
+prefer_passive_threads()
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 

@@ -102,7 +102,9 @@ def test_filter_definition_is_shipped_and_names_the_scorer():
 
 
 def test_the_definition_in_opuscleaner_filters_a_corpus(tmp_path):
-    filtering = pytest.importorskip("opuscleaner.filtering")
+    filtering = pytest.importorskip(
+        "opuscleaner.filtering", reason="OpusCleaner is not installed (pip install opuscleaner; "
+                                        "README: OpusCleaner)")
     if not (shutil.which("opuscleaner-threshold") and shutil.which("sigmoid-qe-filter")):
         pytest.skip("the opuscleaner-threshold and sigmoid-qe-filter commands are not on PATH")
     definition = filtering.Filter(name="sigmoid_qe", basedir=str(FILTER_JSON.parent),

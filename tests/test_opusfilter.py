@@ -1,5 +1,5 @@
 """SigmoidQEFilter in the real ``opusfilter`` command (skipped only where OpusFilter is not
-installed: ``pip install 'sigmoid-qe[opusfilter]'``; CI installs it through the dev extra)."""
+installed: ``pip install -e '.[opusfilter]'`` in a clone; CI installs it through the dev extra)."""
 from __future__ import annotations
 
 import json
@@ -130,3 +130,23 @@ def test_bad_parameters_are_configuration_errors(params, message):
     from sigmoid_qe.opusfilter import SigmoidQEFilter
     with pytest.raises(opusfilter.ConfigurationError, match=message):
         SigmoidQEFilter(lp="en-pt", **params)
+
+
+def test_a_score_step_does_not_say_it_rejected_anything(caplog):
+    """type: score writes every pair's score: its off-target warning says so; a filter step
+    says "rejected"."""
+    import logging
+
+    from sigmoid_qe.opusfilter import SigmoidQEFilter
+    qe = SigmoidQEFilter(lp="en-pt", threshold=0.0, device="cpu", chunk_size=4)
+    with caplog.at_level(logging.WARNING, logger="sigmoid_qe.opusfilter"):
+        list(qe.score(zip(EN, PT)))
+    said = [r.getMessage() for r in caplog.records if "not in Portuguese" in r.getMessage()]
+    assert len(said) == 1 and "rejected" not in said[0].replace("would reject", "")
+    assert "their scores are the model's" in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sigmoid_qe.opusfilter"):
+        list(qe.filter(zip(EN, PT)))
+        list(qe.decisions(zip(EN, PT)))
+    said = [r.getMessage() for r in caplog.records if "not in Portuguese" in r.getMessage()]
+    assert len(said) == 2 and all(m.endswith("rejected") for m in said), said

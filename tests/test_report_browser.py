@@ -16,7 +16,9 @@ from sigmoid_qe.report_html import render
 from sigmoid_qe.results import QEResult, SegmentScore, TokenScore
 from sigmoid_qe.spans import ErrorSpan
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (Debian/Ubuntu: apt-get install chromium; "
+                             "what .ci/run does)")
 
 SOURCES = ["the cat sat on the mat", "my brother bought a new car last week", "the big red house"]
 SYSTEM_A = ["o gato sentou no tapete", "Mein Bruder hat letzte Woche ein neues Auto gekauft.",

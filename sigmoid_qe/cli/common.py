@@ -20,8 +20,9 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 from ..devices import DEVICES, PRECISION_NAMES
 from ..directions import DIRECTIONS
 from ..errors import InputError, InputWarning, OptionError, SigmoidQEError
-from ..files import read_lines, spool_inputs
-from ..methods import AGGREGATES, METHODS, check_method
+from ..files import read_lines, release_spooled, spool_inputs
+from ..folders import settle_folders
+from ..methods import AGGREGATE_SCALES, AGGREGATES, METHODS, check_method
 from ..prompts import PROMPT_STYLES, check_prompt_template
 
 EXIT_USER_ERROR = 2
@@ -140,7 +141,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, training: bool = Fal
                            help="language pair, e.g. en-pt" + (
                                " (direction: source-target columns; default: the model's pair)"
                                if training else ""))
-    group.add_argument("--device", type=device_name, default="auto", metavar="{cpu,cuda,auto}")
+    group.add_argument("--device", type=device_name, default="auto", metavar="{cpu,cuda,auto}",
+                       help="where the model runs: cpu, cuda (or cuda:N), or auto, a GPU where "
+                            "there is one (default auto)")
     group.add_argument("--precision", choices=PRECISION_NAMES, default="fp32",
                        help="the frozen model's precision; half precision is used on CUDA only")
     group.add_argument("--prompt-style", choices=PROMPT_STYLES, default=None,
@@ -182,8 +185,11 @@ def add_method_arguments(parser: argparse.ArgumentParser, eos_help: str,
 
 
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-s", "--sources", required=True, metavar="FILE")
-    parser.add_argument("-t", "--translations", required=True, nargs="+", metavar="FILE")
+    parser.add_argument("-s", "--sources", required=True, metavar="FILE",
+                        help="source sentences, one a line ('-': standard input)")
+    parser.add_argument("-t", "--translations", required=True, nargs="+", metavar="FILE",
+                        help="translations of the sources, line by line; several files are "
+                             "several systems")
     add_method_arguments(parser, "do not score the end-of-sentence token after the translation")
 
 
@@ -193,6 +199,36 @@ def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar and no notices on stderr (warnings stay)")
     parser.add_argument("--version", action="version", version=f"{parser.prog} {__version__}")
+
+
+#: COMET's spellings of options whose meaning is the same here (hidden from --help).
+COMET_SPELLINGS = {"--to_json": "--to-json", "--batch_size": "--batch-size"}
+
+
+def comet_gpus(text: str) -> str:
+    """comet-score's ``--gpus``: 0 is the CPU, 1 a GPU where there is one (as COMET's
+    default); several GPUs are torchrun's job."""
+    if text == "0":
+        return "cpu"
+    if text == "1":
+        return "auto"
+    raise argparse.ArgumentTypeError(f"0 (CPU) or 1 (a GPU where there is one), got {text!r}; "
+                                     "for several GPUs run under torchrun (README: Large jobs)")
+
+
+def add_comet_spellings(parser: argparse.ArgumentParser) -> None:
+    """Hidden aliases, so that a comet-score command line carries over: ``--to_json``,
+    ``--batch_size`` and ``--gpus 0|1`` (= ``--device cpu|auto``), where the command has the
+    option they stand for."""
+    known = parser._option_string_actions
+    for alias, ours in COMET_SPELLINGS.items():
+        if ours in known and alias not in known:
+            action = known[ours]
+            parser.add_argument(alias, dest=action.dest, type=action.type,
+                                default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    if "--device" in known and "--gpus" not in known:
+        parser.add_argument("--gpus", dest="device", type=comet_gpus,
+                            default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def check_method_arguments(args: argparse.Namespace) -> None:
@@ -258,9 +294,10 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
     name, lp, guessed = resolve_model_name(args.model, sources, first_translations,
                                            lp if lp is not None else args.lp)
     if guessed:
-        how = "from --lp" if args.lp else "guessed from the files"
+        how = ("from --lp" if args.lp else "guessed from the source file"
+               if first_translations is None else "guessed from the files")
         notice(args, f"using the default model {name} (language pair {lp}, {how})")
-    return load_model(name, head=args.head, lp=lp, device=args.device, precision=args.precision,
+    model = load_model(name, head=args.head, lp=lp, device=args.device, precision=args.precision,
                       batch_size=args.batch_size, prompt_template=args.prompt_template,
                       include_eos=not getattr(args, "no_eos", False),
                       trust_remote_code=args.trust_remote_code, head_key=args.head_key,
@@ -269,6 +306,22 @@ def load_from_args(args, sources: Sequence[str], first_translations: Sequence[st
                       reverse_model=getattr(args, "reverse_model", None),
                       reverse_head=getattr(args, "reverse_head", None),
                       softmax_over=getattr(args, "softmax_over", "shortlist"))
+    own_scoring_notice(args, model)
+    return model
+
+
+def own_scoring_notice(args, model) -> None:
+    """A user's own head brings its own default scoring, on another scale than the shipped
+    heads' (a trained head: the mean sigmoid, 0 to 1; shipped: a sum of logs): say so once,
+    unless --method or --aggregate chose."""
+    if args.head in (None, "untrained") or not hasattr(args, "method"):
+        return
+    if args.method is not None or args.aggregate is not None:
+        return
+    method, aggregate = model.scoring()
+    notice(args, f"the head {args.head} brings its own default scoring: --method {method} "
+                 f"--aggregate {aggregate} ({AGGREGATE_SCALES[aggregate]}); --method and "
+                 "--aggregate choose another")
 
 
 def silence_libraries() -> None:
@@ -301,6 +354,16 @@ def notice(args, message: str) -> None:
     if getattr(args, "quiet", False) or os.environ.get("RANK", "0") not in ("0", ""):
         return
     print(f"{_PROG[0]}: {message}", file=sys.stderr)
+
+
+def resumed_notice(done: int, total: int, where: str, line: Optional[int] = None) -> str:
+    """What a resumed run says once: how many pairs an earlier run finished, and where this
+    one goes on (``line``: pairs done in ``where``, when not all of ``done`` are there)."""
+    if done >= total:
+        return f"resumed: all {total:,} pairs were already scored; finishing the outputs"
+    line = done if line is None else line
+    return (f"resumed: {done:,} of {total:,} pairs were already scored; continuing at line "
+            f"{line + 1:,} of {where}")
 
 
 def _one_line(text: str) -> str:
@@ -366,6 +429,7 @@ def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         handlers[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
         handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _on_sigterm)
+    add_comet_spellings(parser)
     try:
         with warnings_to_stderr() as files:
             args = parser.parse_args(argv)
@@ -402,8 +466,8 @@ def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
               file=sys.stderr)
         return EXIT_USER_ERROR
     finally:
-        from ..files import release_spooled
         release_spooled()
+        settle_folders(failed=not finished)  # a failed command leaves no folder it made
         for signum, handler in handlers.items():
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(signum, handler)

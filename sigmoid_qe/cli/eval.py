@@ -82,7 +82,8 @@ def build_parser() -> ArgumentParser:
                       help="add a metric's scores: a folder of NAME-REF.{seg,sys}.score files "
                            "(per lp, or metric-scores/LP/ inside it) or one score file; with the "
                            "other inputs, a file with one score per row or SYSTEM SCORE lines")
-    what.add_argument("--level", choices=("seg", "sys", "both"), default="both")
+    what.add_argument("--level", choices=("seg", "sys", "both"), default="both",
+                      help="segment level, system level or both (default both)")
     what.add_argument("--measures", nargs="+", metavar="MEASURE", choices=MEASURES,
                       help="only these measures (default: all)")
     what.add_argument("--seg-group", choices=("none", "item"), default="none",
@@ -96,17 +97,20 @@ def build_parser() -> ArgumentParser:
 
     extra = parser.add_argument_group("statistics")
     extra.add_argument("--ci", action="store_true", help="95%% bootstrap confidence intervals")
-    extra.add_argument("--ci-samples", type=int_up_to(MAX_RESAMPLES), default=1000, metavar="N")
+    extra.add_argument("--ci-samples", type=int_up_to(MAX_RESAMPLES), default=1000, metavar="N",
+                       help="bootstrap resamples for --ci (default 1000)")
     extra.add_argument("--significance", action="store_true",
                        help="significance clusters from paired permutation tests (PERM-BOTH; "
                             "slow with many metrics)")
     extra.add_argument("--permutations", "--k", dest="permutations", type=int_up_to(MAX_RESAMPLES),
                        default=1000, metavar="N",
                        help="resamples per permutation test (mt-metrics-eval's k; default 1000)")
-    extra.add_argument("--pval", type=float, default=0.05)
+    extra.add_argument("--pval", type=float, default=0.05,
+                       help="significance level of --significance clusters (default 0.05)")
 
     out = parser.add_argument_group("output")
-    out.add_argument("--format", choices=("json", "tsv", "text", "latex"), default="text")
+    out.add_argument("--format", choices=("json", "tsv", "text", "latex"), default="text",
+                     help="table format (default text: ranked tables)")
     out.add_argument("--output", metavar="FILE",
                      help="write the table here instead of stdout ('-' = stdout)")
     out.add_argument("--plot", metavar="DIR",
@@ -159,7 +163,8 @@ def _check_args(args) -> None:
     for spec in args.add_metric:
         parse_metric_spec(spec)
     if args.plot and importlib.util.find_spec("matplotlib") is None:
-        raise OptionError("--plot needs matplotlib: pip install 'sigmoid-qe[plot]'")
+        raise OptionError("--plot needs matplotlib: pip install matplotlib (from a clone: "
+                          "pip install -e '.[plot]')")
     _check_files(args)
     if args.plot and args.out and os.path.realpath(args.plot) == os.path.realpath(args.out):
         raise OptionError("--plot and --out need folders of their own")

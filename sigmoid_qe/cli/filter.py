@@ -54,6 +54,7 @@ from .common import (
     int_up_to,
     load_from_args,
     notice,
+    resumed_notice,
     run_cli,
 )
 
@@ -76,8 +77,10 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="sigmoid-qe-filter",
         description="Filter a parallel corpus by reference-free translation quality.")
-    parser.add_argument("-s", "--sources", default=None, metavar="FILE")
-    parser.add_argument("-t", "--targets", default=None, metavar="FILE")
+    parser.add_argument("-s", "--sources", default=None, metavar="FILE",
+                        help="the corpus's source side, one sentence a line")
+    parser.add_argument("-t", "--targets", default=None, metavar="FILE",
+                        help="its target side, line by line (or --tsv)")
     parser.add_argument("--tsv", default=None, metavar="FILE",
                         help="one file of source<TAB>target lines instead of -s/-t")
     keep = parser.add_mutually_exclusive_group(required=True)
@@ -249,6 +252,9 @@ class _FilterJob:
     def scored(self, outputs) -> Iterator[Tuple[int, Optional[List]]]:
         """(first line index, segments or None on other ranks) per chunk, after what
         ``outputs`` recorded."""
+        if outputs.progress is not None and self.context.is_main:
+            where = self.args.tsv or self.args.targets
+            notice(self.args, resumed_notice(outputs.progress["done"], self.total, where))
         progress = outputs.progress or {"done": 0, "swaps": [0, []]}
         if self.context.active:
             progress = self.context.gather_objects(progress)[0]

@@ -43,26 +43,30 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="sigmoid-qe-rerank",
         description="Pick the best translation per source: QE reranking, MBR, QE-pruned MBR.")
-    parser.add_argument("-s", "--sources", required=True, metavar="FILE")
+    parser.add_argument("-s", "--sources", required=True, metavar="FILE",
+                        help="source sentences, one a line")
     given = parser.add_argument_group("candidates from a file")
     given.add_argument("-t", "--candidates", default=None, metavar="FILE",
                        help="N consecutive candidate lines per source")
     given.add_argument("--num-candidates", type=int_up_to(MAX_CHUNK_SIZE), default=None,
-                       metavar="N")
+                       metavar="N", help="candidates per source in the -t file")
     made = parser.add_argument_group("candidates from the model")
     made.add_argument("--generate", type=int_up_to(MAX_BEAM), default=None, metavar="N",
                       help="generate N candidates per source")
-    made.add_argument("--decoding", choices=("beam", "sample"), default="beam")
+    made.add_argument("--decoding", choices=("beam", "sample"), default="beam",
+                      help="beam search or sampling (default beam)")
     made.add_argument("--beam-size", type=int_up_to(MAX_BEAM), default=None,
                       help="beam width (default N)")
     made.add_argument("--length-penalty", type=finite_float, default=1.0,
                       help="beam search: log-prob / length^this (default 1.0, Marian's)")
-    made.add_argument("--temperature", type=positive_float, default=1.0)
+    made.add_argument("--temperature", type=positive_float, default=1.0,
+                      help="sampling temperature (default 1)")
     made.add_argument("--top-k", type=non_negative_int, default=0, help="0 = off")
     made.add_argument("--top-p", type=finite_float, default=1.0, help="nucleus mass (1 = off)")
     made.add_argument("--epsilon", type=finite_float, default=0.0,
                       help="epsilon sampling: drop tokens below this probability (0 = off)")
-    made.add_argument("--seed", type=non_negative_int, default=0)
+    made.add_argument("--seed", type=non_negative_int, default=0,
+                      help="sampling seed (draws depend on it and the source's position)")
     select = parser.add_argument_group("selection")
     add_method_arguments(select, "do not score the end-of-sentence token after a candidate")
     select.add_argument("--mbr", choices=MBR_METRICS, default=None,
@@ -180,7 +184,7 @@ def _rerank(args, files) -> int:
     from ..progress import progress_bar
     bar = progress_bar(args.total_sources, None if not args.quiet else False, "Reranking")
     selection = _selection_name(args)
-    header = {"signature": _signature(model, args) if needs_qe else None,
+    header = {"signature": _signature(model if needs_qe else None, args),
               "selection": selection,
               "decoding": decoding.record() if decoding is not None else None}
     context = current_context()
@@ -241,7 +245,13 @@ def _selection_name(args) -> str:
 
 
 def _signature(model, args) -> str:
-    return str(model.signature(args.method, args.aggregate, model.include_eos))
+    """The QE signature where QE chooses or prunes, then what MBR used (its metric named)."""
+    from ..rerank import utility_signature
+    parts = [] if model is None else [str(model.signature(args.method, args.aggregate,
+                                                           model.include_eos))]
+    if args.mbr:
+        parts.append(utility_signature(args.mbr, args.qe_top_k))
+    return "|".join(parts)
 
 
 if __name__ == "__main__":

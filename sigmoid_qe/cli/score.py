@@ -33,6 +33,7 @@ from .common import (
     int_up_to,
     load_from_args,
     notice,
+    resumed_notice,
     run_cli,
 )
 
@@ -183,6 +184,8 @@ def _score(args, files) -> int:
         if context.active:  # every rank resumes where rank 0 left off
             progress = context.gather_objects(progress)[0]
         job = _Job(args, model, outputs, progress, pages, signature)
+        if job.resumed and context.is_main:
+            notice(args, job.resumed_notice(counts))
         job.run(context, files, counts)
     if args.html and context.is_main:
         from ..report_html import render
@@ -216,6 +219,15 @@ class _Job:
         self.languages: Dict[str, list] = {}
         self.state = progress or {"system": 0, "done": 0, "sum": [], "json": None}
         self.resumed = progress is not None
+
+    def resumed_notice(self, counts: Dict[str, int]) -> str:
+        """How many pairs (over every -t file) an earlier run finished, and where this one
+        goes on."""
+        systems = self.args.translations
+        k = min(self.state["system"], len(systems) - 1)
+        line = self.state["done"] if self.state["system"] < len(systems) else counts[systems[k]]
+        done = sum(counts[path] for path in systems[:k]) + line
+        return resumed_notice(done, sum(counts[path] for path in systems), systems[k], line)
 
     def run(self, context, files, counts: Dict[str, int]) -> None:
         args, out = self.args, self.outputs

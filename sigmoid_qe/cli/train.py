@@ -74,7 +74,8 @@ def build_parser() -> ArgumentParser:
                            "negatives of weight --mqm-weight, the other tokens train as usual")
     data.add_argument("--mqm-weight", type=positive_float, default=10.0, metavar="W",
                       help="weight of a token inside a human error span (default 10, the paper's)")
-    data.add_argument("--output-dir", required=True, metavar="DIR")
+    data.add_argument("--output-dir", required=True, metavar="DIR",
+                      help="a new or empty folder for the head and checkpoints")
     add_model_arguments(parser, training=True, batch_default=16)
     model = parser.add_argument_group("what is trained on")
     model.add_argument("--no-eos", action="store_true",
@@ -89,7 +90,8 @@ def build_parser() -> ArgumentParser:
                      help="micro-batches per optimizer step")
     opt.add_argument("--lr", type=positive_float, default=1e-3,
                      help="peak learning rate (cosine decay to 0; default 1e-3)")
-    opt.add_argument("--warmup-steps", type=non_negative_int, default=0)
+    opt.add_argument("--warmup-steps", type=non_negative_int, default=0,
+                     help="linear warm-up steps before the cosine decay (default 0)")
     opt.add_argument("--epochs", type=positive_int, default=1, help="passes over the training data")
     opt.add_argument("--max-steps", type=positive_int, default=None,
                      help="train for exactly this many optimizer steps (overrides --epochs)")
@@ -97,7 +99,8 @@ def build_parser() -> ArgumentParser:
                      help="dev evaluation every N steps")
     opt.add_argument("--patience", type=positive_int, default=3,
                      help="stop after N evaluations without a better dev loss")
-    opt.add_argument("--seed", type=non_negative_int, default=0)
+    opt.add_argument("--seed", type=non_negative_int, default=0,
+                     help="seed of the order and the negatives (default 0)")
     opt.add_argument("--rank-weight", type=non_negative_float, default=0.0,
                      help="weight of a margin ranking loss next to the BCE (default 0: off)")
     opt.add_argument("--rank-margin", type=non_negative_float, default=1.0,
@@ -114,8 +117,9 @@ def build_parser() -> ArgumentParser:
                      help="ablation: allow the softmax's dominant tokens as negatives")
     run = parser.add_argument_group("checkpoints, disk and speed")
     run.add_argument("--save-every", type=positive_int, default=None, help="checkpoint every N steps")
-    run.add_argument("--keep-checkpoints", type=positive_int, default=2,
-                     help="checkpoints kept (each ~4x the float32 head; default 2)")
+    run.add_argument("--keep-checkpoints", type=positive_int, default=1, metavar="N",
+                     help="the last N checkpoints are kept next to the head (each ~4x the "
+                          "float32 head, 128 MB for the Bergamot students; default 1)")
     run.add_argument("--resume", action="store_true",
                      help="continue from the latest checkpoint in --output-dir")
     run.add_argument("--overwrite", action="store_true",
@@ -123,7 +127,8 @@ def build_parser() -> ArgumentParser:
                           "head (only a folder sigmoid-qe-train made is ever written again)")
     run.add_argument("--cache-features", action="store_true",
                      help="store the frozen model's outputs on the first pass; later epochs read them")
-    run.add_argument("--cache-dtype", choices=("float16", "float32"), default="float16")
+    run.add_argument("--cache-dtype", choices=("float16", "float32"), default="float16",
+                     help="cached hidden states' type (float32: bit-identical to no cache)")
     run.add_argument("--cache-dir", default=None,
                      help="where the cache goes: a new or empty folder, deleted after training "
                           "(default OUTPUT/feature-cache)")

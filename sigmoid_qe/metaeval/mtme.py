@@ -348,6 +348,9 @@ def find_test_set(root: PathLike, test_set: str) -> Path:
     """The test-set folder under an mt-metrics-eval root (``root/test_set`` or
     ``root/mt-metrics-eval-v2/test_set``), or ``root`` itself when it is one."""
     root = Path(root)
+    if not root.is_dir():
+        raise InputError("the mt-metrics-eval folder does not exist" if not root.exists() else
+                         "the mt-metrics-eval root must be a folder, not a file", root)
     for candidate in (root / test_set, root / "mt-metrics-eval-v2" / test_set):
         if (candidate / "sources").is_dir():
             return candidate

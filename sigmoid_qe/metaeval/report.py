@@ -209,7 +209,8 @@ def render_plots(records: Sequence[dict], lps: Iterable) -> Dict[str, bytes]:
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("plots need matplotlib: pip install 'sigmoid-qe[plot]'") from None
+        raise ImportError("plots need matplotlib: pip install matplotlib (from a clone: "
+                          "pip install -e '.[plot]')") from None
     files: Dict[str, bytes] = {}
     by_key = {(r["lp"], r["level"], r["measure"], r["metric"]): r for r in records}
     for data in lps:

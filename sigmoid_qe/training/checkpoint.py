@@ -197,7 +197,7 @@ def _set_rng_state(state: Dict[str, Any]) -> None:
 
 def save_checkpoint(output_dir: Path, state: TrainState, weight: torch.Tensor,
                     best_weight: Optional[torch.Tensor], optimizer: torch.optim.Optimizer,
-                    scheduler, fixed: Dict[str, Any], keep: int = 2) -> Path:
+                    scheduler, fixed: Dict[str, Any], keep: int = 1) -> Path:
     """Write ``checkpoints/step-N`` atomically and point ``latest`` at it; keep the last
     ``keep`` (each holds the head, the best head and Adam's two moments: ~4x the float32 head)."""
     from safetensors.torch import save_file

@@ -31,7 +31,7 @@ class TrainOptions:
     eval_every: Optional[int] = 500
     save_every: Optional[int] = None
     #: How many checkpoints to keep (each is ~4x the head's float32 size).
-    keep_checkpoints: int = 2
+    keep_checkpoints: int = 1
     patience: int = 3
     seed: int = 0
     sampler: SamplerOptions = field(default_factory=SamplerOptions)

@@ -140,7 +140,7 @@ def test_mtme_system_with_scores_but_no_output_is_said(tmp_path, capsys):
     (["--mtme-root", "{tiny}", "--test-set", "tiny23", "--gold", "da", "--lp", "en-de"],
      "no seg-level human scores 'da' for en-de (available: mqm)"),
     (["--mtme-root", "{tiny}", "--test-set", "tiny23", "--lp", "xx-yy"], "no source file for xx-yy"),
-    (["--mtme-root", "/nonexistent", "--test-set", "wmt23"], "no test set 'wmt23'"),
+    (["--mtme-root", "/nonexistent", "--test-set", "wmt23"], "folder does not exist"),
     (["--mtme-root", "{tiny}", "--add-metric", "oops"], "expected NAME=PATH"),
     (["--mtme-root", "{tiny}", "--format", "xml"], "invalid choice: 'xml'"),
     (["--mtme-root", "{tiny}", "--score-testset"], "needs --model and --out"),

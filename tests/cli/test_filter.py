@@ -91,3 +91,27 @@ def test_filter_bad_input(tmp_path, capsys, setup, argv, message):
     code, stdout, err = run(filter_cli, ["-s", a, "-t", b, "-o", out, *argv], capsys)
     assert code == 2 and stdout == "" and not out.exists()
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_resumed_filter_says_how_far_the_first_got(tiny_marian_dir, tmp_path, capsys,
+                                                     monkeypatch):
+    src, tgt = tmp_path / "s.en", tmp_path / "t.pt"
+    src.write_text("".join(f"the cat {i}\n" for i in range(25)), encoding="utf-8")
+    tgt.write_text("".join(f"o gato {i}\n" for i in range(25)), encoding="utf-8")
+    argv = ["-s", src, "-t", tgt, "--model", tiny_marian_dir, "--device", "cpu",
+            "--chunk-size", "10", "--threshold", "0", "-o", tmp_path / "kept.tsv", "--resume"]
+    original = filter_cli.ResumableOutputs.checkpoint
+
+    def stop_after_the_first_chunk(self, state):
+        original(self, state)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(filter_cli.ResumableOutputs, "checkpoint", stop_after_the_first_chunk)
+    code, _, err = run(filter_cli, argv, capsys)
+    assert code == 130, err
+    monkeypatch.setattr(filter_cli.ResumableOutputs, "checkpoint", original)
+    code, _, err = run(filter_cli, argv, capsys)
+    assert code == 0, err
+    said = [line for line in err.splitlines() if "resumed" in line]
+    assert said == [f"sigmoid-qe-filter: resumed: 10 of 25 pairs were already scored; "
+                    f"continuing at line 11 of {tgt}"], err
+    assert len((tmp_path / "kept.tsv").read_text().splitlines()) == 25

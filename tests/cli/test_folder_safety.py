@@ -254,3 +254,103 @@ def test_file_outputs_touch_only_the_named_files(tiny_marian_dir, tmp_path, caps
         _survived(files)
     assert not [p for p in work.iterdir() if p.name.endswith((".tmp", ".partial", ".json"))
                 and p not in made and p not in files]
+
+
+# -- a command that fails before its work starts leaves nothing it made ------------------------
+def _contents(folder: Path) -> list:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_train_with_a_wrong_train_path_leaves_no_output_dir(tiny_marian_dir, data, tmp_path,
+                                                            capsys):
+    """The corrected rerun is not refused as "an earlier run": none happened."""
+    before = _contents(tmp_path)
+    argv = _train(tiny_marian_dir, data, "--output-dir", tmp_path / "runs" / "en-pt",
+                  "--cache-features", "--cache-dir", tmp_path / "caches" / "c")
+    wrong = [str(tmp_path / "missing.tsv") if a == str(data[0]) else a for a in argv]
+    code = train_cli.main(wrong)
+    one_line(code, None, capsys.readouterr().err, "missing.tsv", prog="sigmoid-qe-train", alone=False)
+    assert _contents(tmp_path) == before  # not runs/, runs/en-pt/, caches/ nor its mark
+    code = train_cli.main(argv)
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "runs" / "en-pt" / "head.safetensors").is_file()
+
+
+def test_train_with_a_wrong_model_leaves_a_users_empty_folder_unmarked(data, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    code = train_cli.main(_train("/nonexistent/model", data, "--output-dir", out))
+    one_line(code, None, capsys.readouterr().err, "/nonexistent/model", prog="sigmoid-qe-train", alone=False)
+    assert out.is_dir() and not any(out.iterdir())
+
+
+def test_a_failed_run_keeps_what_an_earlier_run_wrote(tiny_marian_dir, data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out)) == 0
+    kept = _snapshot(out)
+    code = train_cli.main(_train("/nonexistent/model", data, "--output-dir", out, "--overwrite"))
+    assert code == 2
+    assert _snapshot(out) == kept
+    capsys.readouterr()
+
+
+def _pairs(folder: Path):
+    (folder / "s.en").write_text("the cat\na dog\n", encoding="utf-8")
+    (folder / "t.pt").write_text("o gato\num cao\n", encoding="utf-8")
+    (folder / "u.pt").write_text("o gato\num gato\n", encoding="utf-8")
+    return folder / "s.en", folder / "t.pt", folder / "u.pt"
+
+
+def _commands(work: Path):
+    """Each scoring command with every output it can write, and a model that fails to load
+    after the inputs and outputs were checked."""
+    from sigmoid_qe.cli import compare as compare_cli
+    from sigmoid_qe.cli import filter as filter_cli
+    from sigmoid_qe.cli import rerank as rerank_cli
+    from sigmoid_qe.cli import score as score_cli
+    s, t, u = _pairs(work)
+    model = ["--model", "/nonexistent/model", "--device", "cpu"]
+    out = work / "out"
+    return {
+        "score": (score_cli, ["-s", s, "-t", t, "-o", out / "x.txt", "--to-json",
+                              out / "x.json", "--to-jsonl", out / "x.jsonl", "--html",
+                              out / "x.html", "--spans-wmt", out / "x.wmt", *model]),
+        "compare": (compare_cli, ["-s", s, "-t", t, u, *model]),
+        "filter": (filter_cli, ["-s", s, "-t", t, "--threshold", "0", "-o", out / "k.tsv",
+                                "--dropped", out / "d.tsv", "--resume", *model]),
+        "rerank": (rerank_cli, ["-s", s, "-t", t, "--num-candidates", "1", "-o", out / "b.txt",
+                                "--to-json", out / "b.json", *model]),
+    }
+
+
+@pytest.mark.parametrize("name", ["score", "compare", "filter", "rerank"])
+def test_a_failed_scoring_command_leaves_no_file(name, tmp_path, capsys):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "out").mkdir()
+    module, argv = _commands(work)[name]
+    before = _contents(work)
+    code = module.main([str(a) for a in argv])
+    one_line(code, None, capsys.readouterr().err, "/nonexistent/model", prog=("sigmoid-qe" if name == "score" else f"sigmoid-qe-{name}"), alone=False)
+    assert _contents(work) == before
+
+
+def test_a_failed_eval_leaves_no_folder_or_file(tmp_path, capsys, monkeypatch):
+    """--score-testset with a model that fails: no --out, --plot or --output is left."""
+    import sigmoid_qe.model
+    from sigmoid_qe.errors import ModelLoadError
+
+    from metaeval_data import make_tiny_mtme
+    root = make_tiny_mtme(tmp_path / "mtme", "tiny23")
+
+    def failing(name, **_):
+        raise ModelLoadError(f"{name}: no such model directory")
+    monkeypatch.setattr(sigmoid_qe.model, "load_model", failing)
+    work = tmp_path / "work"
+    work.mkdir()
+    code = eval_cli.main([str(a) for a in [
+        "--mtme-root", root, "--test-set", "tiny23", "--score-testset", "--model", "nope",
+        "--name", "X", "--out", work / "a" / "scores", "--output", work / "r.json",
+        "--format", "json"]])
+    one_line(code, None, capsys.readouterr().err, "nope", prog="sigmoid-qe-eval", alone=False)
+    assert _contents(work) == []

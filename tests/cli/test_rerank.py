@@ -122,3 +122,34 @@ def test_rerank_bad_options(tmp_path, capsys, argv, message):
     src.write_text("\n".join(EN) + "\n")
     code, stdout, err = run(rerank_cli, ["-s", src, *argv], capsys)
     assert code == 2 and stdout == "" and message in err
+
+
+def test_mbr_signature_names_its_metric(files, capsys, tmp_path):
+    src, cands = files
+    js = tmp_path / "mbr.json"
+    code, out, err = run(rerank_cli, ["-s", src, "-t", cands, "--num-candidates", 4, "--mbr",
+                                      "chrf", "--qe-top-k", 2, "--to-json", js, "--lp", "en-pt"],
+                         capsys)
+    assert code == 0, err
+    (line,) = [x for x in err.splitlines() if "signature:" in x]
+    assert "model:bergamot-en-pt" in line and "|mbr:chrF|" in line and "nc:6" in line
+    assert "qe-top-k:2" in line and "sacrebleu:" in line
+    assert json.loads(js.read_text())["signature"] == line.split("signature: ", 1)[1]
+    code, out, err = run(rerank_cli, ["-s", src, "-t", cands, "--num-candidates", 4, "--mbr",
+                                      "bleu"], capsys)
+    assert code == 0, err
+    assert next(x for x in err.splitlines() if "signature:" in x).endswith(
+        f"signature: mbr:BLEU|case:mixed|eff:yes|tok:13a|smooth:exp|sacrebleu:{_sacrebleu()}")
+
+
+def _sacrebleu() -> str:
+    import sacrebleu
+    return sacrebleu.__version__
+
+
+def test_generating_from_one_file_says_the_pair_came_from_the_sources(files, capsys):
+    src, _ = files
+    code, out, err = run(rerank_cli, ["-s", src, "--generate", 1], capsys)
+    assert code == 0, err
+    (line,) = [x for x in err.splitlines() if "using the default model" in x]
+    assert "guessed from the source file" in line and "files" not in line

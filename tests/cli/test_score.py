@@ -182,3 +182,54 @@ def test_compare_paired_bootstrap(tiny_marian_dir, files, capsys):
     assert rows[0][0] == str(a) and rows[0][3] == "-"
     assert rows[1][0] == str(b) and 0 < float(rows[1][3]) <= 1
     assert out[3].startswith("# model:") and "|bs:1000|rs:12345" in out[3]
+
+
+def test_a_resumed_run_says_how_far_the_first_got(tiny_marian_dir, tmp_path, capsys,
+                                                    monkeypatch):
+    """Stopped after its first chunk, the rerun with --resume says once how many pairs were
+    done and where it continues, and ends with the uninterrupted run's lines."""
+    src, hyp = tmp_path / "s.en", tmp_path / "h.pt"
+    src.write_text("".join(f"the cat {i}\n" for i in range(25)), encoding="utf-8")
+    hyp.write_text("".join(f"o gato {i}\n" for i in range(25)), encoding="utf-8")
+    common = ["-s", str(src), "-t", str(hyp), "--model", tiny_marian_dir, "--device", "cpu",
+              "--chunk-size", "10"]
+    code, expected, err = run(common, capsys)
+    assert code == 0, err
+    original = score_cli.ResumableOutputs.checkpoint
+    calls = []
+
+    def stop_after_the_first_chunk(self, state):
+        original(self, state)
+        calls.append(state)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(score_cli.ResumableOutputs, "checkpoint", stop_after_the_first_chunk)
+    out_file = tmp_path / "scores.txt"
+    code, _, err = run(common + ["-o", str(out_file), "--resume"], capsys)
+    assert code == 130 and not out_file.exists(), err
+    monkeypatch.setattr(score_cli.ResumableOutputs, "checkpoint", original)
+    code, _, err = run(common + ["-o", str(out_file), "--resume"], capsys)
+    assert code == 0, err
+    said = [line for line in err.splitlines() if "resumed" in line]
+    assert said == [f"sigmoid-qe: resumed: 10 of 25 pairs were already scored; continuing at "
+                    f"line 11 of {hyp}"], err
+    assert out_file.read_text(encoding="utf-8") == expected
+
+
+def test_comet_score_spellings_carry_over(tiny_marian_dir, files, tmp_path, capsys):
+    """comet-score's --to_json, --batch_size and --gpus 0 mean what ours do, unlisted."""
+    src, a, _ = files
+    common = ["-s", str(src), "-t", str(a), "--model", tiny_marian_dir, "--quiet"]
+    code, ours, err = run(common + ["--to-json", str(tmp_path / "ours.json"), "--batch-size",
+                                    "2", "--device", "cpu"], capsys)
+    assert code == 0, err
+    code, theirs, err = run(common + ["--to_json", str(tmp_path / "theirs.json"),
+                                      "--batch_size", "2", "--gpus", "0"], capsys)
+    assert code == 0, err
+    assert theirs == ours
+    assert ((tmp_path / "theirs.json").read_text(encoding="utf-8")
+            == (tmp_path / "ours.json").read_text(encoding="utf-8"))
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0 and "--to_json" not in out and "--gpus" not in out
+    code, out, err = run(common + ["--gpus", "2"], capsys)
+    assert code == 2 and out == "" and "torchrun" in err and len(err.strip().splitlines()) == 1

@@ -130,6 +130,14 @@ def test_find_test_set(tmp_path):
     assert "no test set 'wmt99'" in _error(mtme.find_test_set, tmp_path, "wmt99")
 
 
+def test_a_missing_mtme_root_is_said_to_be_missing(tmp_path):
+    """Not "no test set here", as if the folder were there."""
+    said = _error(mtme.find_test_set, tmp_path / "MISSING", "wmt23")
+    assert "does not exist" in said and "no test set" not in said
+    (tmp_path / "file").write_text("x")
+    assert "must be a folder" in _error(mtme.find_test_set, tmp_path / "file", "wmt23")
+
+
 # ---------------------------------------------------------------------------- MLQE-PE
 
 

@@ -52,7 +52,8 @@ def _options(**extra):
 def finished_run(marian_qe, toy, tmp_path_factory):
     """A three-step run with a checkpoint after each step."""
     out = tmp_path_factory.mktemp("runs") / "run_ok"
-    train_head(marian_qe.backend, toy[0], out, options=_options(), progress=False)
+    train_head(marian_qe.backend, toy[0], out, options=_options(keep_checkpoints=2),
+               progress=False)  # an older checkpoint to fall back on
     assert (out / "checkpoints" / "step-0000003").is_dir()
     assert (out / "checkpoints" / "step-0000002").is_dir()
     return out
@@ -117,3 +118,24 @@ def test_latest_pointing_outside_is_not_followed(marian_qe, toy, finished_run, t
     (run / "checkpoints" / "latest").write_text("../../outside/step-0000003\n")
     assert latest_checkpoint(run) is None
     assert all(p.parent == run / "checkpoints" for p in resume_candidates(run))
+
+
+def test_a_toy_run_leaves_the_head_and_one_checkpoint(tmp_path, capsys, tiny_marian_dir):
+    """By default only the last checkpoint stays next to the head (--keep-checkpoints 1)."""
+    data = write_toy_tsv(tmp_path / "toy.tsv", 40)
+    out = tmp_path / "run"
+    argv = ["--model", tiny_marian_dir, "--lp", "en-pt", "--train", data, "--output-dir", out,
+            "--batch-size", "4", "--max-steps", "6", "--save-every", "2", "--device", "cpu",
+            "--quiet", "--cache-features"]
+    assert run(train_cli.main, argv, capsys)[0] == 0
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert files == [".sigmoid-qe-folder", "checkpoints/latest",
+                     "checkpoints/step-0000006/head.safetensors",
+                     "checkpoints/step-0000006/optimizer.pt", "checkpoints/step-0000006/rng.pt",
+                     "checkpoints/step-0000006/scheduler.pt",
+                     "checkpoints/step-0000006/state.json", "config.json", "head.safetensors"]
+    again = tmp_path / "two"
+    argv[argv.index(out)] = again
+    assert run(train_cli.main, argv + ["--keep-checkpoints", "2"], capsys)[0] == 0
+    assert sorted(p.name for p in (again / "checkpoints").glob("step-*")) == [
+        "step-0000004", "step-0000006"]
