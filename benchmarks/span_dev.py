@@ -256,12 +256,61 @@ def omission_report(rows, candidates, samples: int) -> Dict[str, object]:
     return out
 
 
+def tables(report) -> str:
+    """The report as markdown: out-of-fold F1 per set, the synthetic rates, paired tests."""
+    from benchmarks.qe_bench_common import markdown_table
+    out = []
+    rows = []
+    for name, entry in list(report["candidates"].items()) + list(report["baselines"].items()):
+        row = [name]
+        for s in SETS:
+            o = entry["oof"][s]
+            row += [f"{o['binary']:.3f} [{o['binary_ci'][0]:.3f}, {o['binary_ci'][1]:.3f}]",
+                    f"{o['wmt23']:.3f}", f"{o['flagged']:.2f}"]
+        rows.append(row)
+    head = ["spans from"] + [f"{s}: {k}" for s in SETS for k in ("binary F1 [95% CI]", "WMT23 F1",
+                                                                    "flagged")]
+    out.append(markdown_table(head, rows))
+    rows = []
+    for name, entry in report["candidates"].items():
+        synth, flores = entry["synthetic_dev"], report.get("flores_test", {}).get(name, {})
+        major = entry["oof_all_major"]
+        rows.append([name] + [f"{synth[lp]['marked']:.3f} / {synth[lp]['flagged']:.3f}"
+                              for lp in sorted(synth)]
+                    + [f"{flores[lp]['marked']:.3f} / {flores[lp]['flagged']:.3f}" if lp in flores
+                       else "" for lp in sorted(synth)]
+                    + [" / ".join(f"{entry['oof'][s]['wmt23']:.3f} vs {major[s]['wmt23']:.3f}"
+                                  for s in SETS)])
+    out.append(markdown_table(["candidate"] + [f"dev {lp}: marked / clean flagged" for lp in
+                                               sorted(synth)]
+                              + [f"FLORES (test) {lp}: marked / clean flagged" for lp in sorted(synth)]
+                              + ["WMT23 F1 with its severities vs all major (3 sets)"], rows))
+    for name, entry in report["candidates"].items():
+        rows = [[b] + [f"{p[s]['binary']:.3f} / {p[s]['wmt23']:.3f}" for s in SETS]
+                for b, p in entry["paired_p"].items()]
+        out.append(f"Paired bootstrap, p that **{name}** is not better (binary / WMT23):\n\n"
+                   + markdown_table(["baseline"] + SETS, rows))
+    om = report.get("omissions")
+    if om:
+        rows = [[n, f"{v['binary']:.3f} [{v['binary_ci'][0]:.3f}, {v['binary_ci'][1]:.3f}]",
+                 f"{v['wmt23']:.3f}"] for n, v in om.items() if isinstance(v, dict)]
+        out.append(f"Omissions (source side, pt-en MT systems, {om['with_omissions']} of "
+                   f"{om['segments']} segments with a gold omission):\n\n"
+                   + markdown_table(["source spans from", "binary F1 [95% CI]", "WMT23 F1"], rows))
+    return "\n\n".join(out)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=ROOT / "runs" / "span-dev" / "report.json")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--test", action="store_true", help="also FLORES devtest (test only)")
+    parser.add_argument("--tables", type=Path, default=None, metavar="REPORT",
+                        help="print a finished report as markdown tables and stop")
     args = parser.parse_args(argv)
+    if args.tables:
+        print(tables(json.loads(args.tables.read_text(encoding="utf-8"))))
+        return
     start = time.time()
     rows = load("biomqm")
     items = items_of(rows, "set")

@@ -293,8 +293,9 @@ def fit_thresholds(model: SpanModel, items: Sequence[SpanItem],
     minor, major, gate, report = choose_thresholds(items, probs, synthetic, synthetic_probs,
                                                    use_gate=use_gate, **limits)
     return SpanModel(model.features, model.mean, model.scale, model.coef, model.intercept,
-                     float(minor), float(min(major, 1.0)), float(max(gate, 0.0)),
-                     dict(model.fitted_on, **report))
+                     minor=float(minor), major=float(min(major, 1.0)), gate=float(max(gate, 0.0)),
+                     omissions=model.omissions,
+                     fitted_on=dict(model.fitted_on, **{k: float(v) for k, v in report.items()}))
 
 
 def fit_span_model(items: Sequence[SpanItem], features: Sequence[str] = FEATURES,
