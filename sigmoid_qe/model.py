@@ -24,6 +24,7 @@ from .errors import InputError, InputWarning, OptionError, SigmoidQEWarning
 from .languages import direction_warning
 from .loading import HeadSpec, attach_head, load_backend_and_head
 from .methods import METHOD_TABLE, STATISTICS, check_method, combine_weight, orient
+from .offsets import without_format
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
 from .signature import QESignature
@@ -258,11 +259,11 @@ class QEModel:
                 warnings.warn(SigmoidQEWarning(mismatch), stacklevel=2)
         pairs = self.backend.encode(sources, hypotheses, include_eos=eos)
         for pos, source in enumerate(sources):
-            if not source.strip():
+            if not without_format(source).strip():
                 warnings.warn(InputWarning("empty source: the translation is scored against "
                                            "nothing", "source", pos), stacklevel=2)
         for pos, hypothesis in enumerate(hypotheses):
-            if not hypothesis.strip():
+            if not without_format(hypothesis).strip():
                 warnings.warn(InputWarning("empty translation: scored on its end-of-sentence "
                                            "token only", "translation", pos), stacklevel=2)
         thresholds = self.span_thresholds(method, span_threshold) if spans else None

@@ -21,7 +21,7 @@ import torch
 
 from ..decoding import Candidate, Decoding
 from ..errors import ModelLoadError, OptionError
-from ..offsets import Respeller, byte_to_char, map_spans, partition
+from ..offsets import Respeller, byte_to_char, map_spans, partition, without_format
 from .base import (
     Backend,
     EncodedPair,
@@ -341,8 +341,9 @@ class BergamotBackend(Backend):
         return pairs
 
     def _source_ids(self, source: str, index: int) -> Tuple[List[int], bool]:
-        """Pieces + </s>, cut (with a warning) to MAX_TOKENS; and whether it was cut."""
-        ids = self.src_sp.encode(source)
+        """Pieces + </s>, cut (with a warning) to MAX_TOKENS; and whether it was cut.
+        Invisible format characters are dropped first (:mod:`sigmoid_qe.offsets`)."""
+        ids = self.src_sp.encode(without_format(source))
         if len(ids) + 1 > MAX_TOKENS:
             warn_truncated("source", index, MAX_TOKENS)
             return ids[: MAX_TOKENS - 1] + [EOS_ID], True

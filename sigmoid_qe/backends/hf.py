@@ -17,7 +17,7 @@ import torch
 
 from ..errors import ModelLoadError, first_line
 from ..languages import language_name, split_lp
-from ..offsets import Respeller, align_pieces, map_spans, partition
+from ..offsets import Respeller, align_pieces, map_spans, partition, without_format
 from ..prompts import check_prompt_style, check_prompt_template
 from .base import Backend
 
@@ -117,7 +117,8 @@ class HFBackend(Backend):
 
     def prompt_fields(self, source: str) -> Dict[str, str]:
         return {"src_lang": self.src_lang or "the source language",
-                "tgt_lang": self.tgt_lang or "the target language", "source": source}
+                "tgt_lang": self.tgt_lang or "the target language",
+                "source": without_format(source)}  # invisible format characters dropped
 
     @property
     def eos_token_id(self) -> Optional[int]:
