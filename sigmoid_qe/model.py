@@ -23,7 +23,14 @@ from .directions import (
 from .errors import InputError, InputWarning, OptionError, SigmoidQEWarning
 from .languages import direction_warning
 from .loading import HeadSpec, attach_head, load_backend_and_head
-from .methods import METHOD_TABLE, STATISTICS, check_method, combine_weight, orient
+from .methods import (
+    METHOD_TABLE,
+    STATISTICS,
+    aggregate_scores,
+    check_method,
+    combine_weight,
+    orient,
+)
 from .offsets import without_format
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
@@ -277,8 +284,13 @@ class QEModel:
                                  **{name: getattr(stats, name)[k] for name in wanted})
                       for k, (tok, tid, (s, e)) in
                       enumerate(zip(pair.tokens, stats.token_ids, pair.offsets))]
-            segment = SegmentScore(src, hyp, _sentence_score(method, aggregate, stats), tokens,
-                                   pair.truncated)
+            if stats.token_ids:
+                value = _sentence_score(method, aggregate, stats)
+            else:  # not even an EOS to fall back on: a defined, worst score (never NaN)
+                warnings.warn(InputWarning("no token to score: given the lowest token score",
+                                           "translation", pair.index), stacklevel=2)
+                value = aggregate_scores([self.score_floor(method)], aggregate)
+            segment = SegmentScore(src, hyp, value, tokens, pair.truncated)
             if thresholds is not None:
                 values = orient(method, getattr(stats, entry.statistic))
                 segment.errors = segment_errors(hyp, pair.offsets, values,

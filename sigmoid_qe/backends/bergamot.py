@@ -31,6 +31,7 @@ from .base import (
     resolve_device,
     scored_mask_tensor,
     warn_copied_unknowns,
+    warn_nothing_scored,
     warn_truncated,
 )
 from .bergamot_model import EOS_ID, BergamotTransformer
@@ -328,7 +329,9 @@ class BergamotBackend(Backend):
                 first_copied = index if first_copied is None else first_copied
                 pieces = [p for p, keep in zip(pieces, scored) if keep]
                 offsets = [o for o, keep in zip(offsets, scored) if keep]
-            if include_eos or not targets:
+            if targets and not any(scored):
+                warn_nothing_scored(index)
+            if include_eos or not any(scored):  # nothing else to score: the EOS is
                 targets.append(EOS_ID)
                 scored.append(True)
                 pieces.append(self.tgt_sp.id_to_piece(EOS_ID))
