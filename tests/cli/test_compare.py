@@ -57,3 +57,17 @@ def test_compare_and_metric_keep_the_models_eos_setting(files, tmp_path, capsys,
     assert corpus.segment_scores == qe.score(sources, hyps).scores
     assert corpus.segment_scores != qe.score(sources, hyps, include_eos=True).scores
     assert "eos:no" in str(metric.get_signature())
+
+
+def test_compare_warnings_name_the_system_being_scored(files, tmp_path, capsys, tiny_marian_dir):
+    """A warning about the second system's line names the second system's file (it used to
+    name the baseline's, which has no such line)."""
+    src, hyp = files
+    other = tmp_path / "other.pt"
+    other.write_text("o cao\n\n", encoding="utf-8")  # line 2 empty
+    code = compare_cli.main([str(a) for a in ["-s", src, "-t", hyp, other, "--model",
+                                               tiny_marian_dir, "--quiet", "--n-samples", "50"]])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"{other}:2: empty translation" in err, err
+    assert f"{hyp}:2" not in err, err
