@@ -318,7 +318,7 @@ class QEModel:
         with reverse_side_warnings():
             backward = self.reverse.score(hypotheses, sources, method, aggregate,
                                           direction="forward", check_direction=False,
-                                          **options)
+                                          span_threshold=span_threshold, **options)
         out: List[SegmentScore] = []
         for k, rev in enumerate(backward.segments):
             if forward is None:

@@ -184,3 +184,33 @@ def test_html_report_marks_the_omitted_source_words(pt_en):
     assert mark in page
     assert mark in page.split('class="src"', 1)[1].split("</td>", 1)[0]
     assert "not translated from the source" in page
+
+
+def test_span_threshold_applies_to_the_source_side_too(two_marians):
+    """--span-threshold used to reach the translation's spans only; the source's kept the
+    reverse head's calibration, with no word."""
+    forward, backward = two_marians
+    qe = _quiet_load(forward, device="cpu", reverse_model=backward)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        every = qe.score(SOURCES, HYPOTHESES, direction="both", spans=True,
+                         span_threshold=(1.0, 1.0))
+        none = qe.score(SOURCES, HYPOTHESES, direction="both", spans=True,
+                        span_threshold=(0.0, 0.0))
+    assert all(seg.source_errors and seg.errors for seg in every.segments)
+    assert all({e.severity for e in seg.source_errors} == {"major"} for seg in every.segments)
+    assert not any(seg.source_errors or seg.errors for seg in none.segments)
+
+
+@pytest.mark.parametrize("flag", ["--spans-wmt", "--word-tags"])
+def test_reverse_direction_refuses_translation_span_outputs(flag, tmp_path, capsys):
+    """With --direction reverse no translation word is assessed: a WMT span file or word tags
+    would say "no-error" / OK for all of them. Refused before the model loads."""
+    from sigmoid_qe.cli.score import main
+
+    from cli_helpers import NO_MODEL, one_line, pair_files, run
+    src, hyp = pair_files(tmp_path)
+    code, out, err = run(main, ["-s", src, "-t", hyp, "--model", NO_MODEL, "--direction",
+                                "reverse", flag, tmp_path / "out"], capsys)
+    one_line(code, out, err, f"{flag} marks errors in the translation")
+    assert not (tmp_path / "out").exists()

@@ -104,6 +104,7 @@ def _check(args) -> Dict[str, int]:
     wants_spans = bool(args.html or args.spans_wmt or args.word_tags)
     if args.span_threshold is not None and not (args.spans or wants_spans):
         raise OptionError("--span-threshold goes with --spans, --html, --spans-wmt or --word-tags")
+    _check_translation_spans(args, args.direction)
     if args.word_tokenization and not args.word_tags:
         raise OptionError("--word-tokenization goes with --word-tags")
     # an output naming standard output (-, /dev/stdout, the file stdout goes to) replaces the
@@ -151,6 +152,17 @@ def _check(args) -> Dict[str, int]:
     return counts
 
 
+def _check_translation_spans(args, direction: Optional[str]) -> None:
+    """--spans-wmt and --word-tags mark the translation's words; ``reverse`` scores only the
+    source, so they would say "no error" of words nobody assessed: refused."""
+    wanted = [flag for flag, value in (("--spans-wmt", args.spans_wmt),
+                                       ("--word-tags", args.word_tags)) if value]
+    if direction == "reverse" and wanted:
+        raise OptionError(f"{wanted[0]} marks errors in the translation, which --direction "
+                          "reverse does not assess (it scores the source): use --direction "
+                          "both or forward")
+
+
 def _check_json_keys(args) -> None:
     """A -t path that would collide with the --to-json signature member is refused."""
     if SIGNATURE_KEY in args.translations and args.to_json:
@@ -164,6 +176,8 @@ def _score(args, files) -> int:
     files["source"] = args.sources
     head = list(itertools.islice(iter_lines(args.sources), 100))
     model = load_from_args(args, head, list(itertools.islice(iter_lines(args.translations[0]), 100)))
+    if args.direction is None:  # the head's direction, known now
+        _check_translation_spans(args, model.default_direction)
     context = current_context()
     signature = str(model.signature(args.method, args.aggregate, direction=args.direction))
     lines_to = None if "-" in (args.to_json, args.to_jsonl) else (args.output or "-")
