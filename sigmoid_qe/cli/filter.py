@@ -41,7 +41,13 @@ from ..filtering import FILTER_DIRECTION, FILTER_SCORING, Swaps, kept_count, top
 from ..off_target import OffTarget, target_language
 from ..outputs import check_distinct_outputs, check_output, is_stdout
 from ..parallel import scored_chunks
-from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
+from ..resume import (
+    ResumableOutputs,
+    check_resumable,
+    job_key,
+    refuse_leftovers,
+    scoring_identity,
+)
 from .common import (
     MAX_CHUNK_SIZE,
     ArgumentParser,
@@ -242,7 +248,13 @@ class _FilterJob:
         self.off: List[bool] = []
         options = {k: v for k, v in vars(args).items()
                    if k not in ("resume", "quiet", "counted")}
+        direction = args.direction or model.default_direction
+        self.scoring = scoring_identity(model, str(model.signature(
+            args.method, args.aggregate, direction=direction)), direction)
         self.key = job_key(options, [args.sources, args.targets, args.tsv])
+        # the saved scores of --keep-top are also keyed by the model that made them
+        self.scores_key = job_key({**options, "scoring": self.scoring},
+                                  [args.sources, args.targets, args.tsv])
         self.paths = {"kept": args.output, "dropped": args.dropped} if self.context.is_main else {}
         self.kept, self.low, self.high = 0, math.inf, -math.inf
 
@@ -270,7 +282,8 @@ class _FilterJob:
         outputs.checkpoint({"done": done, "swaps": [self.swaps.count, self.swaps.lines]})
 
     def threshold_pass(self) -> None:
-        with ResumableOutputs(self.paths, self.key, self.args.resume) as outputs:
+        with ResumableOutputs(self.paths, self.key, self.args.resume,
+                               scoring=self.scoring) as outputs:
             for start, segments in self.scored(outputs):
                 if segments is None:
                     continue
@@ -282,14 +295,14 @@ class _FilterJob:
                 self.checkpoint(outputs, start + len(segments))
 
     def keep_top_passes(self) -> None:
-        with _scores_file(self.args, self.key) as scores_path:
+        with _scores_file(self.args, self.scores_key) as scores_path:
             needed = scores_path is not None and not os.path.exists(scores_path)
             if self.context.active:
                 needed = self.context.gather_objects(needed)[0]
             if needed:
                 sink = {"scores": scores_path} if scores_path else {}
                 with ResumableOutputs(sink, self.key, self.args.resume,
-                                      binary=("scores",)) as outputs:
+                                      binary=("scores",), scoring=self.scoring) as outputs:
                     for start, segments in self.scored(outputs):
                         if segments is None:
                             continue
@@ -298,10 +311,11 @@ class _FilterJob:
                         outputs["scores"].write(values.tobytes())
                         self.checkpoint(outputs, start + len(segments))
                 if scores_path is not None and self.args.resume:
-                    Path(scores_path + ".key").write_text(self.key, encoding="utf-8")
+                    Path(scores_path + ".key").write_text(self.scores_key, encoding="utf-8")
             if not self.context.is_main:
                 return
-            with ResumableOutputs(self.paths, self.key, self.args.resume) as outputs:
+            with ResumableOutputs(self.paths, self.key, self.args.resume,
+                               scoring=self.scoring) as outputs:
                 for decision in _top(self.args, scores_path, kept_count(self.total,
                                                                         self.args.keep_top)):
                     _write(outputs, *decision)

@@ -20,7 +20,13 @@ from ..off_target import OffTarget, target_language
 from ..outputs import JsonObjectWriter, check_distinct_outputs, check_output, is_stdout, write_output
 from ..parallel import scored_chunks
 from ..results import ExactSum
-from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
+from ..resume import (
+    ResumableOutputs,
+    check_resumable,
+    job_key,
+    refuse_leftovers,
+    scoring_identity,
+)
 from .common import (
     MAX_CHUNK_SIZE,
     ArgumentParser,
@@ -185,7 +191,9 @@ def _score(args, files) -> int:
              "spans": args.spans_wmt, "tags": args.word_tags}
     options = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet", "total")}
     key = job_key(options, [args.sources, *args.translations, args.word_tokenization])
-    outputs = ResumableOutputs(paths if context.is_main else {}, key, args.resume)
+    scoring = scoring_identity(model, signature, args.direction or model.default_direction)
+    outputs = ResumableOutputs(paths if context.is_main else {}, key, args.resume,
+                               scoring=scoring)
     pages: Dict[str, list] = {}
     with outputs:
         progress = outputs.progress
