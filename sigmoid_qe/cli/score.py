@@ -47,6 +47,13 @@ from .common import (
 SIGNATURE_KEY = "signature"
 
 
+def stdout_outputs(args):
+    """The outputs that, given as ``-`` (or /dev/stdout), go to stdout instead of the score
+    lines (never mixed into them)."""
+    return (("--to-json", args.to_json), ("--to-jsonl", args.to_jsonl), ("--html", args.html),
+            ("--spans-wmt", args.spans_wmt), ("--word-tags", args.word_tags))
+
+
 def span_threshold(text: str):
     """"0.3" (minor; major = the method's floor) or "0.3,0.1" (minor, major)."""
     import argparse
@@ -121,8 +128,7 @@ def _check(args) -> Dict[str, int]:
     check_distinct_outputs([("-o", args.output), ("--to-json", args.to_json),
                             ("--to-jsonl", args.to_jsonl), ("--html", args.html),
                             ("--spans-wmt", args.spans_wmt), ("--word-tags", args.word_tags)])
-    on_stdout = [flag for flag, value in (("--to-json", args.to_json),
-                                          ("--to-jsonl", args.to_jsonl)) if value == "-"]
+    on_stdout = [flag for flag, value in stdout_outputs(args) if value == "-"]
     if on_stdout and args.output:
         raise OptionError(f"{on_stdout[0]} - replaces the score lines on stdout: leave out -o")
     if args.resume and not args.output and not on_stdout:
@@ -186,7 +192,8 @@ def _score(args, files) -> int:
         _check_translation_spans(args, model.default_direction)
     context = current_context()
     signature = str(model.signature(args.method, args.aggregate, direction=args.direction))
-    lines_to = None if "-" in (args.to_json, args.to_jsonl) else (args.output or "-")
+    lines_to = (None if any(value == "-" for _, value in stdout_outputs(args))
+                else (args.output or "-"))
     paths = {"lines": lines_to, "json": args.to_json, "jsonl": args.to_jsonl,
              "spans": args.spans_wmt, "tags": args.word_tags}
     options = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet", "total")}
