@@ -36,7 +36,7 @@ import numpy as np
 
 from ..distributed import current_context
 from ..errors import InputError, OptionError, SigmoidQEWarning
-from ..files import check_unchanged, chunks, iter_lines, snapshot, spool_inputs
+from ..files import check_unchanged, chunks, iter_lines, snapshot, spool_inputs, stdin_buffer
 from ..filtering import FILTER_DIRECTION, FILTER_SCORING, Swaps, kept_count, top_mask
 from ..off_target import OffTarget, target_language
 from ..outputs import check_distinct_outputs, check_output, is_stdout
@@ -381,7 +381,7 @@ def _stdin_pairs() -> Iterator[Tuple[str, str]]:
     """source<TAB>target lines from stdin, one at a time (it may be a pipe still being
     written); empty input is no pairs."""
     from ..files import _decode_line
-    for number, raw in enumerate(sys.stdin.buffer, start=1):
+    for number, raw in enumerate(stdin_buffer(), start=1):
         line = _decode_line(raw[:-1] if raw.endswith(b"\n") else raw, STDIN, number)
         fields = line.split("\t")
         if len(fields) != 2:
@@ -407,6 +407,8 @@ def score_only(args, files) -> int:
     where = args.tsv or args.targets or STDIN
     files["source"] = args.tsv or args.sources or STDIN
     files["translation"] = where
+    if not (args.tsv or args.sources):
+        stdin_buffer()  # closed: one line now
     pairs = iter_pairs(args) if (args.tsv or args.sources) else _stdin_pairs()
     model, off_target, line = None, None, 0
     for chunk in chunks(pairs, args.chunk_size):
