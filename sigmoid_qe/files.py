@@ -123,6 +123,12 @@ def spool_inputs(paths: Iterable[Optional[PathLike]],
     for name in dict.fromkeys(names):
         if is_rereadable(name):
             continue
+        if int(os.environ.get("WORLD_SIZE") or 1) > 1:  # torchrun: every process reads it
+            refusal = InputError("under torchrun every process reads each input, and "
+                                 "standard input or a pipe can be read by one only: give a "
+                                 "regular file", name)
+            refusal.every_rank = True  # every rank refuses alike: rank 0 says it
+            raise refusal
         source = stdin_buffer() if name == STDIN else None
         try:
             handle = source if source is not None else _open_for_reading(name)
