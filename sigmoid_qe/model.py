@@ -310,36 +310,61 @@ class QEModel:
         if direction == "both":
             forward = self.score(sources, hypotheses, method, aggregate, direction="forward",
                                  span_threshold=span_threshold,
-                                 check_direction=check_direction, **options)
-        elif check_direction:
+                                 check_direction=check_direction, **options).segments
+        backward = self.reverse_segments(sources, hypotheses, method, aggregate,
+                                         span_threshold=span_threshold,
+                                         check_direction=check_direction and forward is None,
+                                         **options)
+        eos = self.include_eos if options.get("include_eos") is None else options["include_eos"]
+        return QEResult(self.joined_directions(sources, hypotheses, forward, backward, aggregate),
+                        method, aggregate, str(self.signature(method, aggregate, eos, direction)))
+
+    def reverse_segments(self, sources: Sequence[str], hypotheses: Sequence[str], method=None,
+                         aggregate=None, span_threshold=None, check_direction: bool = False,
+                         **options) -> List[SegmentScore]:
+        """The reverse side alone: the opposite model's scores of each source given its
+        translation (its warnings worded as the user's sides); ``check_direction`` warns
+        when the texts look like another pair. Data-parallel scoring shards this pass with
+        its own batch plan (:meth:`batch_plan` with ``side="reverse"``)."""
+        method, aggregate = self.scoring(method, aggregate)
+        if check_direction:
             mismatch = direction_warning(self.backend.lp, sources, hypotheses)
             if mismatch:
                 warnings.warn(SigmoidQEWarning(mismatch), stacklevel=3)
         with reverse_side_warnings():
-            backward = self.reverse.score(hypotheses, sources, method, aggregate,
-                                          direction="forward", check_direction=False,
-                                          span_threshold=span_threshold, **options)
+            return self.reverse.score(hypotheses, sources, method, aggregate,
+                                      direction="forward", check_direction=False,
+                                      span_threshold=span_threshold, **options).segments
+
+    @staticmethod
+    def joined_directions(sources: Sequence[str], hypotheses: Sequence[str],
+                          forward: Optional[List[SegmentScore]], backward: List[SegmentScore],
+                          aggregate: str) -> List[SegmentScore]:
+        """One segment per pair from the forward segments (None: ``reverse`` only) and the
+        reverse ones: the ``both`` score (:func:`.directions.combine`), the source side's
+        tokens and spans."""
         out: List[SegmentScore] = []
-        for k, rev in enumerate(backward.segments):
+        for k, rev in enumerate(backward):
             if forward is None:
                 seg = SegmentScore(sources[k], hypotheses[k], rev.score, [], rev.truncated)
             else:
-                seg = forward.segments[k]
+                seg = forward[k]
                 seg.score = combine(seg.score, rev.score, aggregate)
                 seg.truncated = seg.truncated or rev.truncated
             seg.source_tokens = rev.tokens
             seg.source_errors = rev.errors
             out.append(seg)
-        eos = self.include_eos if options.get("include_eos") is None else options["include_eos"]
-        return QEResult(out, method, aggregate,
-                        str(self.signature(method, aggregate, eos, direction)))
+        return out
 
     def batch_plan(self, sources: Sequence[str], hypotheses: Sequence[str],
                    batch_size: Optional[int] = None,
-                   include_eos: Optional[bool] = None) -> List[List[int]]:
+                   include_eos: Optional[bool] = None, side: str = "forward") -> List[List[int]]:
         """The length-sorted batches (row indices) :meth:`score` would build for these
-        pairs: what data-parallel scoring shares out whole (:mod:`sigmoid_qe.parallel`)."""
+        pairs: what data-parallel scoring shares out whole (:mod:`sigmoid_qe.parallel`).
+        ``side="reverse"``: those of the opposite model's pass (:meth:`reverse_segments`)."""
         from .scoring import length_sorted_batches  # the batching rule scoring uses
+        if side == "reverse":
+            return self.reverse.batch_plan(hypotheses, sources, batch_size, include_eos)
         eos = self.include_eos if include_eos is None else include_eos
         with warnings.catch_warnings():  # what encoding warns about, score() says once
             warnings.simplefilter("ignore")

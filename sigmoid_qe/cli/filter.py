@@ -40,7 +40,7 @@ from ..files import check_unchanged, chunks, iter_lines, snapshot, spool_inputs,
 from ..filtering import FILTER_DIRECTION, FILTER_SCORING, Swaps, kept_count, top_mask
 from ..off_target import OffTarget, target_language
 from ..outputs import check_distinct_outputs, check_output, is_stdout
-from ..parallel import scored_chunks
+from ..parallel import scored_chunks, sharded_segments
 from ..resume import (
     ResumableOutputs,
     check_resumable,
@@ -409,6 +409,9 @@ def score_only(args, files) -> int:
     files["translation"] = where
     if not (args.tsv or args.sources):
         stdin_buffer()  # closed: one line now
+        if int(os.environ.get("WORLD_SIZE") or 1) > 1:
+            raise InputError("under torchrun every process reads the pairs, and standard input "
+                             "can be read by one only: give --tsv FILE or -s SRC -t TGT", STDIN)
     pairs = iter_pairs(args) if (args.tsv or args.sources) else _stdin_pairs()
     model, off_target, line = None, None, 0
     for chunk in chunks(pairs, args.chunk_size):
@@ -418,16 +421,22 @@ def score_only(args, files) -> int:
             if args.direction is None:
                 default_direction(model, lambda message: notice(args, message))
             off_target = OffTarget(target_language(model.backend.lp))
-        result = model.score(sources, targets, method=args.method, aggregate=args.aggregate,
-                             progress=False, direction=args.direction)
+        # shared out by the one-process batch plan under torchrun; rank 0 prints
+        context = current_context()
+        segments = sharded_segments(model, list(enumerate(chunk, line)), context,
+                                    context.is_main, method=args.method,
+                                    aggregate=args.aggregate, direction=args.direction)
+        if segments is None:
+            line += len(chunk)
+            continue
         lines = []
-        for target, value in zip(targets, result.scores):
+        for target, value in zip(targets, [segment.score for segment in segments]):
             line += 1
             off = off_target.check(f"{where}:{line}", target)[1]
             lines.append("-inf" if off and not args.keep_off_target else repr(float(value)))
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
-    if off_target is not None:
+    if off_target is not None and current_context().is_main:
         off_target.report("; scored -inf" if not args.keep_off_target else "")
         notice(args, "signature: " + str(model.signature(args.method, args.aggregate,
                                                          direction=args.direction)))
