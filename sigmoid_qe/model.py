@@ -373,6 +373,22 @@ class QEModel:
         return length_sorted_batches([p.cost for p in pairs],
                                      check_batch_size(batch_size or self.batch_size))
 
+    def generation_plan(self, sources: Sequence[str], decoding: Decoding,
+                        batch_size: Optional[int] = None) -> Optional[List[List[int]]]:
+        """The length-sorted batches (source indices) :meth:`generate` builds for
+        ``sources``, for data-parallel generation to share out whole (as :meth:`batch_plan`
+        does for scoring); None where the backend does not say how it batches."""
+        from .scoring import length_sorted_batches
+        lengths = getattr(self.backend, "generation_lengths", None)
+        if lengths is None:
+            return None
+        with warnings.catch_warnings():  # what encoding warns about, generate() says once
+            warnings.simplefilter("ignore")
+            sizes = lengths(segments(sources, "sources"))
+        rows = decoding.n if decoding.strategy == "sample" else decoding.beam
+        return length_sorted_batches(sizes, max(1, check_batch_size(
+            batch_size or self.batch_size) // rows))
+
     def iter_score(self, pairs: Iterable[Tuple[str, str]], method: Optional[str] = None,
                    aggregate: Optional[str] = None, chunk_size: int = 1000,
                    progress: Optional[bool] = None, total: Optional[int] = None,

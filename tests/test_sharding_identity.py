@@ -145,3 +145,21 @@ def test_torchrun_score_only_is_byte_identical(direction, tiny_marian_dir, tmp_p
             CHUNK, "--batch-size", "8"]
     (one, _), (two, _) = _one_and_two("sigmoid_qe.cli.filter", argv, tmp_path)
     assert len(one.splitlines()) == 360 and one == two
+
+
+@pytest.mark.parametrize("how", [["-t", "{cands}", "--num-candidates", "3"],
+                                 ["--generate", "2", "--qe-top-k", "2", "--mbr", "chrf"]])
+def test_torchrun_reranking_is_byte_identical(how, tiny_marian_dir, tmp_path):
+    """Reranking shared sources out one by one and each rank scored (and generated) its own
+    candidates in its own batches; now both passes follow the one-process batch plans."""
+    src, cands = tmp_path / "src.txt", tmp_path / "cands.txt"
+    sources = _lines(90, 41)
+    src.write_text("\n".join(sources) + "\n")
+    cands.write_text("\n".join(_lines(270, 42)) + "\n")
+    argv = ["-s", src, *[a.replace("{cands}", str(cands)) for a in how], "--model",
+            tiny_marian_dir, "--quiet", "--device", "cpu", "--chunk-size", 40, "--batch-size",
+            "8", "--to-json", "{run}/out.json", "-o", "{run}/out.txt"]
+    (_, one), (_, two) = _one_and_two("sigmoid_qe.cli.rerank", argv, tmp_path,
+                                      ("out.json", "out.txt"))
+    assert len(one["out.txt"].decode().splitlines()) == 90
+    assert one == two

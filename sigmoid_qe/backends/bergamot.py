@@ -413,6 +413,10 @@ class BergamotBackend(Backend):
                               for d in decoded]
         return results
 
+    def generation_lengths(self, sources: Sequence[str]) -> List[int]:
+        """The length :meth:`generate` batches each source by (its ids, cut, with </s>)."""
+        return [len(self._source_ids(text, i)[0]) for i, text in enumerate(sources)]
+
     def _allowed(self, source_ids: Sequence[int]) -> np.ndarray:
         if self.shortlist is None:
             return np.arange(self.vocab_size, dtype=np.int64)

@@ -183,6 +183,10 @@ class HFBackend(Backend):
         return generate(self, contexts, decoding, batch_size, indices,
                         causal=not self.model.config.is_encoder_decoder)
 
+    def generation_lengths(self, sources: Sequence[str]) -> List[int]:
+        """The length :meth:`generate` batches each source by."""
+        return [len(self.generation_context(s)) for s in sources]
+
     def translate(self, sources: Sequence[str], batch_size: int = 32) -> List[str]:
         """Greedy translations."""
         from ..decoding import Decoding
