@@ -66,7 +66,7 @@ def claim_folder(folder: PathLike, kind: str, flag: str, reuse: bool = False,
             raise InputError(f"{flag} must be a folder, not a file", parent)
         check_output(parent / ".sigmoid-qe-write-test", what=flag)
         return False
-    if not create and not (folder_kind(path) or any(os.scandir(path))):
+    if not create and not (folder_kind(path) or _has_entries(path)):
         return False  # an empty folder: marked when written
     return _claim(path, kind, flag, reuse, reuse_flag, adopt)
 
@@ -86,7 +86,7 @@ def _claim(path: Path, kind: str, flag: str, reuse: bool, reuse_flag: str,
     found = folder_kind(path)
     if found is None:
         try:
-            empty = not any(os.scandir(path))
+            empty = not _has_entries(path)
         except OSError as exc:
             raise InputError(f"cannot read the {name} ({os_error_reason(exc)})", folder) from None
         if not empty and not (reuse and adopt is not None and adopt(path)):
@@ -111,3 +111,9 @@ def _claim(path: Path, kind: str, flag: str, reuse: bool, reuse_flag: str,
     except OSError as exc:
         raise InputError(f"cannot write the {name} ({os_error_reason(exc)})", folder) from None
     return True
+
+
+def _has_entries(path) -> bool:
+    """Whether the folder has anything in it (the scandir iterator closed at once)."""
+    with os.scandir(path) as entries:
+        return any(True for _ in entries)

@@ -20,7 +20,7 @@ from .directions import (
     reverse_side_warnings,
     swapped_lp,
 )
-from .errors import InputError, InputWarning, OptionError, SigmoidQEWarning
+from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .languages import direction_warning
 from .loading import HeadSpec, attach_head, load_backend_and_head
 from .methods import (
@@ -518,7 +518,13 @@ def load_reverse(model: QEModel, reverse_model: Optional[str] = None, reverse_he
     (:func:`.directions.reverse_backend`)."""
     name = reverse_model or OPPOSITE_DEFAULT.get(model.name)
     if name is not None:
-        return load_model(name, head=reverse_head, lp=swapped_lp(model.backend.lp), **options)
+        try:
+            return load_model(name, head=reverse_head, lp=swapped_lp(model.backend.lp),
+                              **options)
+        except ModelLoadError as exc:
+            if reverse_model is None:
+                raise
+            raise ModelLoadError(f"--reverse-model {exc}") from None
     backend = reverse_backend(model.backend)
     if backend is None:
         raise OptionError(f"{model.name} translates one direction only: give the opposite "

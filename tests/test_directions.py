@@ -214,3 +214,29 @@ def test_reverse_direction_refuses_translation_span_outputs(flag, tmp_path, caps
                                 "reverse", flag, tmp_path / "out"], capsys)
     one_line(code, out, err, f"{flag} marks errors in the translation")
     assert not (tmp_path / "out").exists()
+
+
+def test_reverse_side_warnings_name_the_users_sides_in_words_too():
+    """The reverse pass's "empty source" is the user's empty translation: it was re-issued
+    naming the translation file but still saying "empty source"."""
+    from sigmoid_qe.directions import reverse_side_warnings
+    from sigmoid_qe.errors import InputWarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with reverse_side_warnings():
+            warnings.warn(InputWarning("empty source: the translation is scored against nothing",
+                                       "source", 2), stacklevel=2)
+    [said] = [w.message for w in caught]
+    assert (said.side, said.index) == ("translation", 2)
+    assert said.message == ("empty translation: the source is scored against nothing "
+                            "(reverse direction)")
+
+
+def test_a_wrong_reverse_model_is_named_as_the_option(pt_en):
+    """bergamot-pt-en as the reverse model of pt-en: the error did not say it was about
+    --reverse-model (the user had given --lp pt-en)."""
+    from sigmoid_qe.errors import ModelLoadError
+    qe = load_model("bergamot-pt-en", device="cpu", reverse_model="bergamot-pt-en")
+    with pytest.raises(ModelLoadError, match="^--reverse-model bergamot-pt-en translates pt-en, "
+                                             "not en-pt"):
+        qe.score(["O gato."], ["The cat."], direction="both")

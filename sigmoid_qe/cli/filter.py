@@ -111,6 +111,11 @@ def build_parser() -> ArgumentParser:
                         help="continue an interrupted run of the same command (-o FILE)")
     add_model_arguments(parser)
     add_quiet_argument(parser)
+    for action in parser._actions:  # the filter's own default (see default_direction)
+        if "--direction" in action.option_strings:
+            action.help = action.help.replace(
+                "(default: the head's, else forward)",
+                f"(default: {FILTER_DIRECTION}, or forward for a model without its opposite)")
     return parser
 
 

@@ -190,6 +190,14 @@ def _score(args, files) -> int:
     model = load_from_args(args, head, list(itertools.islice(iter_lines(args.translations[0]), 100)))
     if args.direction is None:  # the head's direction, known now
         _check_translation_spans(args, model.default_direction)
+    unused = [flag for flag, value in (("--reverse-model", args.reverse_model),
+                                       ("--reverse-head", args.reverse_head)) if value]
+    if unused and (args.direction or model.default_direction) == "forward":
+        import warnings
+
+        from ..errors import SigmoidQEWarning
+        warnings.warn(SigmoidQEWarning(f"{' and '.join(unused)} not used: the direction is "
+                                       "forward (give --direction reverse or both)"), stacklevel=2)
     context = current_context()
     signature = str(model.signature(args.method, args.aggregate, direction=args.direction))
     lines_to = (None if any(value == "-" for _, value in stdout_outputs(args))

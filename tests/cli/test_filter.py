@@ -97,3 +97,13 @@ def test_filter_bad_input(tmp_path, capsys, setup, argv, message):
     code, stdout, err = run(filter_cli, ["-s", a, "-t", b, "-o", out, *argv], capsys)
     assert code == 2 and stdout == "" and not out.exists()
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_filter_help_gives_its_own_default_direction(capsys):
+    """--help said "default: the head's, else forward" while the filter scores both ways."""
+    from sigmoid_qe.cli import filter as filter_cli
+    with pytest.raises(SystemExit):
+        filter_cli.build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: both, or forward for a model without its opposite)" in text
+    assert "the head's, else forward" not in text
