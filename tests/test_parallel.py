@@ -80,7 +80,7 @@ def test_ranks_run_the_one_process_batches(which, direction, request):
     else:  # real sentences: their pt and en spellings differ in length, as in use
         shared = request.getfixturevalue("shared_data")
         with open(shared / "parallel" / "en-pt" / "dev.tsv", encoding="utf-8") as table:
-            rows = [line.rstrip("\n").split("\t") for line in table][1:51]
+            rows = [line.rstrip("\n").split("\t") for line in table][1:41]
         pairs = [(pt, en) for en, pt, *_ in rows]
 
     def run(context):
