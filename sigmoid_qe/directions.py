@@ -21,6 +21,7 @@ the user names it (``--reverse-model``, ``--reverse-head``).
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 from typing import Iterator
 
@@ -67,6 +68,9 @@ def reverse_side_warnings() -> Iterator[None]:
         if isinstance(message, InputWarning):
             if "empty translation" in message.message:
                 continue  # said by the forward side; an empty *source* is the user's to see
-            message = InputWarning(f"{message.message} (reverse direction)",
+            # its words too: the reverse pass's "source" is the user's translation
+            text = re.sub(r"\b(source|translation)\b", lambda m: swap[m.group(1)],
+                          message.message)
+            message = InputWarning(f"{text} (reverse direction)",
                                    swap.get(message.side, message.side), message.index)
         warnings.warn(message, stacklevel=3)

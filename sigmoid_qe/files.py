@@ -102,6 +102,14 @@ def is_rereadable(path: PathLike) -> bool:
         return True  # missing: the reading reports it
 
 
+def stdin_buffer():
+    """Standard input as bytes, or one line saying it is closed (``<&-``: Python has no
+    ``sys.stdin`` then)."""
+    if sys.stdin is None or getattr(sys.stdin, "buffer", None) is None:
+        raise InputError("standard input is closed: pipe or redirect a file into it", STDIN)
+    return sys.stdin.buffer
+
+
 def spool_inputs(paths: Iterable[Optional[PathLike]],
                  notice: Optional[Callable[[str], None]] = None) -> None:
     """Make every input readable more than once (commands count and check their inputs before
@@ -115,7 +123,13 @@ def spool_inputs(paths: Iterable[Optional[PathLike]],
     for name in dict.fromkeys(names):
         if is_rereadable(name):
             continue
-        source = sys.stdin.buffer if name == STDIN else None
+        if int(os.environ.get("WORLD_SIZE") or 1) > 1:  # torchrun: every process reads it
+            refusal = InputError("under torchrun every process reads each input, and "
+                                 "standard input or a pipe can be read by one only: give a "
+                                 "regular file", name)
+            refusal.every_rank = True  # every rank refuses alike: rank 0 says it
+            raise refusal
+        source = stdin_buffer() if name == STDIN else None
         try:
             handle = source if source is not None else _open_for_reading(name)
         except InputError:

@@ -63,8 +63,10 @@ class Swaps:
 
 def top_mask(scores: np.ndarray, k: int) -> np.ndarray:
     """Which of ``scores`` are kept when exactly ``k`` are: the highest, and among scores equal
-    to the k-th highest the earlier ones (NaN is never kept)."""
+    to the k-th highest the earlier ones. NaN ranks lowest (it once made the cut NaN, and then
+    fewer than ``k`` were kept)."""
     scores = np.asarray(scores, dtype=np.float64)
+    scores = np.where(np.isnan(scores), -np.inf, scores)
     keep = np.zeros(len(scores), dtype=bool)
     if k == 0:
         return keep

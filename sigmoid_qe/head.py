@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
@@ -203,8 +204,13 @@ class SigmoidHead(nn.Module):
                 from safetensors.torch import load_file
                 state = load_file(str(path))
             else:
-                state = torch.load(str(path), map_location="cpu", weights_only=True)
+                with warnings.catch_warnings():  # torch's own notices: the error says it
+                    warnings.simplefilter("ignore")
+                    state = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception as exc:
+            if "weights_only" in str(exc):  # a pickle of Python objects: never unpickled
+                raise ModelLoadError(f"{path}: not readable as plain tensors (it holds Python "
+                                     "objects, which are never unpickled)") from None
             raise ModelLoadError(f"{path}: cannot read head weights ({exc.__class__.__name__}: "
                                  f"{first_line(exc)})") from None
         if isinstance(state, torch.Tensor):

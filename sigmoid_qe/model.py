@@ -19,10 +19,18 @@ from .directions import (
     reverse_side_warnings,
     swapped_lp,
 )
-from .errors import InputError, InputWarning, OptionError, SigmoidQEWarning
+from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
 from .languages import direction_warning
 from .loading import HeadSpec, attach_head, load_backend_and_head
-from .methods import METHOD_TABLE, STATISTICS, aggregate_scores, check_method, combine_weight, orient
+from .methods import (
+    METHOD_TABLE,
+    STATISTICS,
+    aggregate_scores,
+    check_method,
+    combine_weight,
+    orient,
+)
+from .offsets import without_format
 from .results import QEResult, SegmentScore, TokenScore
 from .scoring import TokenStats, score_tokens
 from .signature import QESignature
@@ -298,8 +306,13 @@ class QEModel:
                                  **{name: getattr(stats, name)[k] for name in shown})
                       for k, (tok, tid, (s, e)) in
                       enumerate(zip(pair.tokens, stats.token_ids, pair.offsets))]
-            segment = SegmentScore(src, hyp, _sentence_score(method, aggregate, stats), tokens,
-                                   pair.truncated)
+            if stats.token_ids:
+                value = _sentence_score(method, aggregate, stats)
+            else:  # not even an EOS to fall back on: a defined, worst score (never NaN)
+                warnings.warn(InputWarning("no token to score: given the lowest token score",
+                                           "translation", pair.index), stacklevel=2)
+                value = aggregate_scores([self.score_floor(method)], aggregate)
+            segment = SegmentScore(src, hyp, value, tokens, pair.truncated)
             if span_model is not None:
                 segment.errors = span_model.segment_errors(
                     hyp, src, TokenArrays.from_stats(pair.offsets, stats, eos_id),
@@ -342,36 +355,61 @@ class QEModel:
         if direction == "both":
             forward = self.score(sources, hypotheses, method, aggregate, direction="forward",
                                  span_threshold=span_threshold,
-                                 check_direction=check_direction, **options)
-        elif check_direction:
+                                 check_direction=check_direction, **options).segments
+        backward = self.reverse_segments(sources, hypotheses, method, aggregate,
+                                         span_threshold=span_threshold,
+                                         check_direction=check_direction and forward is None,
+                                         **options)
+        eos = self.include_eos if options.get("include_eos") is None else options["include_eos"]
+        return QEResult(self.joined_directions(sources, hypotheses, forward, backward, aggregate),
+                        method, aggregate, str(self.signature(method, aggregate, eos, direction)))
+
+    def reverse_segments(self, sources: Sequence[str], hypotheses: Sequence[str], method=None,
+                         aggregate=None, span_threshold=None, check_direction: bool = False,
+                         **options) -> List[SegmentScore]:
+        """The reverse side alone: the opposite model's scores of each source given its
+        translation (its warnings worded as the user's sides); ``check_direction`` warns
+        when the texts look like another pair. Data-parallel scoring shards this pass with
+        its own batch plan (:meth:`batch_plan` with ``side="reverse"``)."""
+        method, aggregate = self.scoring(method, aggregate)
+        if check_direction:
             mismatch = direction_warning(self.backend.lp, sources, hypotheses)
             if mismatch:
                 warnings.warn(SigmoidQEWarning(mismatch), stacklevel=3)
         with reverse_side_warnings():
-            backward = self.reverse.score(hypotheses, sources, method, aggregate,
-                                          direction="forward", check_direction=False,
-                                          **options)
+            return self.reverse.score(hypotheses, sources, method, aggregate,
+                                      direction="forward", check_direction=False,
+                                      span_threshold=span_threshold, **options).segments
+
+    @staticmethod
+    def joined_directions(sources: Sequence[str], hypotheses: Sequence[str],
+                          forward: Optional[List[SegmentScore]], backward: List[SegmentScore],
+                          aggregate: str) -> List[SegmentScore]:
+        """One segment per pair from the forward segments (None: ``reverse`` only) and the
+        reverse ones: the ``both`` score (:func:`.directions.combine`), the source side's
+        tokens and spans."""
         out: List[SegmentScore] = []
-        for k, rev in enumerate(backward.segments):
+        for k, rev in enumerate(backward):
             if forward is None:
                 seg = SegmentScore(sources[k], hypotheses[k], rev.score, [], rev.truncated)
             else:
-                seg = forward.segments[k]
+                seg = forward[k]
                 seg.score = combine(seg.score, rev.score, aggregate)
                 seg.truncated = seg.truncated or rev.truncated
             seg.source_tokens = rev.tokens
             seg.source_errors = rev.errors
             out.append(seg)
-        eos = self.include_eos if options.get("include_eos") is None else options["include_eos"]
-        return QEResult(out, method, aggregate,
-                        str(self.signature(method, aggregate, eos, direction)))
+        return out
 
     def batch_plan(self, sources: Sequence[str], hypotheses: Sequence[str],
                    batch_size: Optional[int] = None,
-                   include_eos: Optional[bool] = None) -> List[List[int]]:
+                   include_eos: Optional[bool] = None, side: str = "forward") -> List[List[int]]:
         """The length-sorted batches (row indices) :meth:`score` would build for these
-        pairs: what data-parallel scoring shares out whole (:mod:`sigmoid_qe.parallel`)."""
+        pairs: what data-parallel scoring shares out whole (:mod:`sigmoid_qe.parallel`).
+        ``side="reverse"``: those of the opposite model's pass (:meth:`reverse_segments`)."""
         from .scoring import length_sorted_batches  # the batching rule scoring uses
+        if side == "reverse":
+            return self.reverse.batch_plan(hypotheses, sources, batch_size, include_eos)
         eos = self.include_eos if include_eos is None else include_eos
         with warnings.catch_warnings():  # what encoding warns about, score() says once
             warnings.simplefilter("ignore")
@@ -379,6 +417,22 @@ class QEModel:
                                         segments(hypotheses, "hypotheses"), include_eos=eos)
         return length_sorted_batches([p.cost for p in pairs],
                                      check_batch_size(batch_size or self.batch_size))
+
+    def generation_plan(self, sources: Sequence[str], decoding: Decoding,
+                        batch_size: Optional[int] = None) -> Optional[List[List[int]]]:
+        """The length-sorted batches (source indices) :meth:`generate` builds for
+        ``sources``, for data-parallel generation to share out whole (as :meth:`batch_plan`
+        does for scoring); None where the backend does not say how it batches."""
+        from .scoring import length_sorted_batches
+        lengths = getattr(self.backend, "generation_lengths", None)
+        if lengths is None:
+            return None
+        with warnings.catch_warnings():  # what encoding warns about, generate() says once
+            warnings.simplefilter("ignore")
+            sizes = lengths(segments(sources, "sources"))
+        rows = decoding.n if decoding.strategy == "sample" else decoding.beam
+        return length_sorted_batches(sizes, max(1, check_batch_size(
+            batch_size or self.batch_size) // rows))
 
     def iter_score(self, pairs: Iterable[Tuple[str, str]], method: Optional[str] = None,
                    aggregate: Optional[str] = None, chunk_size: int = 1000,
@@ -457,11 +511,11 @@ class QEModel:
 def _warn_empty(sources: Sequence[str], hypotheses: Sequence[str]) -> None:
     """A warning naming each empty source or translation (scored, but on nothing)."""
     for pos, source in enumerate(sources):
-        if not source.strip():
+        if not without_format(source).strip():
             warnings.warn(InputWarning("empty source: the translation is scored against "
                                        "nothing", "source", pos), stacklevel=3)
     for pos, hypothesis in enumerate(hypotheses):
-        if not hypothesis.strip():
+        if not without_format(hypothesis).strip():
             warnings.warn(InputWarning("empty translation: scored on its end-of-sentence "
                                        "token only", "translation", pos), stacklevel=3)
 
@@ -519,7 +573,13 @@ def load_reverse(model: QEModel, reverse_model: Optional[str] = None, reverse_he
     (:meth:`.backends.base.Backend.reversed`)."""
     name = reverse_model or OPPOSITE_DEFAULT.get(model.name)
     if name is not None:
-        return load_model(name, head=reverse_head, lp=swapped_lp(model.backend.lp), **options)
+        try:
+            return load_model(name, head=reverse_head, lp=swapped_lp(model.backend.lp),
+                              **options)
+        except ModelLoadError as exc:
+            if reverse_model is None:
+                raise
+            raise ModelLoadError(f"--reverse-model {exc}") from None
     backend = model.backend.reversed()
     if backend is None:
         raise OptionError(f"{model.name} translates one direction only: give the opposite "

@@ -19,6 +19,12 @@ cannot spell (it would become ``<unk>``) is replaced, for the model only, by an 
 model knows, found by Unicode normalisation (NFKC; NFKD without combining marks) or a small
 table of typographic equivalents (curly quotes, dashes, ellipsis, non-breaking spaces). The
 offsets still point into the user's text.
+
+Invisible format characters (Unicode category Cf: zero-width space and joiners, bidi marks,
+overrides and isolates, word joiner, BOM, soft hyphen, ...) are dropped for the model, in the
+hypothesis and the source alike: a tokenizer either splits a word at them (``da\u200bta`` ->
+``▁da ▁ta``) or reads them as ``<unk>``, and either sinks a correct translation although the
+reader sees nothing. The token of the character before (or after) covers them in the offsets.
 """
 from __future__ import annotations
 
@@ -39,6 +45,19 @@ TYPOGRAPHIC = {
     "\u2212": "-", "\u00ad": "", "\u2044": "/", "\u2215": "/",
     "\u2026": "...", "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2009": " ", "\u200a": " ",
 }
+
+
+def is_format(ch: str) -> bool:
+    """Whether ``ch`` is an invisible format character (category Cf), dropped for the model."""
+    return unicodedata.category(ch) == "Cf"
+
+
+def without_format(text: str) -> str:
+    """``text`` without its format characters (see the module docstring): what a model reads
+    of a source (which needs no offsets)."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if not is_format(ch))
 
 
 def piece_surface(piece: str) -> str:
@@ -147,15 +166,15 @@ class Respeller:
 
     def respell(self, text: str) -> Tuple[str, List[int]]:
         """(text for the model, ``origin[i]`` = the user's character behind model char i,
-        with ``origin[len]`` = ``len(text)``). A text the model spells as it is stays as it
-        is: a character unknown on its own may be known inside a word (word-level and
-        merge-only vocabularies)."""
-        if text.isascii() or self.known(text):
+        with ``origin[len]`` = ``len(text)``). Format characters are dropped; otherwise a
+        text the model spells as it is stays as it is: a character unknown on its own may be
+        known inside a word (word-level and merge-only vocabularies)."""
+        if text.isascii() or (self.known(text) and text == without_format(text)):
             return text, list(range(len(text) + 1))
         out: List[str] = []
         origin: List[int] = []
         for k, ch in enumerate(text):
-            new = self._replacement(ch)
+            new = "" if is_format(ch) else self._replacement(ch)
             new = ch if new is None else new
             out.append(new)
             origin.extend([k] * len(new))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import warnings
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 try:
@@ -36,6 +37,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("sigmoid_qe.opusfilter needs OpusFilter: pip install opusfilter (from a "
                       "clone: pip install -e '.[opusfilter]')") from exc
 
+from .errors import InputWarning
 from .filtering import FILTER_SCORING
 from .off_target import OffTarget, target_language
 
@@ -57,6 +59,46 @@ class PairScore(float):
         return score
 
 
+def _check_parameters(threshold, lp, model, head, batch_size, chunk_size, direction, device,
+                      keep_off_target) -> None:
+    """Everything that can be checked without data, at construction: OpusFilter opens its
+    output files before the first pair is scored, so a mistake found then leaves them empty."""
+    import math
+    from pathlib import Path
+
+    def refuse(text: str):
+        raise ConfigurationError(f"SigmoidQEFilter: {text}")
+    if threshold is not None and (isinstance(threshold, bool)
+                                  or not isinstance(threshold, (int, float))):
+        refuse(f"threshold must be a number, got {threshold!r}")
+    if threshold is not None and not math.isfinite(threshold):
+        refuse(f"threshold must be a finite number, got {threshold!r}")
+    for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            refuse(f"{name} must be a positive integer, got {value!r}")
+    if not isinstance(keep_off_target, bool):
+        refuse(f"keep_off_target must be true or false, got {keep_off_target!r}")
+    for name, value in (("lp", lp), ("model", model), ("head", head), ("device", device),
+                        ("direction", direction)):
+        if value is not None and not isinstance(value, str):
+            refuse(f"{name} must be a string, got {value!r}")
+    from .errors import SigmoidQEError
+    try:
+        if direction is not None:
+            from .directions import checked_direction
+            checked_direction(direction)
+        if lp is not None and model is None:  # the offline default must cover it
+            from .default_model import choose_default_model
+            choose_default_model([], [], lp)
+        if device not in (None, "auto"):
+            from .backends.base import resolve_device
+            resolve_device(device)
+    except SigmoidQEError as exc:
+        refuse(str(exc))
+    if head not in (None, "untrained") and not Path(head).exists():
+        refuse(f"head {head}: no such head directory or state-dict file")
+
+
 class SigmoidQEFilter(FilterABC):
     """Reference-free QE of each (source, target) pair with a Sigmoid Head."""
 
@@ -68,12 +110,8 @@ class SigmoidQEFilter(FilterABC):
                  batch_size: int = 32, direction: Optional[str] = None, device: str = "auto",
                  chunk_size: int = 1000, keep_off_target: bool = False, **kwargs):
         super().__init__(**kwargs)
-        if threshold is not None and not isinstance(threshold, (int, float)):
-            raise ConfigurationError(f"SigmoidQEFilter: threshold must be a number, got {threshold!r}")
-        for name, value in (("batch_size", batch_size), ("chunk_size", chunk_size)):
-            if not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"SigmoidQEFilter: {name} must be a positive integer, "
-                                         f"got {value!r}")
+        _check_parameters(threshold, lp, model, head, batch_size, chunk_size, direction, device,
+                          keep_off_target)
         if method is None and aggregate is None:
             method, aggregate = FILTER_SCORING
         from .errors import SigmoidQEError
@@ -86,7 +124,7 @@ class SigmoidQEFilter(FilterABC):
         self.lp, self.model_name, self.head = lp, model, head
         self.method, self.aggregate, self.direction = method, aggregate, direction
         self.batch_size, self.device, self.chunk_size = batch_size, device, chunk_size
-        self.keep_off_target = bool(keep_off_target)
+        self.keep_off_target = keep_off_target
         self._model = None
         self._off_target: Optional[OffTarget] = None
         self._pairs = 0
@@ -154,8 +192,18 @@ class SigmoidQEFilter(FilterABC):
                                          f"{len(pair)} segments")
         sources, targets = [p[0] for p in chunk], [p[1] for p in chunk]
         model = self._load(sources, targets)
-        result = model.score(sources, targets, method=self.method, aggregate=self.aggregate,
-                             progress=False, check_direction=False, direction=self.direction)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = model.score(sources, targets, method=self.method, aggregate=self.aggregate,
+                                 progress=False, check_direction=False, direction=self.direction)
+        for warning in caught:  # to OpusFilter's log, one line each, no Python source line
+            message = warning.message
+            if isinstance(message, InputWarning):
+                text = (f"pair {self._pairs + message.index + 1} ({message.side}): "
+                        f"{message.message}")
+            else:
+                text = str(message)
+            logger.warning("SigmoidQEFilter: %s", " ".join(text.split()))
         out = []
         for target, value in zip(targets, result.scores):
             self._pairs += 1

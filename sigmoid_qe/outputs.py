@@ -65,6 +65,7 @@ def check_output(path: PathLike, inputs: Sequence[PathLike] = (), what: str = "o
     if text == STDOUT:
         return text
     target = Path(text)
+    _refuse_link_loop(text, what)
     if target.is_dir():
         raise InputError(f"{what} path is a directory", text)
     if text.endswith("/"):
@@ -91,6 +92,19 @@ def check_output(path: PathLike, inputs: Sequence[PathLike] = (), what: str = "o
         raise InputError(f"cannot write {what} (the file is read-only)", text)
     sweep_stale_temps(target)
     return text
+
+
+def _refuse_link_loop(text: str, what: str) -> None:
+    """A path through a loop of symbolic links (``a -> b -> a``, ``a -> a``), or in a folder
+    that is one, can never be written; ``exists()`` and ``is_dir()`` only say False."""
+    import errno
+    for place in (text, os.path.dirname(os.path.abspath(text))):
+        try:
+            os.stat(place)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise InputError(f"cannot write {what} (too many levels of symbolic links)",
+                                 text) from None
 
 
 def is_stdout(path: Optional[PathLike]) -> bool:

@@ -33,18 +33,68 @@ def score_sharded(model, sources: Sequence[str], hypotheses: Sequence[str],
         raise InputError(f"{len(sources)} sources but {len(hypotheses)} translations")
     if not ctx.active:
         return model.score(sources, hypotheses, **score_kwargs)
-    batches = model.batch_plan(sources, hypotheses, score_kwargs.get("batch_size"),
-                               score_kwargs.get("include_eos"))
-    mine = rank_rows(batches, ctx.rank, ctx.world_size)
-    part = model.score([sources[i] for i in mine], [hypotheses[i] for i in mine], **score_kwargs)
-    gathered = ctx.gather_objects((mine, part.segments))
-    if not ctx.is_main and not everyone:
+    options = dict(score_kwargs)
+    check = options.pop("check_direction", True)
+    segments = sharded_segments(model, list(enumerate(zip(sources, hypotheses))), ctx, check,
+                                everyone, **options)
+    if segments is None:
         return None
-    segments: List[Any] = [None] * len(sources)
-    for rows, segs in gathered:
-        for i, seg in zip(rows, segs):
-            segments[i] = seg
-    return QEResult(segments, part.method, part.aggregate, part.signature)
+    direction = options.get("direction") or model.default_direction
+    method, aggregate = model.scoring(options.get("method"), options.get("aggregate"))
+    eos = options.get("include_eos")
+    return QEResult(segments, method, aggregate,
+                    str(model.signature(method, aggregate, eos, direction)))
+
+
+def sharded_segments(model, items: Sequence[Tuple[int, Tuple[str, str]]], ctx: DistContext,
+                     check_direction: bool = True, everyone: bool = False, progress=False,
+                     **score_options) -> Optional[List[Any]]:
+    """The :class:`~sigmoid_qe.results.SegmentScore` of each (position, (source,
+    hypothesis)) item, in item order, scored across the ranks (rank 0 gets them, the others
+    None unless ``everyone``); warnings name the items' positions. ``progress`` (a bar that
+    moves per batch) is for one process only.
+
+    Each pass is shared out by its own one-process batch plan: the forward model's, and for
+    ``reverse``/``both`` the opposite model's too (its pairs have other lengths, so it batches
+    them otherwise). Each row is thus computed in the very batch one process computes it in."""
+    sources = [pair[0] for _, pair in items]
+    hypotheses = [pair[1] for _, pair in items]
+    options = dict(score_options)
+    direction = options.pop("direction", None) or model.default_direction
+    method, aggregate = model.scoring(options.pop("method", None), options.pop("aggregate", None))
+    options["progress"] = False
+    size, eos = options.get("batch_size"), options.get("include_eos")
+
+    def rows(part):
+        return [p[0] for _, p in part], [p[1] for _, p in part]
+
+    def forward(part):
+        with shifted_input_warnings(position=lambda _side, k: part[k][0]):
+            return model.score(*rows(part), method, aggregate, direction="forward",
+                               check_direction=check_direction, **options).segments
+
+    def reverse(part):
+        with shifted_input_warnings(position=lambda _side, k: part[k][0]):
+            return model.reverse_segments(*rows(part), method, aggregate,
+                                          check_direction=check_direction
+                                          and direction == "reverse", **options)
+    plan = model.batch_plan(sources, hypotheses, size, eos) if ctx.active else None
+    if direction == "forward" or not ctx.active:
+        if not ctx.active:  # one process: score() does it all, as it always did
+            def whole(part):
+                with shifted_input_warnings(position=lambda _side, k: part[k][0]):
+                    return model.score(*rows(part), method, aggregate, direction=direction,
+                                       check_direction=check_direction,
+                                       **dict(options, progress=progress)).segments
+            return shard_map(whole, items, ctx)
+        return shard_map(forward, items, ctx, plan, everyone)
+    both = shard_map(forward, items, ctx, plan, everyone) if direction == "both" else None
+    backward = shard_map(reverse, items, ctx,
+                         model.batch_plan(sources, hypotheses, size, eos, side="reverse"),
+                         everyone)
+    if backward is None:
+        return None
+    return model.joined_directions(sources, hypotheses, both, backward, aggregate)
 
 
 def rank_rows(batches: Sequence[Sequence[int]], rank: int, world: int) -> List[int]:
@@ -57,11 +107,13 @@ def rank_rows(batches: Sequence[Sequence[int]], rank: int, world: int) -> List[i
 
 def shard_map(func: Callable[[List[Any]], List[Any]], items: Sequence[Any],
               context: Optional[DistContext] = None,
-              batches: Optional[Sequence[Sequence[int]]] = None) -> Optional[List[Any]]:
+              batches: Optional[Sequence[Sequence[int]]] = None,
+              everyone: bool = False) -> Optional[List[Any]]:
     """``func`` over ``items`` split across the ranks; rank 0 gets the results in item
-    order, the others None. Every rank must call it with the same items (it is a
-    collective). With ``batches`` (index lists: the one-process batch plan) each rank takes
-    whole batches (:func:`rank_rows`), else rank r takes ``items[r::world]``."""
+    order, the others None (or the results too, with ``everyone``). Every rank must call it
+    with the same items (it is a collective). With ``batches`` (index lists: the one-process
+    batch plan) each rank takes whole batches (:func:`rank_rows`), else rank r takes
+    ``items[r::world]``."""
     ctx = context or current_context()
     if not ctx.active:
         return func(list(items))
@@ -69,7 +121,7 @@ def shard_map(func: Callable[[List[Any]], List[Any]], items: Sequence[Any],
             else list(range(ctx.rank, len(items), ctx.world_size)))
     part = func([items[i] for i in mine]) if mine else []
     gathered = ctx.gather_objects((mine, part))
-    if not ctx.is_main:
+    if not ctx.is_main and not everyone:
         return None
     out: List[Any] = [None] * len(items)
     for rows, values in gathered:
@@ -109,18 +161,10 @@ def scored_chunks(model, pairs: Iterable[Tuple[str, str]], chunk_size: int = 100
             if not chunk:
                 return
 
-            def score(part, first=start):  # part: (position in the input, pair)
-                with shifted_input_warnings(position=lambda _side, k: part[k][0]):
-                    result = model.score([p[0] for _, p in part], [p[1] for _, p in part],
-                                         progress=batches_bar if batches_bar is not None else False,
-                                         check_direction=first == 0 and ctx.is_main,
-                                         **score_options)
-                return result.segments
-            batches = (model.batch_plan([p[0] for p in chunk], [p[1] for p in chunk],
-                                        score_options.get("batch_size"),
-                                        score_options.get("include_eos"))
-                       if ctx.active else None)
-            segments = shard_map(score, list(enumerate(chunk, start)), ctx, batches)
+            segments = sharded_segments(model, list(enumerate(chunk, start)), ctx,
+                                        start == 0 and ctx.is_main,
+                                        progress=batches_bar if batches_bar is not None else False,
+                                        **score_options)
             if batches_bar is not None:
                 batches_bar.finish(len(chunk))
             else:

@@ -112,7 +112,8 @@ def rerank(model, sources: Sequence[str], candidates: Optional[Sequence[Sequence
            decoding: Union[Decoding, str, None] = None,
            mbr: Union[str, Callable[[str, str], float], None] = None,
            qe_top_k: Optional[int] = None, method: Optional[str] = None,
-           aggregate: Optional[str] = None, indices: Optional[Sequence[int]] = None) -> List[Dict]:
+           aggregate: Optional[str] = None, indices: Optional[Sequence[int]] = None,
+           generated=None, qe: Optional[Sequence[Sequence[float]]] = None) -> List[Dict]:
     """One translation per source, chosen among its ``candidates`` (a list per source) or among
     candidates the model generates with ``decoding`` (a :class:`~sigmoid_qe.decoding.Decoding`).
 
@@ -122,6 +123,10 @@ def rerank(model, sources: Sequence[str], candidates: Optional[Sequence[Sequence
     the ``qe_top_k`` best by QE. ``model`` (a :class:`~sigmoid_qe.model.QEModel`) may be None
     for MBR over given candidates. ``indices`` are the sources' positions in the whole input
     (default 0, 1, ...): sampling seeds and the lines that warnings name follow them.
+
+    ``generated`` (the :meth:`~sigmoid_qe.model.QEModel.generate` output for these sources)
+    and ``qe`` (their candidates' scores) are given by a caller that computed them already
+    (data-parallel reranking shares both out by their one-process batch plans).
 
     Returns one record per source, as ``sigmoid-qe-rerank --to-json`` writes it:
     ``{"source", "chosen" (index), "translation" (the chosen text), "candidates": [{"text",
@@ -137,14 +142,18 @@ def rerank(model, sources: Sequence[str], candidates: Optional[Sequence[Sequence
     positions = list(indices) if indices is not None else list(range(len(sources)))
     utility = utility_function(mbr) if isinstance(mbr, str) else mbr
     if decoding is not None:
-        found = model.generate(sources, decoding, indices=positions)
+        found = (generated if generated is not None
+                 else model.generate(sources, decoding, indices=positions))
         groups = [[c.text for c in per] for per in found]
     else:
         found, groups = None, [list(group) for group in candidates]
         if len(groups) != len(sources):
             raise OptionError(f"{len(groups)} candidate lists for {len(sources)} sources")
     needs_qe = utility is None or qe_top_k is not None
-    qe = qe_scores(model, sources, groups, positions, method, aggregate) if needs_qe else None
+    if needs_qe and qe is None:
+        qe = qe_scores(model, sources, groups, positions, method, aggregate)
+    elif not needs_qe:
+        qe = None
     out = []
     for k, (source, group) in enumerate(zip(sources, groups)):
         choice = choose(group, qe[k] if qe else None, utility, qe_top_k)
@@ -154,10 +163,13 @@ def rerank(model, sources: Sequence[str], candidates: Optional[Sequence[Sequence
 
 
 def qe_scores(model, sources: Sequence[str], groups: List[List[str]], positions: Sequence[int],
-              method: Optional[str] = None, aggregate: Optional[str] = None) -> List[List[float]]:
+              method: Optional[str] = None, aggregate: Optional[str] = None,
+              context=None) -> List[List[float]]:
     """QE score of every candidate, grouped per source; warnings name the candidate's line
     (``position * len(group) + k``, the layout of a candidates file) or, for source-side ones,
-    its source's line."""
+    its source's line. With an active ``context`` (a data-parallel run) every rank calls it
+    with the same candidates; they are shared out by the one-process batch plan and every
+    rank gets every score (:func:`sigmoid_qe.parallel.sharded_segments`)."""
     flat_sources = [s for s, group in zip(sources, groups) for _ in group]
     flat = [c for group in groups for c in group]
     owner = [k for k, group in enumerate(groups) for _ in group]
@@ -169,11 +181,18 @@ def qe_scores(model, sources: Sequence[str], groups: List[List[str]], positions:
         return source_line * len(groups[owner[index]]) + index - owner.index(owner[index])
 
     with shifted_input_warnings(position=position):
-        result = model.score(flat_sources, flat, method=method, aggregate=aggregate,
-                             progress=False, check_direction=positions[0] == 0)
+        if context is not None and context.active:
+            from .parallel import sharded_segments
+            found = sharded_segments(model, list(enumerate(zip(flat_sources, flat))), context,
+                                     positions[0] == 0 and context.is_main, everyone=True,
+                                     method=method, aggregate=aggregate)
+            values = [segment.score for segment in found]
+        else:
+            values = model.score(flat_sources, flat, method=method, aggregate=aggregate,
+                                 progress=False, check_direction=positions[0] == 0).scores
     scores, k = [], 0
     for group in groups:
-        scores.append(result.scores[k:k + len(group)])
+        scores.append(values[k:k + len(group)])
         k += len(group)
     return scores
 

@@ -50,6 +50,19 @@ def job_key(options: Mapping, inputs) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def scoring_identity(model, signature: str, direction: str) -> str:
+    """A digest of what decides the scores besides the options and inputs: the signature
+    (model, head fingerprint, method, aggregate, EOS, direction, reverse model and head,
+    weight, normaliser, precision) and the configuration of each head that scores (its
+    combine weight and span thresholds are not in its weights)."""
+    from dataclasses import asdict
+    heads = [model.head] + ([model.reverse.head] if direction != "forward" else [])
+    configs = [{k: v for k, v in asdict(head.config).items() if k != "name_or_path"}
+               for head in heads]
+    blob = json.dumps({"signature": signature, "heads": configs}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def refuse_leftovers(paths) -> None:
     """A run without --resume over the record of an interrupted one: one line, before work."""
     for path in paths:
@@ -68,13 +81,15 @@ class ResumableOutputs:
     """
 
     def __init__(self, paths: Mapping[str, Optional[str]], key: str, resume: bool,
-                 binary: tuple = ()):
+                 binary: tuple = (), scoring: Optional[str] = None):
         self.paths = {name: os.fspath(p) for name, p in paths.items() if p is not None}
         if resume:  # a symbolic link is written through: its target gets the result
             self.paths = {name: p if p == STDOUT else os.path.realpath(p)
                           for name, p in self.paths.items()}
         self.binary = set(binary)
         self.key = key
+        #: :func:`scoring_identity` of the model: a resumed run must score as the first did
+        self.scoring = scoring
         self.resume = resume
         self.streams: Dict[str, IO] = {}
         self.state: Optional[dict] = None
@@ -99,6 +114,11 @@ class ResumableOutputs:
             if self.state.get("key") != self.key:
                 raise OptionError(f"{self.record}: the interrupted run had other options or "
                                   "inputs; rerun it as it was, or delete the .partial files")
+            if self.scoring is not None and self.state.get("scoring") != self.scoring:
+                raise OptionError(f"{self.record}: the model or its head changed since the "
+                                  "interrupted run (weights, or config.json: combine weight, "
+                                  "span thresholds, ...): resume with the head it had, or "
+                                  "delete the .partial files to start over")
         ours = {name: self.state is not None and os.path.exists(path + PARTIAL)
                 for name, path in self.paths.items()}
         for name, path in self.paths.items():  # all checked before any is made
@@ -167,7 +187,8 @@ class ResumableOutputs:
             raw = stream if name in self.binary else stream.buffer
             os.fsync(raw.fileno())
             lengths[name] = raw.tell()
-        write_output(self.record, json.dumps({"key": self.key, "lengths": lengths,
+        write_output(self.record, json.dumps({"key": self.key, "scoring": self.scoring,
+                                              "lengths": lengths,
                                               "progress": dict(progress)}))
 
     @property

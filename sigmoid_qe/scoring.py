@@ -100,6 +100,11 @@ def score_tokens(backend: Backend, head: Optional[SigmoidHead], pairs: Sequence[
     bar = progress_bar(len(pairs), progress, desc) if own_bar else progress
     try:
         for batch_idx in batches:
+            if not any(any(pairs[i].scored) for i in batch_idx):  # nothing to run the model on
+                for i in batch_idx:
+                    results[i] = TokenStats(token_ids=[], **{name: [] for name in stats})
+                bar.update(len(batch_idx))
+                continue
             with torch.inference_mode():
                 positions = scored_positions(backend, [pairs[i] for i in batch_idx])
                 hidden, ids = positions.hidden, positions.ids

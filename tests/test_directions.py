@@ -184,3 +184,59 @@ def test_html_report_marks_the_omitted_source_words(pt_en):
     assert mark in page
     assert mark in page.split('class="src"', 1)[1].split("</td>", 1)[0]
     assert "not translated from the source" in page
+
+
+def test_span_threshold_applies_to_the_source_side_too(two_marians):
+    """--span-threshold used to reach the translation's spans only; the source's kept the
+    reverse head's calibration, with no word."""
+    forward, backward = two_marians
+    qe = _quiet_load(forward, device="cpu", reverse_model=backward)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        every = qe.score(SOURCES, HYPOTHESES, direction="both", spans=True,
+                         span_threshold=(1.0, 1.0))
+        none = qe.score(SOURCES, HYPOTHESES, direction="both", spans=True,
+                        span_threshold=(0.0, 0.0))
+    assert all(seg.source_errors and seg.errors for seg in every.segments)
+    assert all({e.severity for e in seg.source_errors} == {"major"} for seg in every.segments)
+    assert not any(seg.source_errors or seg.errors for seg in none.segments)
+
+
+@pytest.mark.parametrize("flag", ["--spans-wmt", "--word-tags"])
+def test_reverse_direction_refuses_translation_span_outputs(flag, tmp_path, capsys):
+    """With --direction reverse no translation word is assessed: a WMT span file or word tags
+    would say "no-error" / OK for all of them. Refused before the model loads."""
+    from sigmoid_qe.cli.score import main
+
+    from cli_helpers import NO_MODEL, one_line, pair_files, run
+    src, hyp = pair_files(tmp_path)
+    code, out, err = run(main, ["-s", src, "-t", hyp, "--model", NO_MODEL, "--direction",
+                                "reverse", flag, tmp_path / "out"], capsys)
+    one_line(code, out, err, f"{flag} marks errors in the translation")
+    assert not (tmp_path / "out").exists()
+
+
+def test_reverse_side_warnings_name_the_users_sides_in_words_too():
+    """The reverse pass's "empty source" is the user's empty translation: it was re-issued
+    naming the translation file but still saying "empty source"."""
+    from sigmoid_qe.directions import reverse_side_warnings
+    from sigmoid_qe.errors import InputWarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with reverse_side_warnings():
+            warnings.warn(InputWarning("empty source: the translation is scored against nothing",
+                                       "source", 2), stacklevel=2)
+    [said] = [w.message for w in caught]
+    assert (said.side, said.index) == ("translation", 2)
+    assert said.message == ("empty translation: the source is scored against nothing "
+                            "(reverse direction)")
+
+
+def test_a_wrong_reverse_model_is_named_as_the_option(pt_en):
+    """bergamot-pt-en as the reverse model of pt-en: the error did not say it was about
+    --reverse-model (the user had given --lp pt-en)."""
+    from sigmoid_qe.errors import ModelLoadError
+    qe = load_model("bergamot-pt-en", device="cpu", reverse_model="bergamot-pt-en")
+    with pytest.raises(ModelLoadError, match="^--reverse-model bergamot-pt-en translates pt-en, "
+                                             "not en-pt"):
+        qe.score(["O gato."], ["The cat."], direction="both")

@@ -15,3 +15,19 @@ def test_nul_bytes_and_dev_zero_are_refused(tmp_path):
         read_lines(path)
     with pytest.raises(InputError, match="NUL byte"):
         read_lines("/dev/zero")
+
+
+def test_standard_input_under_torchrun_is_refused_before_work(monkeypatch, tmp_path, capsys):
+    """Under torchrun every process reads each input: rank 0 used to take all of stdin and
+    rank 1 then said '-: file is empty' (false) and the job died. Refused in one line, said
+    by rank 0 only, before anything is read."""
+    from sigmoid_qe.cli import score as score_cli
+    src = tmp_path / "src"
+    src.write_text("a\n")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for rank, lines in (("0", 1), ("1", 0)):
+        monkeypatch.setenv("RANK", rank)
+        code = score_cli.main(["-s", str(src), "-t", "-", "--model", "/nonexistent/model-dir"])
+        err = capsys.readouterr().err
+        assert code == 2 and len(err.strip().splitlines()) == lines, err
+        assert rank == "1" or "under torchrun" in err

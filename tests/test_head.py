@@ -143,3 +143,21 @@ def test_same_folder_name_other_revision_is_refused(marian_qe):
     head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name, None)
     head.check_compatible(backend.vocab_size, backend.hidden_size, backend.name, "cafe1234",
                           allow_other_model=True)
+
+
+def test_a_pickle_head_is_refused_in_plain_words(tmp_path):
+    """A .pt head that holds Python objects (here one that would run a command) is never
+    unpickled; the error used to quote torch's advice to load it with weights_only=False."""
+    import os
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps({"weight": Evil()}))
+    with pytest.raises(ModelLoadError) as caught:
+        SigmoidHead.from_state_dict(path)
+    assert "not readable as plain tensors" in str(caught.value)
+    assert "weights_only" not in str(caught.value)
+    assert not (tmp_path / "pwned").exists()

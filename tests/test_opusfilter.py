@@ -125,11 +125,22 @@ def test_filter_object_scores_in_chunks_and_keeps_off_target_on_request(monkeypa
     ({"threshold": "high"}, "threshold must be a number"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
     ({"method": "entropy", "aggregate": "prod"}, "needs a probability method"),
+    ({"threshold": float("nan")}, "threshold must be a finite number"),
+    ({"threshold": float("inf")}, "threshold must be a finite number"),
+    ({"threshold": True}, "threshold must be a number"),
+    ({"keep_off_target": "false"}, "keep_off_target must be true or false"),
+    ({"keep_off_target": 1}, "keep_off_target must be true or false"),
+    ({"lp": "xx-yy"}, "no offline default model for --lp xx-yy"),
+    ({"direction": "sideways"}, "unknown direction 'sideways'"),
+    ({"head": "/nonexistent/head"}, "head /nonexistent/head: no such head"),
+    ({"batch_size": True}, "batch_size must be a positive integer"),
+    ({"chunk_size": False}, "chunk_size must be a positive integer"),
+    ({"device": "tpu"}, "unknown device 'tpu'"),
 ])
 def test_bad_parameters_are_configuration_errors(params, message):
     from sigmoid_qe.opusfilter import SigmoidQEFilter
     with pytest.raises(opusfilter.ConfigurationError, match=message):
-        SigmoidQEFilter(lp="en-pt", **params)
+        SigmoidQEFilter(**{"lp": "en-pt", **params})
 
 
 def test_a_score_step_does_not_say_it_rejected_anything(caplog):
@@ -150,3 +161,32 @@ def test_a_score_step_does_not_say_it_rejected_anything(caplog):
         list(qe.decisions(zip(EN, PT)))
     said = [r.getMessage() for r in caplog.records if "not in Portuguese" in r.getMessage()]
     assert len(said) == 2 and all(m.endswith("rejected") for m in said), said
+
+
+@pytest.mark.skipif(OPUSFILTER is None, reason="the opusfilter command is not installed")
+def test_a_configuration_error_comes_before_any_output_file(tmp_path):
+    """A wrong pair, direction, head or NaN threshold used to be found on the first chunk,
+    after OpusFilter had created empty output files (or, for NaN, everything was silently
+    rejected)."""
+    done = run_opusfilter(tmp_path, {"lp": "pt-en", "threshold": 0.5, "direction": "sideways"},
+                          with_scores=False)
+    assert done.returncode != 0 and "unknown direction" in done.stderr
+    assert not (tmp_path / "clean.en").exists() and not (tmp_path / "clean.pt").exists()
+
+
+def test_input_warnings_go_to_the_log_as_one_line(caplog):
+    """The package's warnings (copied symbols here) reached OpusFilter's log through Python's
+    default formatter, with a source line; they are logged, one line each, naming the pair."""
+    import logging
+    import warnings
+
+    from sigmoid_qe.opusfilter import SigmoidQEFilter
+    qe = SigmoidQEFilter(lp="pt-en", threshold=0.0, device="cpu", direction="forward")
+    with warnings.catch_warnings(record=True) as shown, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        list(qe.score([("O gato dorme.", "The cat sleeps."), ("p < 0,05 e ± 2", "p < 0.05 and ± 2")]))
+    assert not [w for w in shown if "SigmoidQE" in type(w.message).__name__ or "InputWarning"
+                in type(w.message).__name__]
+    logged = [r.getMessage() for r in caplog.records if "cannot write" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].startswith("SigmoidQEFilter: pair 2 (translation): ")
+    assert "\n" not in logged[0]

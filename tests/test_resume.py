@@ -238,3 +238,45 @@ def test_resume_never_replaces_a_partial_file_it_did_not_write(tiny_marian_dir, 
     assert code == 2 and len(lines) == 1 and "out.txt.partial" in lines[0], err
     assert mine.read_bytes() == b"my notes\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h", "out.txt.partial", "s"]
+
+
+def test_resume_refuses_a_head_changed_since_the_interruption(tiny_marian_dir, tmp_path, capsys,
+                                                              monkeypatch):
+    """--resume after the head's config.json changed (its combine weight here) used to carry
+    on, mixing scores of two heads under the new signature. Refused in one line; with the head
+    as it was, the run resumes."""
+    import warnings
+
+    from sigmoid_qe import load_model
+    from sigmoid_qe.resume import ResumableOutputs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        load_model(tiny_marian_dir, device="cpu").head.save_pretrained(tmp_path / "head")
+    config = tmp_path / "head" / "config.json"
+    src, hyp = tmp_path / "s", tmp_path / "h"
+    src.write_text("\n".join(_sentences(40, 1)) + "\n")
+    hyp.write_text("\n".join(_sentences(40, 2)) + "\n")
+    argv = ["-s", src, "-t", hyp, "--model", tiny_marian_dir, "--head", tmp_path / "head",
+            "--method", "combined", "--quiet", "--device", "cpu", "--chunk-size", "10",
+            "-o", tmp_path / "lines", "--resume"]
+    checkpoint = ResumableOutputs.checkpoint
+
+    def interrupted(self, progress):  # killed right after the first chunk is recorded
+        checkpoint(self, progress)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(ResumableOutputs, "checkpoint", interrupted)
+    code, _, _ = run(score_cli, argv, capsys)
+    assert code != 0 and (tmp_path / "lines.partial.json").exists()
+    monkeypatch.setattr(ResumableOutputs, "checkpoint", checkpoint)
+    original = config.read_text(encoding="utf-8")
+    data = json.loads(original)
+    data["combine_weight"] = 0.9
+    config.write_text(json.dumps(data), encoding="utf-8")
+    code, out, err = run(score_cli, argv, capsys)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and out == "" and len(lines) == 1, err
+    assert "the model or its head changed since the interrupted run" in lines[0]
+    config.write_text(original, encoding="utf-8")
+    code, _, err = run(score_cli, argv, capsys)
+    assert code == 0, err
+    assert len((tmp_path / "lines").read_text().splitlines()) == 41

@@ -276,6 +276,14 @@ def warn_copied_unknowns(count: int, index: int) -> None:
         f"(first here)", "translation", index), stacklevel=4)
 
 
+def warn_nothing_scored(index: int) -> None:
+    """A translation whose every token is a copied symbol (see :func:`copied_unknowns`) is
+    scored on its end-of-sentence token only, as an empty one is: say so for that line."""
+    warnings.warn(InputWarning(
+        "every token is a symbol copied from the source that the model cannot spell: scored "
+        "on its end-of-sentence token only", "translation", index), stacklevel=4)
+
+
 def pad_right(rows: Sequence[Sequence[int]], pad: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """Right-pad integer rows into a [batch, time] long tensor plus a bool mask."""
     width = max((len(r) for r in rows), default=0)

@@ -21,7 +21,7 @@ import torch
 
 from ..decoding import Candidate, Decoding
 from ..errors import ModelLoadError, OptionError
-from ..offsets import Respeller, byte_to_char, map_spans, partition
+from ..offsets import Respeller, byte_to_char, map_spans, partition, without_format
 from .base import (
     Backend,
     EncodedPair,
@@ -31,6 +31,7 @@ from .base import (
     resolve_device,
     scored_mask_tensor,
     warn_copied_unknowns,
+    warn_nothing_scored,
     warn_truncated,
 )
 from .bergamot_model import EOS_ID, BergamotTransformer
@@ -328,7 +329,9 @@ class BergamotBackend(Backend):
                 first_copied = index if first_copied is None else first_copied
                 pieces = [p for p, keep in zip(pieces, scored) if keep]
                 offsets = [o for o, keep in zip(offsets, scored) if keep]
-            if include_eos or not targets:
+            if targets and not any(scored):
+                warn_nothing_scored(index)
+            if include_eos or not any(scored):  # nothing else to score: the EOS is
                 targets.append(EOS_ID)
                 scored.append(True)
                 pieces.append(self.tgt_sp.id_to_piece(EOS_ID))
@@ -341,8 +344,9 @@ class BergamotBackend(Backend):
         return pairs
 
     def _source_ids(self, source: str, index: int) -> Tuple[List[int], bool]:
-        """Pieces + </s>, cut (with a warning) to MAX_TOKENS; and whether it was cut."""
-        ids = self.src_sp.encode(source)
+        """Pieces + </s>, cut (with a warning) to MAX_TOKENS; and whether it was cut.
+        Invisible format characters are dropped first (:mod:`sigmoid_qe.offsets`)."""
+        ids = self.src_sp.encode(without_format(source))
         if len(ids) + 1 > MAX_TOKENS:
             warn_truncated("source", index, MAX_TOKENS)
             return ids[: MAX_TOKENS - 1] + [EOS_ID], True
@@ -411,6 +415,10 @@ class BergamotBackend(Backend):
                 results[i] = [Candidate(self.tgt_sp.decode(d.ids), d.logprob, d.score)
                               for d in decoded]
         return results
+
+    def generation_lengths(self, sources: Sequence[str]) -> List[int]:
+        """The length :meth:`generate` batches each source by (its ids, cut, with </s>)."""
+        return [len(self._source_ids(text, i)[0]) for i, text in enumerate(sources)]
 
     def _allowed(self, source_ids: Sequence[int]) -> np.ndarray:
         if self.shortlist is None:

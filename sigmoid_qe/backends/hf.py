@@ -18,7 +18,7 @@ import torch
 
 from ..errors import ModelLoadError, first_line
 from ..languages import language_name, split_lp, swapped_lp
-from ..offsets import Respeller, align_pieces, map_spans, partition
+from ..offsets import Respeller, align_pieces, map_spans, partition, without_format
 from ..prompts import check_prompt_style, check_prompt_template
 from .base import Backend
 
@@ -139,7 +139,8 @@ class HFBackend(Backend):
 
     def prompt_fields(self, source: str) -> Dict[str, str]:
         return {"src_lang": self.src_lang or "the source language",
-                "tgt_lang": self.tgt_lang or "the target language", "source": source}
+                "tgt_lang": self.tgt_lang or "the target language",
+                "source": without_format(source)}  # invisible format characters dropped
 
     @property
     def eos_token_id(self) -> Optional[int]:
@@ -206,6 +207,10 @@ class HFBackend(Backend):
         contexts = [self.generation_context(s) for s in sources]
         return generate(self, contexts, decoding, batch_size, indices,
                         causal=not self.model.config.is_encoder_decoder)
+
+    def generation_lengths(self, sources: Sequence[str]) -> List[int]:
+        """The length :meth:`generate` batches each source by."""
+        return [len(self.generation_context(s)) for s in sources]
 
     def translate(self, sources: Sequence[str], batch_size: int = 32) -> List[str]:
         """Greedy translations."""

@@ -13,6 +13,7 @@ import torch
 
 from ..errors import ModelLoadError, SigmoidQEError
 from ..languages import model_language_candidates, split_lp
+from ..offsets import without_format
 from .base import EncodedPair, ForwardOutput, pad_right, scored_mask_tensor, warn_truncated
 from .hf import HFBackend
 
@@ -68,7 +69,7 @@ class HFSeq2SeqBackend(HFBackend):
     def _source_ids(self, source: str) -> List[int]:
         """The encoder input: the source, through the prompt template where one is set."""
         text = (self.prompt_template.format(**self.prompt_fields(source))
-                if self.prompt_template else source)
+                if self.prompt_template else without_format(source))
         return list(self.tokenizer(text, verbose=False)["input_ids"])
 
     def generation_context(self, source: str) -> List[int]:

@@ -441,7 +441,9 @@ def run_cli(parser: argparse.ArgumentParser, body: Callable[..., int],
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except SigmoidQEError as exc:
-        print(f"{parser.prog}: error: {_one_line(exc)}", file=sys.stderr)
+        if not (getattr(exc, "every_rank", False)
+                and os.environ.get("RANK", "0") not in ("0", "")):
+            print(f"{parser.prog}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except Terminated:
         print(f"{parser.prog}: terminated{_resume_hint(args)}", file=sys.stderr)

@@ -72,6 +72,7 @@ def _compare(args, files) -> int:
     metric = SigmoidQE(model=model, method=args.method, aggregate=args.aggregate,
                        progress=False if args.quiet else None)
     tested = [baseline] + [n for n in names[1:] if n not in identical]
+    _name_scored_system(metric, {tuple(systems[n]): n for n in tested}, files)
     scores = {}
     if len(tested) > 1:
         previous = os.environ.get("SACREBLEU_SEED")
@@ -112,6 +113,18 @@ def _compare(args, files) -> int:
         print(f"# {len(identical)} system(s) identical to the baseline: no test run for them")
     print(f"# {signature}")
     return 0
+
+
+def _name_scored_system(metric, by_text, files) -> None:
+    """Warnings about a system's lines name that system's file: sacrebleu's test hands the
+    metric one system's translations at a time, recognised here by their text (systems
+    identical to the baseline are not tested, so the text names one system)."""
+    extract = metric._extract_corpus_statistics
+
+    def named(hypotheses, references):
+        files["translation"] = by_text.get(tuple(hypotheses), files.get("translation"))
+        return extract(hypotheses, references)
+    metric._extract_corpus_statistics = named
 
 
 def _value(result) -> str:

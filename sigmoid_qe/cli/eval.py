@@ -353,6 +353,9 @@ def _frame_inputs(args):
     kind, path = next((k, getattr(args, k)) for k in ("mlqe", "biomqm", "tsv", "wmt_da")
                       if getattr(args, k))
     frame = load_table(kind, path, args.mlqe_gold)
+    if not frame.empty and frame["human"].isna().all():
+        raise InputError("no human scores to evaluate against (every human score is missing)",
+                         path)
     if args.lp:
         frame = frame[frame["lp"].isin(args.lp)]
         if frame.empty:

@@ -36,12 +36,18 @@ import numpy as np
 
 from ..distributed import current_context
 from ..errors import InputError, OptionError, SigmoidQEWarning
-from ..files import check_unchanged, chunks, iter_lines, snapshot, spool_inputs
+from ..files import check_unchanged, chunks, iter_lines, snapshot, spool_inputs, stdin_buffer
 from ..filtering import FILTER_DIRECTION, FILTER_SCORING, Swaps, kept_count, top_mask
 from ..off_target import OffTarget, target_language
 from ..outputs import check_distinct_outputs, check_output, is_stdout
-from ..parallel import scored_chunks
-from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
+from ..parallel import scored_chunks, sharded_segments
+from ..resume import (
+    ResumableOutputs,
+    check_resumable,
+    job_key,
+    refuse_leftovers,
+    scoring_identity,
+)
 from .common import (
     MAX_CHUNK_SIZE,
     ArgumentParser,
@@ -108,6 +114,11 @@ def build_parser() -> ArgumentParser:
                         help="continue an interrupted run of the same command (-o FILE)")
     add_model_arguments(parser)
     add_quiet_argument(parser)
+    for action in parser._actions:  # the filter's own default (see default_direction)
+        if "--direction" in action.option_strings:
+            action.help = action.help.replace(
+                "(default: the head's, else forward)",
+                f"(default: {FILTER_DIRECTION}, or forward for a model without its opposite)")
     return parser
 
 
@@ -245,7 +256,13 @@ class _FilterJob:
         self.off: List[bool] = []
         options = {k: v for k, v in vars(args).items()
                    if k not in ("resume", "quiet", "counted")}
+        direction = args.direction or model.default_direction
+        self.scoring = scoring_identity(model, str(model.signature(
+            args.method, args.aggregate, direction=direction)), direction)
         self.key = job_key(options, [args.sources, args.targets, args.tsv])
+        # the saved scores of --keep-top are also keyed by the model that made them
+        self.scores_key = job_key({**options, "scoring": self.scoring},
+                                  [args.sources, args.targets, args.tsv])
         self.paths = {"kept": args.output, "dropped": args.dropped} if self.context.is_main else {}
         self.kept, self.low, self.high = 0, math.inf, -math.inf
 
@@ -276,7 +293,8 @@ class _FilterJob:
         outputs.checkpoint({"done": done, "swaps": [self.swaps.count, self.swaps.lines]})
 
     def threshold_pass(self) -> None:
-        with ResumableOutputs(self.paths, self.key, self.args.resume) as outputs:
+        with ResumableOutputs(self.paths, self.key, self.args.resume,
+                               scoring=self.scoring) as outputs:
             for start, segments in self.scored(outputs):
                 if segments is None:
                     continue
@@ -288,14 +306,14 @@ class _FilterJob:
                 self.checkpoint(outputs, start + len(segments))
 
     def keep_top_passes(self) -> None:
-        with _scores_file(self.args, self.key) as scores_path:
+        with _scores_file(self.args, self.scores_key) as scores_path:
             needed = scores_path is not None and not os.path.exists(scores_path)
             if self.context.active:
                 needed = self.context.gather_objects(needed)[0]
             if needed:
                 sink = {"scores": scores_path} if scores_path else {}
                 with ResumableOutputs(sink, self.key, self.args.resume,
-                                      binary=("scores",)) as outputs:
+                                      binary=("scores",), scoring=self.scoring) as outputs:
                     for start, segments in self.scored(outputs):
                         if segments is None:
                             continue
@@ -304,10 +322,11 @@ class _FilterJob:
                         outputs["scores"].write(values.tobytes())
                         self.checkpoint(outputs, start + len(segments))
                 if scores_path is not None and self.args.resume:
-                    Path(scores_path + ".key").write_text(self.key, encoding="utf-8")
+                    Path(scores_path + ".key").write_text(self.scores_key, encoding="utf-8")
             if not self.context.is_main:
                 return
-            with ResumableOutputs(self.paths, self.key, self.args.resume) as outputs:
+            with ResumableOutputs(self.paths, self.key, self.args.resume,
+                               scoring=self.scoring) as outputs:
                 for decision in _top(self.args, scores_path, kept_count(self.total,
                                                                         self.args.keep_top)):
                     _write(outputs, *decision)
@@ -373,7 +392,7 @@ def _stdin_pairs() -> Iterator[Tuple[str, str]]:
     """source<TAB>target lines from stdin, one at a time (it may be a pipe still being
     written); empty input is no pairs."""
     from ..files import _decode_line
-    for number, raw in enumerate(sys.stdin.buffer, start=1):
+    for number, raw in enumerate(stdin_buffer(), start=1):
         line = _decode_line(raw[:-1] if raw.endswith(b"\n") else raw, STDIN, number)
         fields = line.split("\t")
         if len(fields) != 2:
@@ -399,6 +418,11 @@ def score_only(args, files) -> int:
     where = args.tsv or args.targets or STDIN
     files["source"] = args.tsv or args.sources or STDIN
     files["translation"] = where
+    if not (args.tsv or args.sources):
+        stdin_buffer()  # closed: one line now
+        if int(os.environ.get("WORLD_SIZE") or 1) > 1:
+            raise InputError("under torchrun every process reads the pairs, and standard input "
+                             "can be read by one only: give --tsv FILE or -s SRC -t TGT", STDIN)
     pairs = iter_pairs(args) if (args.tsv or args.sources) else _stdin_pairs()
     model, off_target, line = None, None, 0
     for chunk in chunks(pairs, args.chunk_size):
@@ -408,16 +432,22 @@ def score_only(args, files) -> int:
             if args.direction is None:
                 default_direction(model, lambda message: notice(args, message))
             off_target = OffTarget(target_language(model.backend.lp))
-        result = model.score(sources, targets, method=args.method, aggregate=args.aggregate,
-                             progress=False, direction=args.direction)
+        # shared out by the one-process batch plan under torchrun; rank 0 prints
+        context = current_context()
+        segments = sharded_segments(model, list(enumerate(chunk, line)), context,
+                                    context.is_main, method=args.method,
+                                    aggregate=args.aggregate, direction=args.direction)
+        if segments is None:
+            line += len(chunk)
+            continue
         lines = []
-        for target, value in zip(targets, result.scores):
+        for target, value in zip(targets, [segment.score for segment in segments]):
             line += 1
             off = off_target.check(f"{where}:{line}", target)[1]
             lines.append("-inf" if off and not args.keep_off_target else repr(float(value)))
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
-    if off_target is not None:
+    if off_target is not None and current_context().is_main:
         off_target.report("; scored -inf" if not args.keep_off_target else "")
         notice(args, "signature: " + str(model.signature(args.method, args.aggregate,
                                                          direction=args.direction)))

@@ -19,7 +19,7 @@ from ..errors import InputError, OptionError
 from ..files import check_unchanged, chunks, count_lines, iter_lines, snapshot, spool_inputs
 from ..outputs import check_distinct_outputs, check_output, is_stdout, json_output, open_output
 from ..parallel import shard_map
-from ..rerank import MBR_METRICS, rerank, utility_function
+from ..rerank import MBR_METRICS, qe_scores, rerank, utility_function
 from .common import (
     MAX_CHUNK_SIZE,
     ArgumentParser,
@@ -205,8 +205,7 @@ def _rerank(args, files) -> int:
                 check_unchanged(args.candidates, 0, 1)  # raises: the file changed
             items = [(start + k, source, given[k] if given else None)
                      for k, source in enumerate(sources)]
-            chosen = shard_map(lambda part: _choose_part(args, model, decoding, utility, part),
-                               items, context)
+            chosen = _choose_chunk(args, model, decoding, utility, items, context)
             start += len(sources)
             bar.update(len(sources))
             if chosen is None:  # another rank of a data-parallel run: rank 0 writes
@@ -225,16 +224,51 @@ def _rerank(args, files) -> int:
     return 0
 
 
-def _choose_part(args, model, decoding, utility, part) -> List[Tuple[str, Dict]]:
+def _choose_chunk(args, model, decoding, utility, items, context):
+    """(chosen text, JSON record) per item of a chunk on rank 0 (None on the others).
+
+    Under torchrun the candidates are generated, and scored, in the batches one process
+    builds (:meth:`~sigmoid_qe.model.QEModel.generation_plan`, the scoring batch plan), each
+    rank taking whole batches and every rank getting every result; the choices are then
+    shared out by source. N processes thus give what 1 process gives."""
+    if not context.active:
+        return _choose_part(args, model, decoding, utility, items)
+    generated = None
+    if decoding is not None:
+        plan = model.generation_plan([source for _, source, _ in items], decoding)
+        generated = shard_map(lambda part: model.generate(
+            [source for _, source, _ in part], decoding, indices=[i for i, _, _ in part])
+            if part else [], items, context, plan, everyone=True)
+    groups = ([[c.text for c in per] for per in generated] if generated is not None
+              else [group for _, _, group in items])
+    qe = None
+    if args.mbr is None or args.qe_top_k is not None:
+        qe = qe_scores(model, [source for _, source, _ in items], groups,
+                       [i for i, _, _ in items], args.method, args.aggregate, context)
+    extra = {k: (generated[k] if generated is not None else None, qe[k] if qe else None)
+             for k in range(len(items))}
+    shared = [(k, *item) for k, item in enumerate(items)]
+    return shard_map(lambda part: _choose_part(args, model, decoding, utility,
+                                               [item[1:] for item in part],
+                                               [extra[item[0]] for item in part]),
+                     shared, context)
+
+
+def _choose_part(args, model, decoding, utility, part, extra=None) -> List[Tuple[str, Dict]]:
     """(chosen text, JSON record) for each (position, source, candidates or None) of this
     rank's share of a chunk (generated in batches, seeded by position: the draws do not depend
     on the chunking or the number of processes)."""
     if not part:
         return []
+    generated = qe = None
+    if extra is not None:  # computed for the whole chunk already (see _choose_chunk)
+        generated = [g for g, _ in extra] if decoding is not None else None
+        qe = [q for _, q in extra] if extra and extra[0][1] is not None else None
     records = rerank(model, [source for _, source, _ in part],
                      None if decoding is not None else [group for _, _, group in part],
                      decoding, utility, args.qe_top_k, method=args.method,
-                     aggregate=args.aggregate, indices=[i for i, _, _ in part])
+                     aggregate=args.aggregate, indices=[i for i, _, _ in part],
+                     generated=generated, qe=qe)
     return [(record["translation"], record) for record in records]
 
 

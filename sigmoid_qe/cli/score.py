@@ -20,7 +20,13 @@ from ..off_target import OffTarget, target_language
 from ..outputs import JsonObjectWriter, check_distinct_outputs, check_output, is_stdout, write_output
 from ..parallel import scored_chunks
 from ..results import ExactSum
-from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
+from ..resume import (
+    ResumableOutputs,
+    check_resumable,
+    job_key,
+    refuse_leftovers,
+    scoring_identity,
+)
 from .common import (
     MAX_CHUNK_SIZE,
     ArgumentParser,
@@ -40,6 +46,13 @@ from .common import (
 #: The --to-json member next to the systems' record arrays: the run's signature (a string).
 #: Readers take the systems as the members whose value is a list.
 SIGNATURE_KEY = "signature"
+
+
+def stdout_outputs(args):
+    """The outputs that, given as ``-`` (or /dev/stdout), go to stdout instead of the score
+    lines (never mixed into them)."""
+    return (("--to-json", args.to_json), ("--to-jsonl", args.to_jsonl), ("--html", args.html),
+            ("--spans-wmt", args.spans_wmt), ("--word-tags", args.word_tags))
 
 
 def span_threshold(text: str):
@@ -110,6 +123,7 @@ def _check(args) -> Dict[str, int]:
     wants_spans = bool(args.html or args.spans_wmt or args.word_tags)
     if args.span_threshold is not None and not (args.spans or wants_spans):
         raise OptionError("--span-threshold goes with --spans, --html, --spans-wmt or --word-tags")
+    _check_translation_spans(args, args.direction)
     if args.word_tokenization and not args.word_tags:
         raise OptionError("--word-tokenization goes with --word-tags")
     # an output naming standard output (-, /dev/stdout, the file stdout goes to) replaces the
@@ -120,8 +134,7 @@ def _check(args) -> Dict[str, int]:
     check_distinct_outputs([("-o", args.output), ("--to-json", args.to_json),
                             ("--to-jsonl", args.to_jsonl), ("--html", args.html),
                             ("--spans-wmt", args.spans_wmt), ("--word-tags", args.word_tags)])
-    on_stdout = [flag for flag, value in (("--to-json", args.to_json),
-                                          ("--to-jsonl", args.to_jsonl)) if value == "-"]
+    on_stdout = [flag for flag, value in stdout_outputs(args) if value == "-"]
     if on_stdout and args.output:
         raise OptionError(f"{on_stdout[0]} - replaces the score lines on stdout: leave out -o")
     if args.resume and not args.output and not on_stdout:
@@ -157,6 +170,17 @@ def _check(args) -> Dict[str, int]:
     return counts
 
 
+def _check_translation_spans(args, direction: Optional[str]) -> None:
+    """--spans-wmt and --word-tags mark the translation's words; ``reverse`` scores only the
+    source, so they would say "no error" of words nobody assessed: refused."""
+    wanted = [flag for flag, value in (("--spans-wmt", args.spans_wmt),
+                                       ("--word-tags", args.word_tags)) if value]
+    if direction == "reverse" and wanted:
+        raise OptionError(f"{wanted[0]} marks errors in the translation, which --direction "
+                          "reverse does not assess (it scores the source): use --direction "
+                          "both or forward")
+
+
 def _check_json_keys(args) -> None:
     """A -t path that would collide with the --to-json signature member is refused."""
     if SIGNATURE_KEY in args.translations and args.to_json:
@@ -170,14 +194,27 @@ def _score(args, files) -> int:
     files["source"] = args.sources
     head = list(itertools.islice(iter_lines(args.sources), 100))
     model = load_from_args(args, head, list(itertools.islice(iter_lines(args.translations[0]), 100)))
+    if args.direction is None:  # the head's direction, known now
+        _check_translation_spans(args, model.default_direction)
+    unused = [flag for flag, value in (("--reverse-model", args.reverse_model),
+                                       ("--reverse-head", args.reverse_head)) if value]
+    if unused and (args.direction or model.default_direction) == "forward":
+        import warnings
+
+        from ..errors import SigmoidQEWarning
+        warnings.warn(SigmoidQEWarning(f"{' and '.join(unused)} not used: the direction is "
+                                       "forward (give --direction reverse or both)"), stacklevel=2)
     context = current_context()
     signature = str(model.signature(args.method, args.aggregate, direction=args.direction))
-    lines_to = None if "-" in (args.to_json, args.to_jsonl) else (args.output or "-")
+    lines_to = (None if any(value == "-" for _, value in stdout_outputs(args))
+                else (args.output or "-"))
     paths = {"lines": lines_to, "json": args.to_json, "jsonl": args.to_jsonl,
              "spans": args.spans_wmt, "tags": args.word_tags}
     options = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet", "total")}
     key = job_key(options, [args.sources, *args.translations, args.word_tokenization])
-    outputs = ResumableOutputs(paths if context.is_main else {}, key, args.resume)
+    scoring = scoring_identity(model, signature, args.direction or model.default_direction)
+    outputs = ResumableOutputs(paths if context.is_main else {}, key, args.resume,
+                               scoring=scoring)
     pages: Dict[str, list] = {}
     with outputs:
         progress = outputs.progress

@@ -141,8 +141,12 @@ def lp_data_from_mtme(data: MtmeLp, info: LpInfo, gold: Optional[str] = None,
 
     def level_systems(level: str) -> Tuple[Dict[str, np.ndarray], List[str]]:
         """The human scores of a level and the systems WMT evaluates at that level."""
-        gold_map = data.human(resolve_gold(info, gold, level), level)
+        name = resolve_gold(info, gold, level)
+        gold_map = data.human(name, level)
         scored = [s for s, v in gold_map.items() if not np.isnan(v).all()]
+        if not scored:  # nothing to evaluate against (and no system to evaluate)
+            raise InputError(f"no {level}-level human scores for {data.lp}: every score is "
+                             "None", data.folder / "human-scores" / f"{data.lp}.{name}.{level}.score")
         orphans = sorted(set(scored) - set(systems) - set(references))
         if orphans:  # mt-metrics-eval finds systems by their outputs, as here: but say so
             warnings.warn(SigmoidQEWarning(
@@ -194,6 +198,9 @@ def lp_data_from_frame(frame: pd.DataFrame, lp: Optional[str] = None,
     result = []
     for lp_name, part in frame.groupby("lp", sort=True):
         data = LpData(lp or str(lp_name) or "all")
+        if part["human"].isna().all():  # every measure would be undefined (or a false 1.0)
+            raise InputError(f"{data.lp}: no human scores to evaluate against (every human "
+                             "score is missing)")
         data.seg_systems = sorted(part["system"].unique())
         segs = np.sort(part["seg"].unique())
         doubled = part.duplicated(["system", "seg"])
@@ -215,7 +222,8 @@ def lp_data_from_frame(frame: pd.DataFrame, lp: Optional[str] = None,
         if len(data.seg_systems) >= 2:
             data.sys_systems = list(data.seg_systems)
             has_gold = ~np.isnan(data.seg_gold)
-            with np.errstate(invalid="ignore"):
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a system nobody scored: NaN
                 data.sys_gold = np.nanmean(data.seg_gold, axis=1)
                 data.sys_metrics = {
                     m: np.array([np.nanmean(v[r][has_gold[r]]) if has_gold[r].any() else np.nan

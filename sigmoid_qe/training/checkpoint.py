@@ -76,6 +76,11 @@ def check_output_dir(output_dir: Path, resume: bool, overwrite: bool = False,
     if resume and overwrite:
         raise InputError("--resume continues the run in the folder, --overwrite replaces it: "
                          "give one", output_dir)
+    root = checkpoint_root(output_dir)
+    if root.is_symlink() or (os.path.lexists(root) and not root.is_dir()):
+        # checkpoints would be written through a link into someone's folder, or fail on a file
+        raise InputError(f"its {CHECKPOINTS} is a {'link' if root.is_symlink() else 'file'}, "
+                         f"not a folder this tool made: move it away", output_dir)
     claim_folder(output_dir, OUTPUT_KIND, "--output-dir", reuse=resume or overwrite,
                  reuse_flag="--resume (to continue it) or --overwrite (to replace it)",
                  adopt=_earlier_version_run)

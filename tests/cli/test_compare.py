@@ -67,3 +67,17 @@ def test_compare_same_file_two_ways_is_refused(tiny_marian_dir, files, capsys, m
     code, out, err = run(compare_cli, ["-s", src.name, "-t", hyp.name, f"./{hyp.name}",
                                        "--model", tiny_marian_dir, "--device", "cpu"], capsys)
     one_line(code, out, err, "given twice with -t", prog="sigmoid-qe-compare", alone=False)
+
+
+def test_compare_warnings_name_the_system_being_scored(files, tmp_path, capsys, tiny_marian_dir):
+    """A warning about the second system's line names the second system's file (it used to
+    name the baseline's, which has no such line)."""
+    src, hyp = files
+    other = tmp_path / "other.pt"
+    other.write_text("o cao\n\n", encoding="utf-8")  # line 2 empty
+    code = compare_cli.main([str(a) for a in ["-s", src, "-t", hyp, other, "--model",
+                                               tiny_marian_dir, "--quiet", "--n-samples", "50"]])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"{other}:2: empty translation" in err, err
+    assert f"{hyp}:2" not in err, err

@@ -371,3 +371,32 @@ def test_plots(tiny, capsys, tmp_path):
     names = sorted(p.name for p in plots.iterdir() if p.name != ".sigmoid-qe-folder")
     assert "scatter-en-de-GoodQE.png" in names and "bars-en-de-seg-pearson.png" in names
     assert all((plots / n).read_bytes()[:4] == b"\x89PNG" for n in names)
+
+
+def test_no_human_scores_is_one_line_never_a_perfect_score(tmp_path, capsys):
+    """Every human score None in a TSV: system-level SPA used to come out as 1.000 (with a
+    leaked numpy warning); one line naming the file instead. An lp with none among others
+    is named too."""
+    table = tmp_path / "allnone.tsv"
+    rows = ["src\tmt\tscore\tsystem\tlp\tqe"]
+    for system in ("A", "B", "C"):
+        rows += [f"s{k}\tm{k}\tNone\t{system}\ten-pt\t{k * 0.1}" for k in range(4)]
+    table.write_text("\n".join(rows) + "\n")
+    code, out, err = run(main, ["--tsv", table], capsys)
+    one_line(code, out, err, f"{table}: no human scores to evaluate against", prog="sigmoid-qe-eval")
+    assert out == ""
+    rows += [f"s{k}\tm{k}\t{k}\t{system}\ten-de\t{k * 0.2}" for system in "AB" for k in range(4)]
+    table.write_text("\n".join(rows) + "\n")
+    code, out, err = run(main, ["--tsv", table], capsys)
+    one_line(code, out, err, "en-pt: no human scores to evaluate against", prog="sigmoid-qe-eval")
+
+
+def test_mtme_human_scores_all_none_is_one_line_naming_the_file(tiny, capsys):
+    """An mt-metrics-eval seg-level human file whose every score is None was a traceback
+    ('need at least one array to concatenate')."""
+    human = tiny / "human-scores" / "en-de.mqm.seg.score"
+    human.write_text("".join(f"{line.split(chr(9))[0]}\tNone\n"
+                             for line in human.read_text().splitlines()))
+    code, out, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23"], capsys)
+    one_line(code, out, err, "no seg-level human scores for en-de", prog="sigmoid-qe-eval")
+    assert str(human) in err and out == ""

@@ -115,3 +115,13 @@ def test_a_resumed_filter_says_how_far_the_first_got(tiny_marian_dir, tmp_path, 
     assert said == [f"sigmoid-qe-filter: resumed: 10 of 25 pairs were already scored; "
                     f"continuing at line 11 of {tgt}"], err
     assert len((tmp_path / "kept.tsv").read_text().splitlines()) == 25
+
+
+def test_filter_help_gives_its_own_default_direction(capsys):
+    """--help said "default: the head's, else forward" while the filter scores both ways."""
+    from sigmoid_qe.cli import filter as filter_cli
+    with pytest.raises(SystemExit):
+        filter_cli.build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: both, or forward for a model without its opposite)" in text
+    assert "the head's, else forward" not in text

@@ -354,3 +354,28 @@ def test_a_failed_eval_leaves_no_folder_or_file(tmp_path, capsys, monkeypatch):
         "--format", "json"]])
     one_line(code, None, capsys.readouterr().err, "nope", prog="sigmoid-qe-eval", alone=False)
     assert _contents(work) == []
+
+
+@pytest.mark.parametrize("kind", ["file", "link"])
+def test_a_checkpoints_entry_that_is_not_a_folder_is_refused_before_training(
+        kind, tiny_marian_dir, data, tmp_path, capsys):
+    """A marked run folder whose checkpoints is a user's file (training used to fail at the
+    first save, with a traceback) or a link to a user's folder (checkpoints and 'latest' were
+    written into it): refused in one line before any work, and left as it was."""
+    out = tmp_path / "run"
+    out.mkdir()
+    claim_folder(out, "train-output", "--output-dir")
+    theirs = _user_folder(tmp_path / "theirs")
+    if kind == "file":
+        (out / "checkpoints").write_text("mine")
+    else:
+        (out / "checkpoints").symlink_to(tmp_path / "theirs", target_is_directory=True)
+    before = _snapshot(out)
+    code = train_cli.main(_train(tiny_marian_dir, data, "--output-dir", out, "--save-every", "1",
+                                 "--overwrite"))
+    one_line(code, None, capsys.readouterr().err, "checkpoints is a " + kind,
+             prog="sigmoid-qe-train", alone=False)
+    assert _snapshot(out) == before and not (out / "head.safetensors").exists()
+    _survived(theirs)
+    assert sorted(p.name for p in (tmp_path / "theirs").iterdir()) == sorted(
+        ["sub", "thesis.txt", "config.json", "head.safetensors", "meta.json", "hidden.npy"])

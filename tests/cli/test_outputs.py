@@ -260,3 +260,39 @@ def test_resume_on_a_full_disk_is_one_line(tiny_marian_dir, tmp_path, capsys, mo
         assert (tmp_path / "r.out.partial.json").exists() == kept
         assert (tmp_path / "r.out.partial").exists() == kept
         assert not (tmp_path / "r.out").exists()
+
+
+@pytest.mark.parametrize("flag", ["--html", "--spans-wmt", "--word-tags"])
+def test_span_outputs_on_stdout_replace_the_score_lines(flag, tiny_marian_dir, pair, tmp_path,
+                                                        capsys):
+    """--html -, --spans-wmt /dev/stdout and --word-tags - used to print the score lines and
+    then (or, line by line, between them) the other file: neither could be parsed."""
+    argv = ["-s", pair[0], "-t", pair[1], *_model(tiny_marian_dir), "--span-threshold", "0.5"]
+    code, out, err = run(score_cli.main, argv + [flag, "-"], capsys)
+    assert code == 0, err
+    assert "\tscore: " not in out and "Segment" not in out, out
+    if flag == "--html":
+        assert out.startswith("<!DOCTYPE html>")
+    elif flag == "--spans-wmt":  # footprint, parameters, ensemble size, one line a segment
+        assert len(out.splitlines()) == 3 + 3
+    else:
+        assert all(line.split("\t")[-1] in ("OK", "BAD") for line in out.splitlines())
+    if flag == "--spans-wmt":  # /dev/stdout is standard output too
+        done = subprocess.run([sys.executable, "-m", "sigmoid_qe.cli.score", *map(str, argv),
+                               flag, "/dev/stdout"], env=subprocess_env(), capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0 and done.stdout == out, done.stderr
+
+
+def test_an_output_through_a_link_loop_fails_before_any_work(pair, tmp_path, capsys):
+    """-o a -> b -> a, --html self -> self and a path inside a loop were found unwritable
+    only after the model had loaded and every line was scored (or printed)."""
+    from cli_helpers import NO_MODEL, one_line
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "self").symlink_to(tmp_path / "self")
+    for flag, path in (("-o", tmp_path / "a"), ("--html", tmp_path / "self"),
+                       ("--to-json", tmp_path / "a" / "x.json")):
+        code, out, err = run(score_cli.main, ["-s", pair[0], "-t", pair[1], "--model", NO_MODEL,
+                                              flag, path], capsys)
+        one_line(code, out, err, "too many levels of symbolic links")

