@@ -60,7 +60,8 @@ def test_rerank_from_python():
     for record, source, group in zip(records, EN, CANDIDATES):
         scores = model.score([source] * 4, group, method="softmax").scores
         assert record["translation"] == group[first_best(scores)] == group[record["chosen"]]
-        assert [c["qe"] for c in record["candidates"]] == pytest.approx(scores, rel=1e-5)
+        # batched with other sources' candidates vs alone: float32 sums differ in the 5th digit
+        assert [c["qe"] for c in record["candidates"]] == pytest.approx(scores, rel=1e-4)
     mbr = rerank(None, EN, CANDIDATES, mbr="chrf")
     assert [r["translation"] for r in mbr] == [g[choose(g, utility=utility_function("chrf")).index]
                                                for g in CANDIDATES]
