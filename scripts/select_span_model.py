@@ -14,8 +14,12 @@ Reads the report of ``benchmarks/span_dev.py`` and picks the default ``--spans``
    references; binary and WMT23 with severity).
 4. The best eligible candidate wins; a candidate with fewer inputs (forward only before
    forward + reverse, which costs a second model) wins when within 0.003 of the best.
-5. If no candidate is eligible, the best objective wins and the report says the synthetic
-   constraint failed.
+5. If no candidate is eligible, the candidates nearest to it compete (total shortfall of the
+   synthetic constraint, summed over its four numbers, within 0.02 of the least), and the
+   report says the constraint failed. (Amended after the final dev run: as first written,
+   this clause dropped the constraint altogether and chose a model trained on human spans
+   only, which marks 13% of the obvious errors, while two candidates missed the constraint
+   by less than 0.02; both choices are reported in benchmarks/RESULTS.md.)
 6. Omissions (``--spans`` also marks the source words the reverse model finds missing from
    the translation): on by default when the chosen model, reading the source given the
    translation, scores above "every character an error" on the gold omission spans of the
@@ -28,7 +32,7 @@ from __future__ import annotations
 import json
 import sys
 
-MIN_MARKED, MAX_FLAGGED, MARGIN = 0.80, 0.25, 0.003
+MIN_MARKED, MAX_FLAGGED, MARGIN, NEAR = 0.80, 0.25, 0.003, 0.02
 
 
 def objective(candidate) -> float:
@@ -36,16 +40,23 @@ def objective(candidate) -> float:
     return sum(values) / len(values)
 
 
-def eligible(candidate) -> bool:
-    return all(r["marked"] >= MIN_MARKED and r["flagged"] <= MAX_FLAGGED
+def shortfall(candidate) -> float:
+    """How far the synthetic dev rates miss the constraint (0 when they meet it)."""
+    return sum(max(0.0, MIN_MARKED - r["marked"]) + max(0.0, r["flagged"] - MAX_FLAGGED)
                for r in candidate["synthetic_dev"].values())
+
+
+def eligible(candidate) -> bool:
+    return shortfall(candidate) == 0
 
 
 def select(report) -> dict:
     candidates = report["candidates"]
     pool = {n: c for n, c in candidates.items() if eligible(c)}
     failed = not pool
-    pool = pool or candidates
+    if failed:
+        least = min(shortfall(c) for c in candidates.values())
+        pool = {n: c for n, c in candidates.items() if shortfall(c) <= least + NEAR}
     best = max(objective(c) for c in pool.values())
     close = [n for n, c in pool.items() if objective(c) >= best - MARGIN]
     chosen = min(close, key=lambda n: (pool[n]["inputs"], -objective(pool[n])))
@@ -57,6 +68,7 @@ def select(report) -> dict:
             "omissions": with_omissions,
             "synthetic_constraint_failed": failed,
             "objectives": {n: round(objective(c), 4) for n, c in candidates.items()},
+            "shortfalls": {n: round(shortfall(c), 4) for n, c in candidates.items()},
             "eligible": sorted(n for n, c in candidates.items() if eligible(c))}
 
 

@@ -194,7 +194,7 @@ def test_a_resumed_run_says_how_far_the_first_got(tiny_marian_dir, tmp_path, cap
     hyp.write_text("".join(f"o gato {i}\n" for i in range(25)), encoding="utf-8")
     common = ["-s", str(src), "-t", str(hyp), "--model", tiny_marian_dir, "--device", "cpu",
               "--chunk-size", "10"]
-    code, expected, err = run(common, capsys)
+    code, expected, err = run(score_cli, common, capsys)
     assert code == 0, err
     original = score_cli.ResumableOutputs.checkpoint
     calls = []
@@ -206,10 +206,10 @@ def test_a_resumed_run_says_how_far_the_first_got(tiny_marian_dir, tmp_path, cap
             raise KeyboardInterrupt
     monkeypatch.setattr(score_cli.ResumableOutputs, "checkpoint", stop_after_the_first_chunk)
     out_file = tmp_path / "scores.txt"
-    code, _, err = run(common + ["-o", str(out_file), "--resume"], capsys)
+    code, _, err = run(score_cli, common + ["-o", str(out_file), "--resume"], capsys)
     assert code == 130 and not out_file.exists(), err
     monkeypatch.setattr(score_cli.ResumableOutputs, "checkpoint", original)
-    code, _, err = run(common + ["-o", str(out_file), "--resume"], capsys)
+    code, _, err = run(score_cli, common + ["-o", str(out_file), "--resume"], capsys)
     assert code == 0, err
     said = [line for line in err.splitlines() if "resumed" in line]
     assert said == [f"sigmoid-qe: resumed: 10 of 25 pairs were already scored; continuing at "
@@ -221,18 +221,18 @@ def test_comet_score_spellings_carry_over(tiny_marian_dir, files, tmp_path, caps
     """comet-score's --to_json, --batch_size and --gpus 0 mean what ours do, unlisted."""
     src, a, _ = files
     common = ["-s", str(src), "-t", str(a), "--model", tiny_marian_dir, "--quiet"]
-    code, ours, err = run(common + ["--to-json", str(tmp_path / "ours.json"), "--batch-size",
+    code, ours, err = run(score_cli, common + ["--to-json", str(tmp_path / "ours.json"), "--batch-size",
                                     "2", "--device", "cpu"], capsys)
     assert code == 0, err
-    code, theirs, err = run(common + ["--to_json", str(tmp_path / "theirs.json"),
+    code, theirs, err = run(score_cli, common + ["--to_json", str(tmp_path / "theirs.json"),
                                       "--batch_size", "2", "--gpus", "0"], capsys)
     assert code == 0, err
     assert theirs == ours
     assert ((tmp_path / "theirs.json").read_text(encoding="utf-8")
             == (tmp_path / "ours.json").read_text(encoding="utf-8"))
-    code, out, _ = run(["--help"], capsys)
+    code, out, _ = run(score_cli, ["--help"], capsys)
     assert code == 0 and "--to_json" not in out and "--gpus" not in out
-    code, out, err = run(common + ["--gpus", "2"], capsys)
+    code, out, err = run(score_cli, common + ["--gpus", "2"], capsys)
     assert code == 2 and out == "" and "torchrun" in err and len(err.strip().splitlines()) == 1
 
 
