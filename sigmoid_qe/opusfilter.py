@@ -26,6 +26,7 @@ OpusFilter's own ``filter()`` scores one pair at a time; this filter scores in c
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -36,7 +37,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("sigmoid_qe.opusfilter needs OpusFilter: pip install "
                       "'sigmoid-qe[opusfilter]'") from exc
 
-from .filtering import FILTER_SCORING
+from .filtering import Watch, accept, apply_default_direction, filter_pairs, filter_scoring
 from .off_target import OffTarget, target_language
 
 __all__ = ["PairScore", "SigmoidQEFilter"]
@@ -74,8 +75,7 @@ class SigmoidQEFilter(FilterABC):
             if not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"SigmoidQEFilter: {name} must be a positive integer, "
                                          f"got {value!r}")
-        if method is None and aggregate is None:
-            method, aggregate = FILTER_SCORING
+        method, aggregate = filter_scoring(method, aggregate)
         from .errors import SigmoidQEError
         from .methods import check_method
         try:
@@ -106,9 +106,8 @@ class SigmoidQEFilter(FilterABC):
             except SigmoidQEError as exc:
                 raise ConfigurationError(f"SigmoidQEFilter: {exc}") from None
             if self.direction is None:  # sigmoid-qe-filter's default
-                from .cli.filter import default_direction
-                default_direction(self._model, lambda message: logger.info("SigmoidQEFilter: %s",
-                                                                           message))
+                apply_default_direction(
+                    self._model, lambda message: logger.info("SigmoidQEFilter: %s", message))
             self._off_target = OffTarget(target_language(self._model.backend.lp))
         return self._model
 
@@ -142,11 +141,15 @@ class SigmoidQEFilter(FilterABC):
         if self._off_target is not None:
             self._off_target = OffTarget(self._off_target.expected)
 
-    def _score_chunk(self, chunk: List[Sequence[str]]) -> List[PairScore]:
+    @staticmethod
+    def _check_pairs(chunk: List[Sequence[str]]) -> None:
         for pair in chunk:
             if len(pair) != 2:
                 raise ConfigurationError(f"SigmoidQEFilter scores (source, target) pairs; got "
                                          f"{len(pair)} segments")
+
+    def _score_chunk(self, chunk: List[Sequence[str]]) -> List[PairScore]:
+        self._check_pairs(chunk)
         sources, targets = [p[0] for p in chunk], [p[1] for p in chunk]
         model = self._load(sources, targets)
         result = model.score(sources, targets, method=self.method, aggregate=self.aggregate,
@@ -160,9 +163,8 @@ class SigmoidQEFilter(FilterABC):
 
     def accept(self, score: float) -> bool:
         """At or above the threshold, and not off-target (unless ``keep_off_target``)."""
-        if getattr(score, "off_target", False) and not self.keep_off_target:
-            return False
-        return self.threshold is None or score >= self.threshold
+        return accept(score, self.threshold, getattr(score, "off_target", False),
+                      self.keep_off_target)
 
     def decisions(self, pairs) -> Iterator[bool]:
         for score in self.score(pairs):
@@ -179,9 +181,31 @@ class SigmoidQEFilter(FilterABC):
             if not keep:
                 yield pair
 
-    def _decided(self, pairs):
-        for chunk in self._chunks(pairs):
-            yield from zip(chunk, map(self.accept, self._score_chunk(chunk)))
+    def _decided(self, pairs) -> Iterator[Tuple[Sequence[str], bool]]:
+        """(pair, kept) for every pair, through :func:`sigmoid_qe.filtering.filter_pairs`
+        (the model loads on the first chunk)."""
+        given: collections.deque = collections.deque()
+
+        def checked(chunks):
+            for chunk in chunks:
+                self._check_pairs(chunk)
+                given.extend(chunk)
+                yield from ((pair[0], pair[1]) for pair in chunk)
+
+        chunks = self._chunks(pairs)
+        first = next(chunks, None)
+        if first is None:
+            return
+        self._check_pairs(first)
+        model = self._load([p[0] for p in first], [p[1] for p in first])
+        watch = Watch(model.backend.lp)
+        watch.off_target = self._off_target
+        for decision in filter_pairs(model, checked(itertools.chain([first], chunks)),
+                                     self.threshold, keep_off_target=self.keep_off_target,
+                                     chunk_size=self.chunk_size, watch=watch,
+                                     method=self.method, aggregate=self.aggregate,
+                                     direction=self.direction):
+            yield given.popleft(), decision.keep
 
     @property
     def accept_threshold(self):
