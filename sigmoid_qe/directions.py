@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Iterator
+from typing import Iterator, List, Sequence
 
-from .errors import InputWarning, OptionError
-from .languages import swapped_lp
+from .errors import InputWarning, OptionError, SigmoidQEWarning
+from .languages import direction_warning, swapped_lp
+from .results import QEResult, SegmentScore
 
 __all__ = ["AVERAGED", "DIRECTIONS", "OPPOSITE_DEFAULT", "checked_direction", "combine",
-           "reverse_side_warnings", "swapped_lp"]
+           "reverse_side_warnings", "score_directions", "swapped_lp"]
 
 DIRECTIONS = ("forward", "reverse", "both")
 #: Aggregates whose two directions are averaged in ``both`` (the rest add, or take the min).
@@ -70,3 +71,39 @@ def reverse_side_warnings() -> Iterator[None]:
             message = InputWarning(f"{message.message} (reverse direction)",
                                    swap.get(message.side, message.side), message.index)
         warnings.warn(message, stacklevel=3)
+
+
+def score_directions(model, sources: Sequence[str], hypotheses: Sequence[str], direction: str,
+                     method=None, aggregate=None, span_threshold=None, check_direction=True,
+                     **options) -> QEResult:
+    """``reverse`` / ``both`` for ``model`` (a :class:`~sigmoid_qe.model.QEModel`; its
+    ``score`` comes here): the opposite model scores each source given its translation (with
+    the same method and aggregation); ``both`` adds the forward score. The reverse side's
+    token scores and spans are ``source_tokens`` / ``source_errors``."""
+    method, aggregate = model.scoring(method, aggregate)
+    forward = None
+    if direction == "both":
+        forward = model.score(sources, hypotheses, method, aggregate, direction="forward",
+                              span_threshold=span_threshold,
+                              check_direction=check_direction, **options)
+    elif check_direction:
+        mismatch = direction_warning(model.backend.lp, sources, hypotheses)
+        if mismatch:
+            warnings.warn(SigmoidQEWarning(mismatch), stacklevel=3)
+    with reverse_side_warnings():
+        backward = model.reverse.score(hypotheses, sources, method, aggregate,
+                                       direction="forward", check_direction=False, **options)
+    out: List[SegmentScore] = []
+    for k, rev in enumerate(backward.segments):
+        if forward is None:
+            seg = SegmentScore(sources[k], hypotheses[k], rev.score, [], rev.truncated)
+        else:
+            seg = forward.segments[k]
+            seg.score = combine(seg.score, rev.score, aggregate)
+            seg.truncated = seg.truncated or rev.truncated
+        seg.source_tokens = rev.tokens
+        seg.source_errors = rev.errors
+        out.append(seg)
+    eos = model.include_eos if options.get("include_eos") is None else options["include_eos"]
+    return QEResult(out, method, aggregate,
+                    str(model.signature(method, aggregate, eos, direction)))
