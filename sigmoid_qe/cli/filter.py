@@ -37,7 +37,7 @@ import numpy as np
 
 from ..distributed import current_context
 from ..errors import InputError, OptionError, SigmoidQEWarning
-from ..files import check_unchanged, chunks, iter_lines, snapshot, spool_inputs
+from ..files import check_unchanged, chunks, iter_lines, zip_lines
 from ..filtering import (
     FILTER_SCORING,
     Decision,
@@ -49,8 +49,7 @@ from ..filtering import (
     top_decisions,
 )
 from ..off_target import OffTarget, target_language
-from ..outputs import check_distinct_outputs, check_output, is_stdout
-from ..resume import ResumableOutputs, check_resumable, job_key, refuse_leftovers
+from ..resume import ResumableOutputs
 from .common import (
     MAX_CHUNK_SIZE,
     ArgumentParser,
@@ -65,9 +64,20 @@ from .common import (
     notice,
     run_cli,
 )
+from .preflight import JobRecord, Outputs
 
 #: With --resume, --keep-top keeps its scores in OUTPUT + this until the job is done.
 SCORES_SUFFIX = ".scores.f64"
+#: The outputs, checked before work (:mod:`sigmoid_qe.cli.preflight`).
+OUTPUTS = Outputs((("-o", "output"), ("--dropped", "dropped")))
+#: The options a resumed run must share with the interrupted one (every option but
+#: NOT_RESUMED).
+RESUME_FIELDS = ("model", "head", "head_key", "allow_other_model", "lp", "device", "precision",
+                 "batch_size", "chunk_size", "prompt_style", "prompt_template",
+                 "trust_remote_code", "method", "aggregate", "direction", "reverse_model",
+                 "reverse_head", "softmax_over", "no_eos", "sources", "targets", "tsv",
+                 "threshold", "keep_top", "keep_off_target", "output", "dropped")
+NOT_RESUMED = ("resume", "quiet", "version", "score_only")
 
 
 def percentage(text: str) -> float:
@@ -121,42 +131,57 @@ def main(argv: Optional[List[str]] = None) -> int:
     return run_cli(build_parser(), _filter, argv)
 
 
-def iter_pairs(args) -> Iterator[Tuple[str, str]]:
-    """(source, target) pairs, streamed from -s/-t or --tsv; a tab inside a text (which the
-    TSV outputs could not hold) and a line-count mismatch are errors naming file and line."""
-    expected = getattr(args, "counted", None)
+def iter_pairs(args, expected: Optional[int] = None) -> Iterator[Tuple[str, str]]:
+    """(source, target) pairs, streamed from -s/-t (:func:`~sigmoid_qe.files.zip_lines`) or
+    --tsv; ``expected`` pairs when counted before (:func:`count_pairs`, which also refuses a
+    tab inside a text and a line-count mismatch, naming file and line)."""
     if args.tsv is not None:
         number = 0
         for number, line in enumerate(iter_lines(args.tsv), start=1):
-            fields = line.split("\t")
-            if len(fields) != 2:
-                raise InputError(f"expected source<TAB>target, found {len(fields)} field(s)",
-                                 args.tsv, number)
-            yield fields[0], fields[1]
+            yield _tsv_fields(line, args.tsv, number)
         check_unchanged(args.tsv, number, expected)
         return
+    if expected is None:  # not counted (the first lines, or --score-only): check as it goes
+        yield from _aligned_pairs(args)
+        return
+    for number, (source, target) in enumerate(zip_lines(args.sources, args.targets,
+                                                         expected=expected), start=1):
+        _refuse_tabs(args, number, source, target)
+        yield source, target
+
+
+def _tsv_fields(line: str, path: str, number: int) -> Tuple[str, str]:
+    fields = line.split("\t")
+    if len(fields) != 2:
+        raise InputError(f"expected source<TAB>target, found {len(fields)} field(s)", path, number)
+    return fields[0], fields[1]
+
+
+def _refuse_tabs(args, number: int, source: str, target: str) -> None:
+    for text, path in ((source, args.sources), (target, args.targets)):
+        if "\t" in text:
+            raise InputError("contains a tab, which the source<TAB>target output cannot hold",
+                             path, number)
+
+
+def count_pairs(args) -> int:
+    """The pairs of the input, every line read and checked (one pass before the model loads):
+    -s and -t must have as many lines, and no text may hold a tab."""
+    return sum(1 for _ in iter_pairs(args))
+
+
+def _aligned_pairs(args) -> Iterator[Tuple[str, str]]:
+    """-s/-t in lockstep, a line-count mismatch named as such (not as a changed file)."""
     targets = iter_lines(args.targets)
     number = 0
     for number, source in enumerate(iter_lines(args.sources), start=1):
         target = next(targets, None)
         if target is None:
-            if expected is not None:  # counted equal before: it changed since
-                raise InputError(f"changed while it was read: {number - 1} lines read, "
-                                 f"{expected} counted at the start; nothing written",
-                                 args.targets)
             raise InputError(f"has {number - 1} lines but {args.sources} has more", args.targets)
-        for text, path in ((source, args.sources), (target, args.targets)):
-            if "\t" in text:
-                raise InputError("contains a tab, which the source<TAB>target output cannot "
-                                 "hold", path, number)
+        _refuse_tabs(args, number, source, target)
         yield source, target
     if next(targets, None) is not None:
-        if expected is not None:
-            raise InputError("changed while it was read: more lines than counted; nothing "
-                             "written", args.targets)
         raise InputError(f"has more lines than {args.sources} ({number})", args.targets)
-    check_unchanged(args.sources, number, expected)
-    check_unchanged(args.targets)
 
 
 def _check(args) -> int:
@@ -170,29 +195,15 @@ def _check(args) -> int:
         raise OptionError(f"--threshold must be a finite number, got {args.threshold}")
     inputs = [p for p in (args.sources, args.targets, args.tsv) if p]
     check_distinct_inputs(inputs, "-s/-t")
-    if is_stdout(args.output):
-        args.output = "-"
-    if is_stdout(args.dropped):
-        args.dropped = "-"
-    check_distinct_outputs([("-o", args.output), ("--dropped", args.dropped)])
-    check_output(args.output, inputs, "-o")
-    if args.dropped:
-        check_output(args.dropped, inputs, "--dropped")
+    OUTPUTS.stdout_aliases(args)
     if args.resume and args.output == "-":
         raise OptionError("--resume writes its results to files: give -o FILE for the kept pairs")
-    check_resumable(args.resume, inputs)
-    if not args.resume:
-        refuse_leftovers([args.output, args.dropped,
-                          args.output + SCORES_SUFFIX if args.output != "-" else None])
-        if args.output != "-" and os.path.exists(args.output + SCORES_SUFFIX):
-            raise OptionError(f"{args.output}: an interrupted run left its scores "
-                              f"({args.output}{SCORES_SUFFIX}); add --resume to continue it, or "
-                              "delete that file to start over")
-    spool_inputs(inputs, lambda m: notice(args, m))
-    snapshot(inputs)
-    args.counted = None
-    args.counted = sum(1 for _ in iter_pairs(args))
-    return args.counted
+    scores = args.output + SCORES_SUFFIX if args.output != "-" else None
+    OUTPUTS.check(args, inputs, lambda m: notice(args, m), leftovers=[scores])
+    if not args.resume and scores is not None and os.path.exists(scores):
+        raise OptionError(f"{args.output}: an interrupted run left its scores ({scores}); add "
+                          "--resume to continue it, or delete that file to start over")
+    return count_pairs(args)
 
 
 def _filter(args, files) -> int:
@@ -239,9 +250,8 @@ class _FilterJob:
         self.args, self.model, self.total = args, model, total
         self.context = current_context()
         self.watch = Watch(model.backend.lp, args.tsv or args.targets)
-        options = {k: v for k, v in vars(args).items()
-                   if k not in ("resume", "quiet", "counted")}
-        self.key = job_key(options, [args.sources, args.targets, args.tsv])
+        self.key = JobRecord.from_args("filter", args, [args.sources, args.targets, args.tsv],
+                                       RESUME_FIELDS).resume_key()
         self.paths = {"kept": args.output, "dropped": args.dropped} if self.context.is_main else {}
 
     def decided(self, outputs, threshold) -> Iterator[Tuple[int, Optional[List[Decision]]]]:
@@ -253,7 +263,7 @@ class _FilterJob:
         swaps = self.watch.swaps
         swaps.count, swaps.lines = progress["swaps"]
         yield from decide_chunks(
-            self.model, iter_pairs(self.args), threshold, self.args.keep_off_target,
+            self.model, iter_pairs(self.args, self.total), threshold, self.args.keep_off_target,
             self.args.chunk_size, self.watch, context=self.context, skip=progress["done"],
             progress=False if self.args.quiet else None, total=self.total,
             method=self.args.method, aggregate=self.args.aggregate)
@@ -295,7 +305,7 @@ class _FilterJob:
             with ResumableOutputs(self.paths, self.key, self.args.resume) as outputs:
                 stored = np.fromfile(scores_path, dtype=np.float64)
                 k = kept_count(self.total, self.args.keep_top)
-                for decision in top_decisions(stored, iter_pairs(self.args), k):
+                for decision in top_decisions(stored, iter_pairs(self.args, self.total), k):
                     _write(outputs, decision)
 
 
