@@ -47,7 +47,7 @@ MAX_HEAD_BYTES = 20 * 2**20
 #: The recipe every variant starts from (the first shipped heads' recipe).
 BASE = {"--epochs": "3", "--batch-size": "32", "--grad-accum": "1", "--lr": "1e-3",
         "--warmup-steps": "0", "--eval-every": "250", "--patience": "3", "--save-every": "250",
-        "--negatives": "5,5", "--temperature": "2", "--seed": "0", "--cache-dtype": "float16",
+        "--negatives": "5,5", "--negative-temperature": "2", "--seed": "0", "--cache-dtype": "float16",
         "--keep-checkpoints": "1"}
 FLAGS = ["--cache-features"]
 
@@ -59,8 +59,8 @@ VARIANTS: Dict[str, Dict[str, Optional[str]]] = {
     "batch64": {"--batch-size": "64"},
     "neg10+10": {"--negatives": "10,10"},
     "neg20+20": {"--negatives": "20,20"},
-    "temp1": {"--temperature": "1"},
-    "temp4": {"--temperature": "4"},
+    "temp1": {"--negative-temperature": "1"},
+    "temp4": {"--negative-temperature": "4"},
     "src5": {"--source-negatives": "5"},
     "src10": {"--source-negatives": "10"},
     "rank1": {"--rank-weight": "1"},
@@ -68,13 +68,13 @@ VARIANTS: Dict[str, Dict[str, Optional[str]]] = {
     "multiref": {"--multi-reference": None},
     "no-excl": {"--no-dominant-exclusion": None},
     # second round: the changes that helped, together
-    "temp8": {"--temperature": "8"},
+    "temp8": {"--negative-temperature": "8"},
     "src20": {"--source-negatives": "20"},
-    "src10+temp4": {"--source-negatives": "10", "--temperature": "4"},
-    "temp4+lr3e-4": {"--temperature": "4", "--lr": "3e-4"},
-    "src10+temp4+rank1": {"--source-negatives": "10", "--temperature": "4", "--rank-weight": "1"},
+    "src10+temp4": {"--source-negatives": "10", "--negative-temperature": "4"},
+    "temp4+lr3e-4": {"--negative-temperature": "4", "--lr": "3e-4"},
+    "src10+temp4+rank1": {"--source-negatives": "10", "--negative-temperature": "4", "--rank-weight": "1"},
     # the dominant-token exclusion ablated from the shipped recipe
-    "src10+temp4+rank1+no-excl": {"--source-negatives": "10", "--temperature": "4",
+    "src10+temp4+rank1+no-excl": {"--source-negatives": "10", "--negative-temperature": "4",
                                   "--rank-weight": "1", "--no-dominant-exclusion": None},
 }
 #: The shipped recipe: BASE plus what helped on dev (screening on the 12k slice, see

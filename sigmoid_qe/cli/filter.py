@@ -56,6 +56,7 @@ from .common import (
     add_method_arguments,
     add_model_arguments,
     add_quiet_argument,
+    add_term,
     check_distinct_inputs,
     check_method_arguments,
     finite_float,
@@ -110,7 +111,7 @@ def build_parser() -> ArgumentParser:
                            "contract; an off-target pair scores -inf unless --keep-off-target")
     add_method_arguments(parser, "do not score the end-of-sentence token after the target",
                          FILTER_SCORING)
-    parser.add_argument("-o", "--output", default="-", metavar="FILE",
+    add_term(parser, "output", default="-",
                         help="kept pairs, source<TAB>target (default stdout)")
     parser.add_argument("--dropped", default=None, metavar="FILE",
                         help="dropped pairs: line<TAB>score<TAB>source<TAB>target")

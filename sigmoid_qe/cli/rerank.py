@@ -26,6 +26,7 @@ from .common import (
     add_method_arguments,
     add_model_arguments,
     add_quiet_argument,
+    add_term,
     check_distinct_inputs,
     check_method_arguments,
     finite_float,
@@ -63,16 +64,17 @@ def build_parser() -> ArgumentParser:
     made.add_argument("--top-p", type=finite_float, default=1.0, help="nucleus mass (1 = off)")
     made.add_argument("--epsilon", type=finite_float, default=0.0,
                       help="epsilon sampling: drop tokens below this probability (0 = off)")
-    made.add_argument("--seed", type=non_negative_int, default=0)
+    add_term(made, "seed", type=non_negative_int, default=0,
+             help="random seed of sampling (default 0)")
     select = parser.add_argument_group("selection")
     add_method_arguments(select, "do not score the end-of-sentence token after a candidate")
     select.add_argument("--mbr", choices=MBR_METRICS, default=None,
                         help="MBR with this sacrebleu metric as utility (default: QE reranking)")
     select.add_argument("--qe-top-k", type=positive_int, default=None, metavar="K",
                         help="MBR among the K best candidates by QE")
-    parser.add_argument("-o", "--output", default=None, metavar="FILE",
+    add_term(parser, "output", default=None,
                         help="the chosen translations, one per source (default stdout)")
-    parser.add_argument("--to-json", default=None, metavar="FILE",
+    add_term(parser, "to_json", default=None,
                         help="every candidate with its scores, and the choice ('-' = stdout "
                              "instead of the chosen lines)")
     parser.add_argument("--chunk-size", type=int_up_to(MAX_CHUNK_SIZE), default=256,

@@ -27,6 +27,7 @@ from .common import (
     add_model_arguments,
     add_quiet_argument,
     add_scoring_arguments,
+    add_term,
     check_distinct_inputs,
     check_method_arguments,
     check_printable_names,
@@ -76,9 +77,9 @@ def build_parser() -> ArgumentParser:
     add_model_arguments(parser)
     add_quiet_argument(parser)
     parser.add_argument("--only-system", action="store_true", help="print system scores only")
-    parser.add_argument("-o", "--output", default=None, metavar="FILE",
+    add_term(parser, "output", default=None,
                         help="write the score lines to FILE instead of stdout")
-    parser.add_argument("--to-json", default=None, metavar="FILE",
+    add_term(parser, "to_json", default=None,
                         help="write segment and token scores as JSON (keys: the -t paths, and "
                              "'signature'; '-' = stdout instead of the score lines)")
     parser.add_argument("--to-jsonl", default=None, metavar="FILE",
