@@ -65,7 +65,7 @@ def _compare(args, files) -> int:
     sources, systems = read_inputs(args.sources, args.translations, args)
     samples = args.resamples or (1000 if args.test == "bs" else 10000)
     # sacrebleu builds a [samples, segments] index array (8 bytes each) and per-system sums
-    check_memory(samples * len(sources) * 8 * 2, f"--n-samples {samples} x {len(sources)} segments")
+    check_memory(samples * len(sources) * 8 * 2, f"--resamples {samples} x {len(sources)} segments")
     names = list(systems)
     baseline = names[0]
     identical = [n for n in names[1:] if systems[n] == systems[baseline]]
