@@ -1,7 +1,7 @@
 """No command deletes or overwrites what it did not make.
 
 Every folder option of every command (sigmoid-qe-train --output-dir and --cache-dir,
-sigmoid-qe-eval --plot and --out) is given a folder holding the user's files: the command
+sigmoid-qe-eval --plot and --output-dir) is given a folder holding the user's files: the command
 refuses it in one line (exit 2) before any work, and every file survives byte for byte.
 The folders a command makes carry a mark; only a marked folder is written again (with
 --resume or --overwrite) or deleted (the feature cache, its own files only).
