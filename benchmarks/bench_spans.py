@@ -5,7 +5,7 @@
 For the pt-en MT systems, the pt-en linguist references and the en-pt linguist references,
 span precision / recall / F1 of every method's spans (sigmoid, combined, softmax, BoostedProb,
 entropy; each with the thresholds calibrated on synthetic dev errors by
-``scripts/calibrate_spans.py`` and stored in the head), in both variants (WMT23 task 2 with
+``sigmoid-qe-calibrate --dev`` and stored in the head), in both variants (WMT23 task 2 with
 severity; binary), with 95% bootstrap intervals over segments, against two trivial baselines:
 every character an error, and random words marked at the gold error rate. The last lines
 give the paired test of sigmoid against softmax. Gold: ``neutral`` dropped, ``critical`` =

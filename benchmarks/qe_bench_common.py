@@ -69,6 +69,7 @@ def load_heads(lp: str, head: Optional[str], extra: Dict[str, str]):
     """
     from sigmoid_qe import load_model
     from sigmoid_qe.head import SigmoidHead
+    from sigmoid_qe.loading import attach_head
     from sigmoid_qe.model import QEModel
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -80,9 +81,9 @@ def load_heads(lp: str, head: Optional[str], extra: Dict[str, str]):
         models["untrained"] = main
     else:
         models["trained"] = main
-        models["untrained"] = QEModel(main.backend, head=untrained)
+        models["untrained"] = QEModel(main.backend, attach_head(main.backend, untrained))
     for name, directory in extra.items():
-        models[name] = QEModel(main.backend, head=directory)
+        models[name] = QEModel(main.backend, attach_head(main.backend, directory))
     for warning in caught:
         if "untrained head" not in str(warning.message):
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
@@ -261,6 +262,7 @@ def evaluate_items(lp: str, heads: Dict[str, str], detection, tolerance, cache_d
     """Every method and aggregation on given detection and tolerance items (the dev set here,
     the test sets in ``bench_heads_test.py``)."""
     from sigmoid_qe import load_model
+    from sigmoid_qe.loading import attach_head
     from sigmoid_qe.model import QEModel
     pairs = scored_pairs(detection, tolerance)
     base = load_model(MODELS[lp], head="untrained", device="cpu")
@@ -270,7 +272,8 @@ def evaluate_items(lp: str, heads: Dict[str, str], detection, tolerance, cache_d
         token[stat] = [p[stat] for p in soft]
     configs = {}
     for name, directory in heads.items():
-        qe = base if directory == "untrained" else QEModel(base.backend, head=directory)
+        qe = base if directory == "untrained" else QEModel(base.backend,
+                                                              attach_head(base.backend, directory))
         token[f"sigmoid:{name}"] = [p["sigmoid"] for p in score_pairs(qe, pairs, ["sigmoid"],
                                                                        batch_size, cache_dir)]
         configs[name] = {"fingerprint": qe.head_fingerprint(),

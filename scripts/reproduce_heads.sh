@@ -17,21 +17,13 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" != "--no-train" ]; then
   python -m scripts.train_default_heads --models bergamot-en-pt bergamot-pt-en   # installs fp16
 fi
-<<<<<<< HEAD
-python benchmarks/human_dev.py --json runs/human-dev/report.json        # every candidate on dev
-python scripts/select_human_scoring.py runs/human-dev/report.json --write # the rule -> configs
+python -m benchmarks.human_dev --json runs/human-dev/report.json        # every candidate on dev
+python -m scripts.select_human_scoring runs/human-dev/report.json --write # the rule -> configs
 awk -F'\t' -v OFS='\t' '{print $1, $2}' runs/splits/dev.tsv > runs/splits/dev.en-pt.tsv
 awk -F'\t' -v OFS='\t' '{print $2, $1}' runs/splits/dev.tsv > runs/splits/dev.pt-en.tsv
 for lp in en-pt pt-en; do  # each method's token-score thresholds, on synthetic dev errors
   sigmoid-qe-calibrate --lp "$lp" --head "sigmoid_qe/heads/bergamot-$lp" \
       --dev "runs/splits/dev.$lp.tsv" --write --quiet > "runs/splits/calibration.$lp.json"
-=======
-python -m benchmarks.human_dev --json runs/human-dev/report.json        # every candidate on dev
-python -m scripts.select_human_scoring runs/human-dev/report.json --write # the rule -> configs
-for lp in en-pt pt-en; do
-  python -m scripts.calibrate_spans --lp "$lp" --head "sigmoid_qe/heads/bergamot-$lp" --write \
-      --json "runs/dev-eval/calib_$lp.json"                              # span thresholds
->>>>>>> shape2
 done
 python -m benchmarks.span_data                                           # token arrays, cached
 python -m benchmarks.span_dev --json runs/span-dev/report.json           # span candidates on dev

@@ -5,26 +5,16 @@
     python -m scripts.train_default_heads --variant lr3e-3 --train-pairs 12000 --no-install
     python -m scripts.train_default_heads --limit 64 --epochs 1 --install-dir /tmp/h  # smoke test
 
-<<<<<<< HEAD
-Data (``benchmarks/heads_data.py``): the heads train on ``runs/splits/train.tsv`` (train.tsv minus
-the held-out dev slice and alternative groups) and stop early on ``runs/splits/dev.tsv`` (the
-dev slice + the non-FLORES rows of dev.tsv); FLORES devtest, alt-test and BioMQM stay test
-sets. Each direction trains with ``sigmoid-qe-train`` into ``runs/default-heads/<model>/`` and
-then installs the kept head as float16 into ``sigmoid_qe/heads/<model>/``; the method,
-aggregation and span thresholds are then chosen on dev by ``scripts/reproduce_heads.sh``
-(``human_dev.py``, ``select_human_scoring.py``, ``sigmoid-qe-calibrate``, ``span_dev.py``,
-``select_span_model.py``), which runs the whole chain.
-=======
 Data (roles as in ``benchmarks/RESULTS.md``, "Data and roles"): the heads train on
 ``runs/splits/train.tsv`` (train.tsv minus the held-out dev slice and alternative groups) and
 stop early on ``runs/splits/dev.tsv`` (the dev slice + the non-FLORES rows of dev.tsv). Each
 direction trains with ``sigmoid-qe-train`` into ``runs/default-heads/<model>/`` and then
 installs the kept head as float16 into ``sigmoid_qe/heads/<model>/``; the scoring (direction,
 method, weight, aggregation) is then chosen on dev (BioMQM round one and the synthetic dev
-challenge set) and the span thresholds calibrated on dev by ``scripts/reproduce_heads.sh``
-(``benchmarks.human_dev``, ``scripts.select_human_scoring``, ``scripts.calibrate_spans``),
-which runs the whole chain. FLORES devtest and alt-test are test sets: nothing here reads them.
->>>>>>> shape2
+challenge set) and the span model fitted on dev by ``scripts/reproduce_heads.sh``
+(``benchmarks.human_dev``, ``scripts.select_human_scoring``, ``sigmoid-qe-calibrate``,
+``benchmarks.span_dev``, ``scripts.select_span_model``), which runs the whole chain.
+FLORES devtest and alt-test are test sets: nothing here reads them.
 The run saves checkpoints and always passes ``--resume``: rerunning the script after an
 interruption continues where it stopped and yields the same head. The full command of each
 run is printed first.
@@ -47,7 +37,7 @@ MAX_HEAD_BYTES = 20 * 2**20
 #: The recipe every variant starts from (the first shipped heads' recipe).
 BASE = {"--epochs": "3", "--batch-size": "32", "--grad-accum": "1", "--lr": "1e-3",
         "--warmup-steps": "0", "--eval-every": "250", "--patience": "3", "--save-every": "250",
-        "--negatives": "5,5", "--temperature": "2", "--seed": "0", "--cache-dtype": "float16",
+        "--negatives": "5,5", "--negative-temperature": "2", "--seed": "0", "--cache-dtype": "float16",
         "--keep-checkpoints": "1"}
 FLAGS = ["--cache-features"]
 
@@ -59,8 +49,8 @@ VARIANTS: Dict[str, Dict[str, Optional[str]]] = {
     "batch64": {"--batch-size": "64"},
     "neg10+10": {"--negatives": "10,10"},
     "neg20+20": {"--negatives": "20,20"},
-    "temp1": {"--temperature": "1"},
-    "temp4": {"--temperature": "4"},
+    "temp1": {"--negative-temperature": "1"},
+    "temp4": {"--negative-temperature": "4"},
     "src5": {"--source-negatives": "5"},
     "src10": {"--source-negatives": "10"},
     "rank1": {"--rank-weight": "1"},
@@ -68,13 +58,13 @@ VARIANTS: Dict[str, Dict[str, Optional[str]]] = {
     "multiref": {"--multi-reference": None},
     "no-excl": {"--no-dominant-exclusion": None},
     # second round: the changes that helped, together
-    "temp8": {"--temperature": "8"},
+    "temp8": {"--negative-temperature": "8"},
     "src20": {"--source-negatives": "20"},
-    "src10+temp4": {"--source-negatives": "10", "--temperature": "4"},
-    "temp4+lr3e-4": {"--temperature": "4", "--lr": "3e-4"},
-    "src10+temp4+rank1": {"--source-negatives": "10", "--temperature": "4", "--rank-weight": "1"},
+    "src10+temp4": {"--source-negatives": "10", "--negative-temperature": "4"},
+    "temp4+lr3e-4": {"--negative-temperature": "4", "--lr": "3e-4"},
+    "src10+temp4+rank1": {"--source-negatives": "10", "--negative-temperature": "4", "--rank-weight": "1"},
     # the dominant-token exclusion ablated from the shipped recipe
-    "src10+temp4+rank1+no-excl": {"--source-negatives": "10", "--temperature": "4",
+    "src10+temp4+rank1+no-excl": {"--source-negatives": "10", "--negative-temperature": "4",
                                   "--rank-weight": "1", "--no-dominant-exclusion": None},
 }
 #: The shipped recipe: BASE plus what helped on dev (screening on the 12k slice, see

@@ -23,13 +23,15 @@ from __future__ import annotations
 import contextlib
 import re
 import warnings
-from typing import Iterator
+from typing import Iterator, List, Optional, Sequence
 
-from .errors import InputWarning, OptionError
-from .languages import swapped_lp
+from .errors import InputWarning, OptionError, SigmoidQEWarning
+from .languages import direction_warning, swapped_lp
+from .results import QEResult, SegmentScore
 
 __all__ = ["AVERAGED", "DIRECTIONS", "OPPOSITE_DEFAULT", "checked_direction", "combine",
-           "reverse_side_warnings", "swapped_lp"]
+           "joined_directions", "reverse_segments", "reverse_side_warnings", "score_directions",
+           "swapped_lp"]
 
 DIRECTIONS = ("forward", "reverse", "both")
 #: Aggregates whose two directions are averaged in ``both`` (the rest add, or take the min).
@@ -74,3 +76,61 @@ def reverse_side_warnings() -> Iterator[None]:
             message = InputWarning(f"{text} (reverse direction)",
                                    swap.get(message.side, message.side), message.index)
         warnings.warn(message, stacklevel=3)
+
+
+def score_directions(model, sources: Sequence[str], hypotheses: Sequence[str], direction: str,
+                     method=None, aggregate=None, span_threshold=None, check_direction=True,
+                     **options) -> QEResult:
+    """``reverse`` / ``both`` for ``model`` (a :class:`~sigmoid_qe.model.QEModel`; its
+    ``score`` comes here): the opposite model scores each source given its translation (with
+    the same method and aggregation); ``both`` adds the forward score. The reverse side's
+    token scores and spans are ``source_tokens`` / ``source_errors``."""
+    method, aggregate = model.scoring(method, aggregate)
+    forward = None
+    if direction == "both":
+        forward = model.score(sources, hypotheses, method, aggregate, direction="forward",
+                              span_threshold=span_threshold,
+                              check_direction=check_direction, **options).segments
+    backward = reverse_segments(model, sources, hypotheses, method, aggregate,
+                                span_threshold=span_threshold,
+                                check_direction=check_direction and forward is None, **options)
+    eos = model.include_eos if options.get("include_eos") is None else options["include_eos"]
+    return QEResult(joined_directions(sources, hypotheses, forward, backward, aggregate),
+                    method, aggregate, str(model.signature(method, aggregate, eos, direction)))
+
+
+def reverse_segments(model, sources: Sequence[str], hypotheses: Sequence[str], method=None,
+                     aggregate=None, span_threshold=None, check_direction: bool = False,
+                     **options) -> List[SegmentScore]:
+    """The reverse side alone: the opposite model's scores of each source given its
+    translation (its warnings worded as the user's sides); ``check_direction`` warns when
+    the texts look like another pair. Data-parallel scoring shards this pass with its own
+    batch plan (``QEModel.batch_plan`` with ``side="reverse"``)."""
+    method, aggregate = model.scoring(method, aggregate)
+    if check_direction:
+        mismatch = direction_warning(model.backend.lp, sources, hypotheses)
+        if mismatch:
+            warnings.warn(SigmoidQEWarning(mismatch), stacklevel=3)
+    with reverse_side_warnings():
+        return model.reverse.score(hypotheses, sources, method, aggregate,
+                                   direction="forward", check_direction=False,
+                                   span_threshold=span_threshold, **options).segments
+
+
+def joined_directions(sources: Sequence[str], hypotheses: Sequence[str],
+                      forward: Optional[List[SegmentScore]], backward: List[SegmentScore],
+                      aggregate: str) -> List[SegmentScore]:
+    """One segment per pair from the forward segments (None: ``reverse`` only) and the
+    reverse ones: the ``both`` score (:func:`combine`), the source side's tokens and spans."""
+    out: List[SegmentScore] = []
+    for k, rev in enumerate(backward):
+        if forward is None:
+            seg = SegmentScore(sources[k], hypotheses[k], rev.score, [], rev.truncated)
+        else:
+            seg = forward[k]
+            seg.score = combine(seg.score, rev.score, aggregate)
+            seg.truncated = seg.truncated or rev.truncated
+        seg.source_tokens = rev.tokens
+        seg.source_errors = rev.errors
+        out.append(seg)
+    return out

@@ -5,9 +5,11 @@ the output embedding, checked for its size and for the model it was trained on.
 """
 from __future__ import annotations
 
+import dataclasses
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 from .backends import Backend, load_backend
 from .errors import ModelLoadError, SigmoidQEWarning
@@ -17,6 +19,69 @@ from .prompts import check_prompt_style, check_prompt_template
 HeadSpec = Union[None, str, Path, SigmoidHead]
 #: ``--head untrained``: the copy of the output embedding, for baselines and ablations.
 UNTRAINED = "untrained"
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How :func:`sigmoid_qe.load_model` loads and sets up a model, beside the model, head,
+    pair and device it names. Every field has a default; ``load_model(name, batch_size=8)``
+    still works, the keywords filling these fields.
+
+    Args:
+        precision: ``fp32`` (default), ``fp16``, ``bf16`` or ``int8``: what the model runs in.
+        batch_size: segments scored (or translated) at a time.
+        include_eos: score the end-of-sentence token after the translation.
+        prompt_template: a causal LM's prompt, with ``{src}`` and ``{tgt_lang}`` (see
+            :mod:`sigmoid_qe.prompts`).
+        prompt_style: the input format of causal LMs (default: the head's, else ``default``).
+        trust_remote_code: run a model repository's own code (off: it runs with the user's
+            rights).
+        revision: the model repository's revision (branch, tag or commit).
+        head_key: the tensor's name when the head is a state-dict file.
+        allow_other_model: accept a head trained for another model.
+        direction: ``forward``, ``reverse`` or ``both``; what ``QEModel.score`` uses unless told
+            otherwise (default: the head's).
+        reverse_model: the opposite direction's model (default: see
+            :func:`sigmoid_qe.model.load_reverse`).
+        reverse_head: the opposite direction's head.
+        softmax_over: ``shortlist`` (default) normalises softmax statistics over the model's
+            lexical shortlist plus the hypothesis tokens where it has one (Bergamot), as it
+            decodes; ``full`` over the whole vocabulary.
+    """
+
+    precision: str = "fp32"
+    batch_size: int = 32
+    include_eos: bool = True
+    prompt_template: Optional[str] = None
+    prompt_style: Optional[str] = None
+    trust_remote_code: bool = False
+    revision: Optional[str] = None
+    head_key: Optional[str] = None
+    allow_other_model: bool = False
+    direction: Optional[str] = None
+    reverse_model: Optional[str] = None
+    reverse_head: Any = None
+    softmax_over: str = "shortlist"
+
+    @classmethod
+    def given(cls, options: Optional[LoadOptions] = None, **keywords) -> LoadOptions:
+        """``options`` (default: the defaults) with ``keywords`` filled in; an unknown keyword
+        is a TypeError, as for any function."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(keywords) - names)
+        if unknown:
+            raise TypeError(f"load_model() got an unexpected keyword argument {unknown[0]!r}")
+        return dataclasses.replace(options or cls(), **keywords)
+
+    def reverse_options(self, device: Optional[str]) -> Dict[str, Any]:
+        """What the opposite direction's model is loaded with (see ``load_reverse``)."""
+        options: Dict[str, Any] = {"device": device, "precision": self.precision,
+                                   "batch_size": self.batch_size, "include_eos": self.include_eos,
+                                   "trust_remote_code": self.trust_remote_code,
+                                   "softmax_over": self.softmax_over}
+        if self.reverse_model is not None or self.reverse_head is not None:
+            options.update(reverse_model=self.reverse_model, reverse_head=self.reverse_head)
+        return options
 
 
 def default_head_dir(model_name: str) -> Optional[Path]:

@@ -7,21 +7,25 @@ files that look like another language pair than the model's get a warning.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
+from . import generation
 from .backends import Backend
+from .comet_api import predict as comet_predict
 from .default_model import resolve_model_name
 from .directions import (
     OPPOSITE_DEFAULT,
     checked_direction,
-    combine,
-    reverse_side_warnings,
+    score_directions,
     swapped_lp,
 )
+from .distributed import DistContext
 from .errors import InputError, InputWarning, ModelLoadError, OptionError, SigmoidQEWarning
+from .head import SigmoidHead
 from .languages import direction_warning
-from .loading import HeadSpec, attach_head, load_backend_and_head
+from .loading import HeadSpec, LoadOptions, attach_head, load_backend_and_head
 from .methods import (
     METHOD_TABLE,
     STATISTICS,
@@ -31,14 +35,15 @@ from .methods import (
     orient,
 )
 from .offsets import without_format
+from .parallel import scored_chunks
 from .results import QEResult, SegmentScore, TokenScore
-from .scoring import TokenStats, score_tokens
+from .scoring import TokenStats, length_sorted_batches, score_tokens
 from .signature import QESignature
 from .span_model import STATS as SPAN_MODEL_STATS
 from .span_model import SpanModel, TokenArrays
 from .span_model import reverse_arrays as span_model_reverse
 from .span_model import source_errors as span_source_errors
-from .spans import DEFAULT_THRESHOLDS, SpanThresholds, segment_errors
+from .spans import SpanThresholds, resolve_thresholds, segment_errors
 
 if TYPE_CHECKING:
     from .decoding import Candidate, Decoding
@@ -70,16 +75,27 @@ def check_batch_size(batch_size: int) -> int:
     return batch_size
 
 
+def check_softmax_over(softmax_over: str) -> str:
+    if softmax_over not in SOFTMAX_NORMALISERS:
+        raise OptionError(f"softmax_over must be one of {', '.join(SOFTMAX_NORMALISERS)}, "
+                          f"not {softmax_over!r}")
+    return softmax_over
+
+
 class QEModel:
     """A reusable scorer: load once with :func:`load_model`, call :meth:`score` many times."""
 
-    def __init__(self, backend: Backend, head: HeadSpec = None, batch_size: int = 32,
-                 include_eos: bool = True, head_key: Optional[str] = None,
-                 allow_other_model: bool = False, prompt_style: Optional[str] = None,
-                 reverse: Optional[QEModel] = None, reverse_options: Optional[dict] = None,
-                 direction: Optional[str] = None, softmax_over: str = "shortlist"):
+    def __init__(self, backend: Backend, head: SigmoidHead, batch_size: int = 32,
+                 include_eos: bool = True, reverse: Optional[QEModel] = None,
+                 reverse_options: Optional[dict] = None, direction: Optional[str] = None,
+                 softmax_over: str = "shortlist"):
+        """``head`` is attached to ``backend`` already (:func:`load_model`, or
+        :func:`~sigmoid_qe.loading.attach_head` for a head directory)."""
+        if not isinstance(head, SigmoidHead):
+            raise TypeError(f"QEModel takes an attached head (a SigmoidHead), not {head!r}: "
+                            "load_model(name, head=PATH), or loading.attach_head(backend, PATH)")
         self.backend = backend
-        self.head = attach_head(backend, head, head_key, allow_other_model, prompt_style)
+        self.head = head
         self.head.eval()
         self.head.requires_grad_(False)
         self.batch_size = check_batch_size(batch_size)
@@ -90,12 +106,9 @@ class QEModel:
         self._reverse = reverse
         self._reverse_options = dict(reverse_options or {})
         self.set_direction(direction)
-        if softmax_over not in SOFTMAX_NORMALISERS:
-            raise OptionError(f"softmax_over must be one of {', '.join(SOFTMAX_NORMALISERS)}, "
-                              f"not {softmax_over!r}")
         #: What the softmax is normalised over: the model's decoding shortlist where it has
         #: one (Bergamot), else the full vocabulary; "full" always uses the full vocabulary.
-        self.softmax_over = softmax_over
+        self.softmax_over = check_softmax_over(softmax_over)
 
     @property
     def name(self) -> str:
@@ -184,54 +197,13 @@ class QEModel:
         """The error-span thresholds for ``method``: ``override`` (a number: the minor
         threshold, major = the method's floor; or (minor, major)), else the head's calibration,
         else the method's default (with a warning)."""
-        floor = self.score_floor(method)
-        ceiling = 1.0 if METHOD_TABLE[method].is_probability else 0.0
-        if override is not None:
-            if isinstance(override, SpanThresholds):
-                return override
-            number = (int, float)
-            if isinstance(override, number) and not isinstance(override, bool):
-                minor, major = override, floor
-            elif (isinstance(override, (tuple, list)) and len(override) == 2
-                  and all(isinstance(v, number) and not isinstance(v, bool) for v in override)):
-                minor, major = override
-            else:
-                raise OptionError(f"span_threshold must be a number (minor) or a (minor, major) "
-                                  f"pair of numbers, got {override!r}")
-            for value in (minor, major):
-                if not floor <= value <= ceiling:
-                    raise OptionError(f"span threshold {value} is outside the {method} score "
-                                      f"range [{floor:g}, {ceiling:g}]")
-            return SpanThresholds(float(minor), float(major), "min", floor)
-        calibrated = self.head.config.span_thresholds.get(method)
-        if calibrated:
-            return SpanThresholds.from_dict(calibrated, floor)
-        if method not in self._warned_spans:
-            self._warned_spans.add(method)
-            warnings.warn(SigmoidQEWarning(
-                f"no calibrated span thresholds for {method} with this head: using the default "
-                f"{DEFAULT_THRESHOLDS[method]} (calibrate with: sigmoid-qe-calibrate --head DIR "
-                f"--mqm SPANS.tsv, or --dev PAIRS.tsv without human spans)"),
-                stacklevel=3)
-        minor, major = DEFAULT_THRESHOLDS[method]
-        return SpanThresholds(minor, major, "min", floor)
+        return resolve_thresholds(method, override, self.head.config.span_thresholds.get(method),
+                                  self.score_floor(method), self._warned_spans)
 
     def span_model(self) -> Optional[SpanModel]:
         """The head's word-level error model (what ``spans=True`` uses by default), or None
         (then spans threshold the method's token scores; a warning says why)."""
-        data = self.head.config.span_model
-        if data is None:
-            return None
-        model = SpanModel.from_dict(data)
-        if model.needs_reverse and not self.has_reverse():
-            if "span-model" not in self._warned_spans:
-                self._warned_spans.add("span-model")
-                warnings.warn(SigmoidQEWarning(
-                    "the head's span model reads the reverse direction, which this model "
-                    "lacks (give --reverse-model): spans threshold the token scores instead"),
-                    stacklevel=3)
-            return None
-        return model
+        return head_span_model(self)
 
     def footprint(self) -> Tuple[int, int]:
         """(bytes on disk, parameters) of model + head, for WMT submission headers."""
@@ -241,7 +213,6 @@ class QEModel:
 
     def score_floor(self, method: str) -> float:
         """The lowest token score ``method`` can give (confidence and threshold range)."""
-        import math
         return -math.log(self.backend.vocab_size) if method == "entropy" else 0.0
 
     def score(self, sources: Iterable[str], hypotheses: Iterable[str],
@@ -266,22 +237,20 @@ class QEModel:
         the source words the translation leaves out (``source_errors``, the reverse model).
         """
         direction = checked_direction(direction or self.default_direction)
+        sources, hypotheses = segments(sources, "sources"), segments(hypotheses, "hypotheses")
         if direction != "forward":
-            return self._score_directions(
-                sources, hypotheses, direction, method=method, aggregate=aggregate,
+            return score_directions(
+                self, sources, hypotheses, direction, method=method, aggregate=aggregate,
                 batch_size=batch_size, progress=progress, include_eos=include_eos,
                 extra_stats=extra_stats, spans=spans, span_threshold=span_threshold,
                 check_direction=check_direction, omissions=False)
         method, aggregate = self.scoring(method, aggregate)
         entry = check_method(method, aggregate)
-        sources, hypotheses = segments(sources, "sources"), segments(hypotheses, "hypotheses")
         if len(sources) != len(hypotheses):
             raise InputError(f"{len(sources)} sources but {len(hypotheses)} translations")
         batch_size = check_batch_size(batch_size if batch_size is not None else self.batch_size)
         eos = self.include_eos if include_eos is None else include_eos
-        unknown = [s for s in extra_stats if s not in STATISTICS]
-        if unknown:
-            raise OptionError(f"unknown token statistic(s) {', '.join(unknown)}")
+        _check_statistics(extra_stats)
         if check_direction:
             mismatch = direction_warning(self.backend.lp, sources, hypotheses)
             if mismatch:
@@ -295,111 +264,36 @@ class QEModel:
         wanted = list(dict.fromkeys(shown + list(SPAN_MODEL_STATS if span_model else ())))
         reverse = (span_model_reverse(self, sources, hypotheses, batch_size, progress, eos)
                    if span_model is not None and span_model.needs_reverse else None)
-        omitted = (self._omissions(span_model, omissions, sources, hypotheses, span_threshold,
-                                   batch_size, progress, eos) if spans else None)
+        omitted = (_omitted(self, span_model, omissions, sources, hypotheses, span_threshold,
+                            batch_size, progress, eos) if spans else None)
         token_stats = score_tokens(self.backend, self.head, pairs, wanted, batch_size, progress,
                                    softmax_over=self.softmax_over)
         result: List[SegmentScore] = []
-        eos_id = self.backend.eos_token_id
         for src, hyp, pair, stats in zip(sources, hypotheses, pairs, token_stats):
-            tokens = [TokenScore(token=tok, token_id=tid, start=s, end=e,
-                                 **{name: getattr(stats, name)[k] for name in shown})
-                      for k, (tok, tid, (s, e)) in
-                      enumerate(zip(pair.tokens, stats.token_ids, pair.offsets))]
             if stats.token_ids:
                 value = _sentence_score(method, aggregate, stats)
             else:  # not even an EOS to fall back on: a defined, worst score (never NaN)
                 warnings.warn(InputWarning("no token to score: given the lowest token score",
                                            "translation", pair.index), stacklevel=2)
                 value = aggregate_scores([self.score_floor(method)], aggregate)
-            segment = SegmentScore(src, hyp, value, tokens, pair.truncated)
-            if span_model is not None:
-                segment.errors = span_model.segment_errors(
-                    hyp, src, TokenArrays.from_stats(pair.offsets, stats, eos_id),
-                    reverse[len(result)] if reverse is not None else None)
-            elif thresholds is not None:
-                values = orient(method, getattr(stats, entry.statistic))
-                segment.errors = segment_errors(hyp, pair.offsets, values,
-                                                [t == eos_id for t in stats.token_ids], thresholds)
+            segment = SegmentScore(src, hyp, value, _token_scores(pair, stats, shown),
+                                   pair.truncated)
+            if spans:
+                segment.errors = _errors(self.backend.eos_token_id, pair, stats, segment,
+                                         span_model or thresholds, method,
+                                         reverse[len(result)] if reverse is not None else None)
             if omitted is not None:
                 segment.source_errors = omitted[len(result)]
             result.append(segment)
         return QEResult(result, method, aggregate,
                         str(self.signature(method, aggregate, eos, "forward")))
 
-    def _omissions(self, span_model, asked, sources, hypotheses, span_threshold, batch_size,
-                   progress, eos):
-        """``source_errors`` for forward spans when asked (or the span model says so)."""
-        wanted = asked if asked is not None else bool(span_model and span_model.omissions)
-        if not wanted or (asked is None and not self.has_reverse()):
-            return None
-        return span_source_errors(self, sources, hypotheses, span_threshold, batch_size,
-                                  progress, eos)
-
     def predict(self, samples, batch_size: Optional[int] = None, gpus: Optional[int] = None,
                 progress_bar: bool = True, **score_options):
         """COMET's call: ``[{"src": ..., "mt": ...}]`` in, ``.scores``, ``.system_score`` and,
         with ``spans=True``, ``.metadata.error_spans`` out; the same numbers as :meth:`score`
         (:mod:`.comet_api`)."""
-        from .comet_api import predict
-        return predict(self, samples, batch_size, gpus, progress_bar, **score_options)
-
-    def _score_directions(self, sources, hypotheses, direction: str, method=None,
-                          aggregate=None, span_threshold=None, check_direction=True,
-                          **options) -> QEResult:
-        """``reverse`` / ``both``: the opposite model scores each source given its
-        translation (with the same method and aggregation); ``both`` adds the forward score."""
-        method, aggregate = self.scoring(method, aggregate)
-        sources, hypotheses = segments(sources, "sources"), segments(hypotheses, "hypotheses")
-        forward = None
-        if direction == "both":
-            forward = self.score(sources, hypotheses, method, aggregate, direction="forward",
-                                 span_threshold=span_threshold,
-                                 check_direction=check_direction, **options).segments
-        backward = self.reverse_segments(sources, hypotheses, method, aggregate,
-                                         span_threshold=span_threshold,
-                                         check_direction=check_direction and forward is None,
-                                         **options)
-        eos = self.include_eos if options.get("include_eos") is None else options["include_eos"]
-        return QEResult(self.joined_directions(sources, hypotheses, forward, backward, aggregate),
-                        method, aggregate, str(self.signature(method, aggregate, eos, direction)))
-
-    def reverse_segments(self, sources: Sequence[str], hypotheses: Sequence[str], method=None,
-                         aggregate=None, span_threshold=None, check_direction: bool = False,
-                         **options) -> List[SegmentScore]:
-        """The reverse side alone: the opposite model's scores of each source given its
-        translation (its warnings worded as the user's sides); ``check_direction`` warns
-        when the texts look like another pair. Data-parallel scoring shards this pass with
-        its own batch plan (:meth:`batch_plan` with ``side="reverse"``)."""
-        method, aggregate = self.scoring(method, aggregate)
-        if check_direction:
-            mismatch = direction_warning(self.backend.lp, sources, hypotheses)
-            if mismatch:
-                warnings.warn(SigmoidQEWarning(mismatch), stacklevel=3)
-        with reverse_side_warnings():
-            return self.reverse.score(hypotheses, sources, method, aggregate,
-                                      direction="forward", check_direction=False,
-                                      span_threshold=span_threshold, **options).segments
-
-    @staticmethod
-    def joined_directions(sources: Sequence[str], hypotheses: Sequence[str],
-                          forward: Optional[List[SegmentScore]], backward: List[SegmentScore],
-                          aggregate: str) -> List[SegmentScore]:
-        """One segment per pair from the forward segments (None: ``reverse`` only) and the
-        reverse ones: the ``both`` score (:func:`.directions.combine`), the source side's
-        tokens and spans."""
-        out: List[SegmentScore] = []
-        for k, rev in enumerate(backward):
-            if forward is None:
-                seg = SegmentScore(sources[k], hypotheses[k], rev.score, [], rev.truncated)
-            else:
-                seg = forward[k]
-                seg.score = combine(seg.score, rev.score, aggregate)
-                seg.truncated = seg.truncated or rev.truncated
-            seg.source_tokens = rev.tokens
-            seg.source_errors = rev.errors
-            out.append(seg)
-        return out
+        return comet_predict(self, samples, batch_size, gpus, progress_bar, **score_options)
 
     def batch_plan(self, sources: Sequence[str], hypotheses: Sequence[str],
                    batch_size: Optional[int] = None,
@@ -407,7 +301,6 @@ class QEModel:
         """The length-sorted batches (row indices) :meth:`score` would build for these
         pairs: what data-parallel scoring shares out whole (:mod:`sigmoid_qe.parallel`).
         ``side="reverse"``: those of the opposite model's pass (:meth:`reverse_segments`)."""
-        from .scoring import length_sorted_batches  # the batching rule scoring uses
         if side == "reverse":
             return self.reverse.batch_plan(hypotheses, sources, batch_size, include_eos)
         eos = self.include_eos if include_eos is None else include_eos
@@ -423,7 +316,6 @@ class QEModel:
         """The length-sorted batches (source indices) :meth:`generate` builds for
         ``sources``, for data-parallel generation to share out whole (as :meth:`batch_plan`
         does for scoring); None where the backend does not say how it batches."""
-        from .scoring import length_sorted_batches
         lengths = getattr(self.backend, "generation_lengths", None)
         if lengths is None:
             return None
@@ -443,18 +335,9 @@ class QEModel:
         released, so memory does not grow with the input. Warnings name the pair's position
         in the whole input; the direction check runs on the first chunk. ``total`` (when
         known) sizes the progress bar. Other options are those of :meth:`score`."""
-        from .distributed import DistContext
-        from .parallel import scored_chunks
         if chunk_size < 1:
             raise OptionError(f"chunk_size must be at least 1, got {chunk_size}")
-
-        def checked(items):
-            for k, pair in enumerate(items):
-                if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
-                    raise TypeError(f"pair {k} is not (source, hypothesis): {pair!r:.80}")
-                yield pair
-        pairs = checked(pairs)
-        for _, segments in scored_chunks(self, pairs, chunk_size, DistContext(), 0, progress,
+        for _, segments in scored_chunks(self, _checked_pairs(pairs), chunk_size, DistContext(), 0, progress,
                                          total, method=method, aggregate=aggregate,
                                          **score_options):
             yield from segments
@@ -466,36 +349,11 @@ class QEModel:
         that can decode (Bergamot, Hugging Face). ``decoding`` is a :class:`Decoding` or a
         strategy name (greedy, beam, sample) with its options as keywords (``beam_size``,
         ``temperature``, ``top_k``, ``top_p``, ``epsilon``, ``seed``, ``length_penalty``).
-
-        Sampling seeds follow each source's position in the whole input: ``indices`` (one per
-        source, e.g. a rank's share ``r, r + w, ...`` of a sharded run), else ``first_index``,
-        ``first_index + 1``, ...; so a share is generated in batches with the draws it would
-        get in one run."""
-        import dataclasses
-
-        from .decoding import Decoding
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-            raise OptionError(f"n (candidates per source) must be an integer >= 1, got {n!r}")
-        if not isinstance(decoding, Decoding):
-            strategy = decoding or ("beam" if (n or 1) > 1 else "greedy")
-            decoding = Decoding(strategy, n or 1, **options)
-        elif options:
-            raise OptionError("give the decoding options in the Decoding, or a strategy name "
-                              "with keywords")
-        elif n is not None and n != decoding.n:
-            if decoding.n != 1:
-                raise OptionError(f"n={n} but the Decoding asks for {decoding.n} candidates")
-            decoding = dataclasses.replace(decoding, n=n)  # Decoding("beam") with n=8
-        if not self.backend.can_generate():
-            raise NotImplementedError(f"{self.backend.name}: this backend cannot translate")
-        sources = segments(sources, "sources")
-        if indices is None:
-            indices = range(first_index, first_index + len(sources))
-        elif len(indices) != len(sources):
-            raise OptionError(f"{len(indices)} indices for {len(sources)} sources")
-        return self.backend.generate(sources, decoding,
-                                     batch_size=check_batch_size(batch_size or self.batch_size),
-                                     indices=list(indices))
+        Sampling seeds follow ``indices`` (one per source), else ``first_index``, ``first_index
+        + 1``, ... (:mod:`sigmoid_qe.generation`)."""
+        return generation.generate(self, segments(sources, "sources"), decoding, n,
+                                   check_batch_size(batch_size or self.batch_size), first_index,
+                                   indices, **options)
 
     def translate(self, sources: Iterable[str], batch_size: Optional[int] = None,
                   n: Optional[int] = None, decoding: Union[str, Decoding, None] = None,
@@ -503,9 +361,17 @@ class QEModel:
         """Translations: one string per source (greedy) when neither ``n`` nor ``decoding``
         is given, else a list of ``n`` candidates per source (see :meth:`generate`)."""
         found = self.generate(sources, decoding, n, batch_size, **options)
-        if n is None and decoding is None:
-            return [c[0].text for c in found]
-        return [[c.text for c in per] for per in found]
+        return generation.texts(found, n is None and decoding is None)
+
+
+def _omitted(model, span_model, asked, sources, hypotheses, span_threshold, batch_size,
+             progress, eos):
+    """``source_errors`` for forward spans when asked (or the span model says so)."""
+    wanted = asked if asked is not None else bool(span_model and span_model.omissions)
+    if not wanted or (asked is None and not model.has_reverse()):
+        return None
+    return span_source_errors(model, sources, hypotheses, span_threshold, batch_size,
+                              progress, eos)
 
 
 def _warn_empty(sources: Sequence[str], hypotheses: Sequence[str]) -> None:
@@ -520,50 +386,87 @@ def _warn_empty(sources: Sequence[str], hypotheses: Sequence[str]) -> None:
                                        "token only", "translation", pos), stacklevel=3)
 
 
+def _check_statistics(names: Sequence[str]) -> None:
+    unknown = [name for name in names if name not in STATISTICS]
+    if unknown:
+        raise OptionError(f"unknown token statistic(s) {', '.join(unknown)}")
+
+
+def _token_scores(pair, stats: TokenStats, shown: Sequence[str]) -> List[TokenScore]:
+    """The per-token details of one segment: the statistics in ``shown``."""
+    return [TokenScore(token=tok, token_id=tid, start=s, end=e,
+                       **{name: getattr(stats, name)[k] for name in shown})
+            for k, (tok, tid, (s, e)) in enumerate(zip(pair.tokens, stats.token_ids, pair.offsets))]
+
+
+def _errors(eos_id: int, pair, stats: TokenStats, segment: SegmentScore,
+            spotter: Union[SpanModel, SpanThresholds], method: str, reverse=None) -> list:
+    """One segment's error spans: from the head's span model, or by thresholding the method's
+    token scores."""
+    if isinstance(spotter, SpanModel):
+        return spotter.segment_errors(segment.hypothesis, segment.source,
+                                      TokenArrays.from_stats(pair.offsets, stats, eos_id), reverse)
+    values = orient(method, getattr(stats, METHOD_TABLE[method].statistic))
+    return segment_errors(segment.hypothesis, pair.offsets, values,
+                          [t == eos_id for t in stats.token_ids], spotter)
+
+
+def head_span_model(model: QEModel) -> Optional[SpanModel]:
+    """``model``'s head's word-level error model, or None (then spans threshold the method's
+    token scores; a warning, once, says why when the span model needs a reverse model that
+    is not there)."""
+    data = model.head.config.span_model
+    if data is None:
+        return None
+    span_model = SpanModel.from_dict(data)
+    if span_model.needs_reverse and not model.has_reverse():
+        if "span-model" not in model._warned_spans:
+            model._warned_spans.add("span-model")
+            warnings.warn(SigmoidQEWarning(
+                "the head's span model reads the reverse direction, which this model "
+                "lacks (give --reverse-model): spans threshold the token scores instead"),
+                stacklevel=4)
+        return None
+    return span_model
+
+
+def _checked_pairs(items: Iterable) -> Iterator[Tuple[str, str]]:
+    for k, pair in enumerate(items):
+        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise TypeError(f"pair {k} is not (source, hypothesis): {pair!r:.80}")
+        yield pair
+
+
 def _sentence_score(method: str, aggregate: str, stats: TokenStats) -> float:
     values = orient(method, getattr(stats, METHOD_TABLE[method].statistic))
     return aggregate_scores(values, aggregate)
 
 
 def load_model(name_or_dir: str, head: HeadSpec = None, lp: Optional[str] = None,
-               device: Optional[str] = None, precision: str = "fp32", batch_size: int = 32,
-               prompt_template: Optional[str] = None, include_eos: bool = True,
-               trust_remote_code: bool = False, revision: Optional[str] = None,
-               head_key: Optional[str] = None, allow_other_model: bool = False,
-               prompt_style: Optional[str] = None, reverse_model: Optional[str] = None,
-               reverse_head: HeadSpec = None, direction: Optional[str] = None,
-               softmax_over: str = "shortlist") -> QEModel:
+               device: Optional[str] = None, options: Optional[LoadOptions] = None,
+               **keywords) -> QEModel:
     """Load a model (Hugging Face name/dir, ``bergamot-en-pt``/``bergamot-pt-en``, or a Marian
     binary-model dir) and its head, ready to score.
 
-    ``head`` is a head directory, a state-dict file (``head_key`` names its tensor),
-    ``"untrained"`` or a :class:`SigmoidHead`; a head trained for another model is refused
-    unless ``allow_other_model``. ``prompt_style`` names the input format of causal LMs
-    (:mod:`sigmoid_qe.prompts`; default: the head's, else ``default``). ``trust_remote_code``
-    stays off unless asked: a model repository's code runs with the user's rights.
-    ``direction`` (forward, reverse, both; default: the head's) is what :meth:`QEModel.score`
-    uses unless told otherwise; ``reverse_model`` / ``reverse_head`` name the opposite
-    direction's model and head (default: see :func:`.directions.load_reverse`).
-    ``softmax_over`` "shortlist" (default) normalises softmax statistics over the model's
-    lexical shortlist plus the hypothesis tokens where it has one (Bergamot), as it decodes;
-    "full" over the whole vocabulary.
+    ``head`` is a head directory, a state-dict file, ``"untrained"`` or a
+    :class:`SigmoidHead`; a head trained for another model is refused unless
+    ``allow_other_model``. ``options`` (a :class:`~sigmoid_qe.loading.LoadOptions`) says the
+    rest; its fields may also be given as keywords (``load_model(name, batch_size=8,
+    direction="both")``), which fill in ``options``.
     """
-    check_batch_size(batch_size)
-    if direction is not None:
-        checked_direction(direction)
+    options = LoadOptions.given(options, **keywords)
+    check_batch_size(options.batch_size)
+    if options.direction is not None:
+        checked_direction(options.direction)
     backend, head = load_backend_and_head(
-        name_or_dir, head, lp=lp, device=device, precision=precision,
-        prompt_template=prompt_template, trust_remote_code=trust_remote_code, revision=revision,
-        head_key=head_key, allow_other_model=allow_other_model, prompt_style=prompt_style)
-    reverse_options = {"device": device, "precision": precision, "batch_size": batch_size,
-                       "include_eos": include_eos, "trust_remote_code": trust_remote_code,
-                       "softmax_over": softmax_over}
-    if reverse_model is not None or reverse_head is not None:
-        reverse_options.update(reverse_model=reverse_model, reverse_head=reverse_head)
-    return QEModel(backend, head=head, batch_size=batch_size, include_eos=include_eos,
-                   allow_other_model=allow_other_model, prompt_style=prompt_style,
-                   reverse_options=reverse_options, direction=direction,
-                   softmax_over=softmax_over)
+        name_or_dir, head, lp=lp, device=device, precision=options.precision,
+        prompt_template=options.prompt_template, trust_remote_code=options.trust_remote_code,
+        revision=options.revision, head_key=options.head_key,
+        allow_other_model=options.allow_other_model, prompt_style=options.prompt_style)
+    return QEModel(backend, head, batch_size=options.batch_size,
+                   include_eos=options.include_eos,
+                   reverse_options=options.reverse_options(device), direction=options.direction,
+                   softmax_over=options.softmax_over)
 
 
 def load_reverse(model: QEModel, reverse_model: Optional[str] = None, reverse_head: HeadSpec = None,
@@ -585,8 +488,8 @@ def load_reverse(model: QEModel, reverse_model: Optional[str] = None, reverse_he
         raise OptionError(f"{model.name} translates one direction only: give the opposite "
                           f"model with --reverse-model (and its head with --reverse-head) to "
                           f"score the source given the translation")
-    return QEModel(backend, head=reverse_head if reverse_head is not None else model.head,
-                   batch_size=model.batch_size, include_eos=model.include_eos,
+    head = model.head if reverse_head is None else attach_head(backend, reverse_head)
+    return QEModel(backend, head, batch_size=model.batch_size, include_eos=model.include_eos,
                    softmax_over=model.softmax_over)
 
 

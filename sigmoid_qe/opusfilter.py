@@ -26,6 +26,7 @@ OpusFilter's own ``filter()`` scores one pair at a time; this filter scores in c
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import warnings
@@ -38,7 +39,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
                       "clone: pip install -e '.[opusfilter]')") from exc
 
 from .errors import InputWarning
-from .filtering import FILTER_SCORING
+from .filtering import Watch, accept, apply_default_direction, filter_pairs, filter_scoring
 from .off_target import OffTarget, target_language
 
 __all__ = ["PairScore", "SigmoidQEFilter"]
@@ -64,7 +65,6 @@ def _check_parameters(threshold, lp, model, head, batch_size, chunk_size, direct
     """Everything that can be checked without data, at construction: OpusFilter opens its
     output files before the first pair is scored, so a mistake found then leaves them empty."""
     import math
-    from pathlib import Path
 
     def refuse(text: str):
         raise ConfigurationError(f"SigmoidQEFilter: {text}")
@@ -82,6 +82,13 @@ def _check_parameters(threshold, lp, model, head, batch_size, chunk_size, direct
                         ("direction", direction)):
         if value is not None and not isinstance(value, str):
             refuse(f"{name} must be a string, got {value!r}")
+    _check_names(lp, model, head, direction, device, refuse)
+
+
+def _check_names(lp, model, head, direction, device, refuse) -> None:
+    """The named things exist: a direction, a default model for the pair, a device, a head."""
+    from pathlib import Path
+
     from .errors import SigmoidQEError
     try:
         if direction is not None:
@@ -112,8 +119,7 @@ class SigmoidQEFilter(FilterABC):
         super().__init__(**kwargs)
         _check_parameters(threshold, lp, model, head, batch_size, chunk_size, direction, device,
                           keep_off_target)
-        if method is None and aggregate is None:
-            method, aggregate = FILTER_SCORING
+        method, aggregate = filter_scoring(method, aggregate)
         from .errors import SigmoidQEError
         from .methods import check_method
         try:
@@ -144,9 +150,8 @@ class SigmoidQEFilter(FilterABC):
             except SigmoidQEError as exc:
                 raise ConfigurationError(f"SigmoidQEFilter: {exc}") from None
             if self.direction is None:  # sigmoid-qe-filter's default
-                from .cli.filter import default_direction
-                default_direction(self._model, lambda message: logger.info("SigmoidQEFilter: %s",
-                                                                           message))
+                apply_default_direction(
+                    self._model, lambda message: logger.info("SigmoidQEFilter: %s", message))
             self._off_target = OffTarget(target_language(self._model.backend.lp))
         return self._model
 
@@ -185,11 +190,15 @@ class SigmoidQEFilter(FilterABC):
         if self._off_target is not None:
             self._off_target = OffTarget(self._off_target.expected)
 
-    def _score_chunk(self, chunk: List[Sequence[str]]) -> List[PairScore]:
+    @staticmethod
+    def _check_pairs(chunk: List[Sequence[str]]) -> None:
         for pair in chunk:
             if len(pair) != 2:
                 raise ConfigurationError(f"SigmoidQEFilter scores (source, target) pairs; got "
                                          f"{len(pair)} segments")
+
+    def _score_chunk(self, chunk: List[Sequence[str]]) -> List[PairScore]:
+        self._check_pairs(chunk)
         sources, targets = [p[0] for p in chunk], [p[1] for p in chunk]
         model = self._load(sources, targets)
         with warnings.catch_warnings(record=True) as caught:
@@ -213,9 +222,8 @@ class SigmoidQEFilter(FilterABC):
 
     def accept(self, score: float) -> bool:
         """At or above the threshold, and not off-target (unless ``keep_off_target``)."""
-        if getattr(score, "off_target", False) and not self.keep_off_target:
-            return False
-        return self.threshold is None or score >= self.threshold
+        return accept(score, self.threshold, getattr(score, "off_target", False),
+                      self.keep_off_target)
 
     def decisions(self, pairs) -> Iterator[bool]:
         for _, keep in self._decided(pairs):
@@ -232,9 +240,31 @@ class SigmoidQEFilter(FilterABC):
             if not keep:
                 yield pair
 
-    def _decided(self, pairs):
-        for chunk in self._chunks(pairs):
-            yield from zip(chunk, map(self.accept, self._score_chunk(chunk)))
+    def _decided(self, pairs) -> Iterator[Tuple[Sequence[str], bool]]:
+        """(pair, kept) for every pair, through :func:`sigmoid_qe.filtering.filter_pairs`
+        (the model loads on the first chunk)."""
+        given: collections.deque = collections.deque()
+
+        def checked(chunks):
+            for chunk in chunks:
+                self._check_pairs(chunk)
+                given.extend(chunk)
+                yield from ((pair[0], pair[1]) for pair in chunk)
+
+        chunks = self._chunks(pairs)
+        first = next(chunks, None)
+        if first is None:
+            return
+        self._check_pairs(first)
+        model = self._load([p[0] for p in first], [p[1] for p in first])
+        watch = Watch(model.backend.lp)
+        watch.off_target = self._off_target
+        for decision in filter_pairs(model, checked(itertools.chain([first], chunks)),
+                                     self.threshold, keep_off_target=self.keep_off_target,
+                                     chunk_size=self.chunk_size, watch=watch,
+                                     method=self.method, aggregate=self.aggregate,
+                                     direction=self.direction):
+            yield given.popleft(), decision.keep
 
     @property
     def accept_threshold(self):

@@ -370,7 +370,7 @@ def write_output(path: PathLike, content: Union[str, bytes]) -> None:
 def write_files_atomically(files: Mapping[PathLike, Union[str, bytes]]) -> List[Path]:
     """Write several files as one: all are staged first, then all renamed.
 
-    Missing parent folders are created (these are output folders, e.g. ``--out``). If
+    Missing parent folders are created (these are output folders, e.g. ``--output-dir``). If
     anything fails before the renames, no target is touched. Returns the written paths.
     """
     staged: Dict[Path, _Staged] = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from .directions import joined_directions, reverse_segments
 from .distributed import DistContext, current_context
 from .errors import InputError, shifted_input_warnings
 from .progress import PassesBar, progress_bar
@@ -75,7 +76,7 @@ def sharded_segments(model, items: Sequence[Tuple[int, Tuple[str, str]]], ctx: D
 
     def reverse(part):
         with shifted_input_warnings(position=lambda _side, k: part[k][0]):
-            return model.reverse_segments(*rows(part), method, aggregate,
+            return reverse_segments(model, *rows(part), method, aggregate,
                                           check_direction=check_direction
                                           and direction == "reverse", **options)
     plan = model.batch_plan(sources, hypotheses, size, eos) if ctx.active else None
@@ -94,7 +95,7 @@ def sharded_segments(model, items: Sequence[Tuple[int, Tuple[str, str]]], ctx: D
                          everyone)
     if backward is None:
         return None
-    return model.joined_directions(sources, hypotheses, both, backward, aggregate)
+    return joined_directions(sources, hypotheses, both, backward, aggregate)
 
 
 def rank_rows(batches: Sequence[Sequence[int]], rank: int, world: int) -> List[int]:

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .errors import OptionError
+from .errors import OptionError, SigmoidQEWarning
 from .methods import METHOD_TABLE
 
 Span = Tuple[int, int]
@@ -189,3 +190,40 @@ def segment_errors(text: str, token_spans: Sequence[Span], values: Sequence[floa
     per_word = word_scores(words, [s for s, _ in content], [v for _, v in content],
                            thresholds.word_aggregate)
     return error_spans(text, words, per_word, eos[0] if eos else None, thresholds)
+
+
+def resolve_thresholds(method: str, override=None, calibrated: Optional[Dict[str, object]] = None,
+                       floor: float = 0.0, warned: Optional[set] = None) -> SpanThresholds:
+    """The error-span thresholds for ``method``: ``override`` (a :class:`SpanThresholds`, a
+    number: the minor threshold with major = ``floor``, or a (minor, major) pair), else the
+    head's ``calibrated`` ones, else the method's default, with one warning per method (the
+    methods warned about are kept in ``warned``)."""
+    ceiling = 1.0 if METHOD_TABLE[method].is_probability else 0.0
+    if override is not None:
+        if isinstance(override, SpanThresholds):
+            return override
+        number = (int, float)
+        if isinstance(override, number) and not isinstance(override, bool):
+            minor, major = override, floor
+        elif (isinstance(override, (tuple, list)) and len(override) == 2
+              and all(isinstance(v, number) and not isinstance(v, bool) for v in override)):
+            minor, major = override
+        else:
+            raise OptionError(f"span_threshold must be a number (minor) or a (minor, major) "
+                              f"pair of numbers, got {override!r}")
+        for value in (minor, major):
+            if not floor <= value <= ceiling:
+                raise OptionError(f"span threshold {value} is outside the {method} score "
+                                  f"range [{floor:g}, {ceiling:g}]")
+        return SpanThresholds(float(minor), float(major), "min", floor)
+    if calibrated:
+        return SpanThresholds.from_dict(calibrated, floor)
+    warned = set() if warned is None else warned
+    if method not in warned:
+        warned.add(method)
+        warnings.warn(SigmoidQEWarning(
+            f"no calibrated span thresholds for {method} with this head: using the default "
+            f"{DEFAULT_THRESHOLDS[method]} (calibrate with: sigmoid-qe-calibrate --head DIR "
+            f"--mqm SPANS.tsv, or --dev PAIRS.tsv without human spans)"), stacklevel=4)
+    minor, major = DEFAULT_THRESHOLDS[method]
+    return SpanThresholds(minor, major, "min", floor)

@@ -54,18 +54,19 @@ def test_every_results_section_says_its_data_role():
 LOCAL_IMPORTS = {
     "backends/__init__.py": 7, "backends/bergamot.py": 4, "backends/hf.py": 3,
     "challenge/span_calibration.py": 1, "cli/common.py": 9, "cli/compare.py": 3,
-    "cli/calibrate.py": 4, "cli/eval.py": 18, "cli/filter.py": 2, "cli/rerank.py": 2, "cli/score.py": 7,
-    "cli/train.py": 7, "distributed.py": 1, "head.py": 4, "languages.py": 1, "loading.py": 1,
-    "metaeval/report.py": 2, "metaeval/score_testset.py": 1, "metric.py": 3, "model.py": 7,
-    "opusfilter.py": 6, "parallel.py": 1, "progress.py": 1, "report_html.py": 1, "rerank.py": 2,
-    "resume.py": 3, "training/checkpoint.py": 2, "training/trainer.py": 2,
+    "cli/calibrate.py": 4, "cli/eval.py": 18, "cli/filter.py": 2, "cli/rerank.py": 2,
+    "cli/score.py": 9, "cli/train.py": 7, "distributed.py": 1, "head.py": 4, "languages.py": 1,
+    "loading.py": 1, "metaeval/report.py": 2, "metaeval/score_testset.py": 1, "metric.py": 3,
+    "opusfilter.py": 12, "outputs.py": 1, "parallel.py": 1, "progress.py": 1, "report_html.py": 1,
+    "rerank.py": 3, "resume.py": 4,
+    "training/checkpoint.py": 2, "training/trainer.py": 2,
 }
 #: Light standard-library modules gain nothing from a local import. The ones still local sit in
 #: modules other work was changing at the time; they move to the top with the next cleanup.
 LIGHT = {"argparse", "dataclasses", "json", "math", "os", "re", "signal", "stat", "warnings"}
-LIGHT_PENDING = {("cli/common.py", "signal"), ("cli/filter.py", "warnings"),
+LIGHT_PENDING = {("cli/common.py", "signal"),
                  ("cli/score.py", "argparse"), ("cli/score.py", "warnings"),
-                 ("model.py", "math"), ("model.py", "dataclasses"), ("resume.py", "stat")}
+                 ("resume.py", "stat")}
 
 
 def _local_imports():
@@ -165,3 +166,17 @@ def test_names_cited_in_readme_and_results_exist():
         "sigmoid_qe.methods.NOPE"]
     for doc in ("README.md", "benchmarks/RESULTS.md"):
         assert _missing_names((REPO_ROOT / doc).read_text(encoding="utf-8")) == [], doc
+
+
+def test_qemodel_stays_small_and_load_model_takes_few_parameters():
+    """QEModel holds the scoring state and thin delegates (generation, spans, directions live
+    in their modules); load_model's options live in LoadOptions, not in its signature."""
+    import ast
+    tree = ast.parse((REPO_ROOT / "sigmoid_qe" / "model.py").read_text(encoding="utf-8"))
+    nodes = {n.name: n for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    body = nodes["QEModel"]
+    assert body.end_lineno - body.lineno + 1 < 250
+    args = nodes["load_model"].args
+    count = (len(args.posonlyargs) + len(args.args) + len(args.kwonlyargs)
+             + (args.vararg is not None) + (args.kwarg is not None))
+    assert count <= 8

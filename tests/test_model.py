@@ -35,6 +35,30 @@ def test_head_for_another_model_is_refused_unless_allowed(tmp_path, marian_qe, t
     assert torch.equal(qe.head.weight, emb)
 
 
+def test_load_model_options_object_and_old_keywords_agree(tiny_marian_dir):
+    from sigmoid_qe.loading import LoadOptions
+    old = load_model(tiny_marian_dir, head="untrained", device="cpu", batch_size=3,
+                     include_eos=False, softmax_over="full")
+    new = load_model(tiny_marian_dir, head="untrained", device="cpu",
+                     options=LoadOptions(batch_size=3, include_eos=False, softmax_over="full"))
+    assert (old.batch_size, old.include_eos, old.softmax_over) == (3, False, "full")
+    assert (new.batch_size, new.include_eos, new.softmax_over) == (3, False, "full")
+    # keywords fill in a given options object
+    mixed = load_model(tiny_marian_dir, head="untrained", device="cpu",
+                       options=LoadOptions(batch_size=3), include_eos=False)
+    assert (mixed.batch_size, mixed.include_eos) == (3, False)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'batchsize'"):
+        load_model(tiny_marian_dir, head="untrained", device="cpu", batchsize=3)
+
+
+def test_qemodel_takes_an_attached_head_only(marian_qe):
+    from sigmoid_qe.model import QEModel
+    with pytest.raises(TypeError, match="attached head"):
+        QEModel(marian_qe.backend, "some/head/dir")
+    again = QEModel(marian_qe.backend, marian_qe.head)
+    assert again.head is marian_qe.head
+
+
 def test_untrained_head_equals_the_output_embedding(marian_qe, tiny_marian_dir):
     qe = load_model(tiny_marian_dir, head="untrained", device="cpu")
     assert torch.equal(qe.head.weight, marian_qe.backend.output_embedding())

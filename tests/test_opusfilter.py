@@ -105,14 +105,26 @@ def test_opusfilter_drops_the_wrong_language_and_the_copy_and_thresholds(tmp_pat
 
 
 def test_filter_object_scores_in_chunks_and_keeps_off_target_on_request(monkeypatch):
+    from sigmoid_qe.model import QEModel
     from sigmoid_qe.opusfilter import PairScore, SigmoidQEFilter
     qe = SigmoidQEFilter(lp="en-pt", threshold=0.0, device="cpu", chunk_size=4)
     assert qe.score_direction == opusfilter.CLEAN_HIGH
-    calls = []
-    real = qe._score_chunk
-    monkeypatch.setattr(qe, "_score_chunk", lambda chunk: calls.append(len(chunk)) or real(chunk))
+    calls, depth = [], []
+    real = QEModel.score
+
+    def counted(self, sources, *args, **kwargs):  # outer calls only (both directions nest)
+        if not depth:
+            calls.append(len(sources))
+        depth.append(1)
+        try:
+            return real(self, sources, *args, **kwargs)
+        finally:
+            depth.pop()
+
+    monkeypatch.setattr(QEModel, "score", counted)
     assert list(qe.filter(zip(EN, PT))) == [(EN[i], PT[i]) for i in ON_TARGET]
     assert calls == [4, 2]  # two chunks, not six single pairs
+    monkeypatch.setattr(QEModel, "score", real)
     scores = list(qe.score(zip(EN, PT)))
     assert [s.off_target for s in scores] == [i not in ON_TARGET for i in range(len(EN))]
     assert all(isinstance(s, PairScore) and json.loads(json.dumps(s)) == float(s) for s in scores)

@@ -1,6 +1,6 @@
 """``sigmoid-qe-calibrate``: fit where ``--spans`` puts errors, for any model and head.
 
-    sigmoid-qe-calibrate --head my-head/ --mqm spans.tsv --dev dev.tsv --output my-head-calibrated/
+    sigmoid-qe-calibrate --head my-head/ --mqm spans.tsv --dev dev.tsv --output-dir my-head-calibrated/
     sigmoid-qe-calibrate --head my-head/ --dev dev.tsv --write      # no human spans at hand
 
 * ``--mqm FILE ...``: human error spans (a BioMQM table, a TSV with ``src, mt, errors``, or
@@ -34,6 +34,7 @@ from .common import (
     ArgumentParser,
     add_model_arguments,
     add_quiet_argument,
+    add_term,
     load_from_args,
     notice,
     run_cli,
@@ -62,7 +63,7 @@ def build_parser() -> ArgumentParser:
                            "reverse model's support (scores twice)")
     out = parser.add_argument_group("output")
     where = out.add_mutually_exclusive_group()
-    where.add_argument("--output", default=None, metavar="DIR",
+    add_term(where, "output_dir", old=("--output",), default=None,
                        help="write a calibrated copy of the head into this new folder")
     where.add_argument("--write", action="store_true",
                        help="write the calibration into the head's own config.json")
@@ -98,15 +99,15 @@ def read_dev_pairs(paths: Sequence[str], lp: Optional[str]) -> List[Tuple[str, s
 
 
 def _check_output(args) -> None:
-    """Before any work: --output is new (or an empty folder); --write has a head folder."""
+    """Before any work: --output-dir is new (or an empty folder); --write has a head folder."""
     if args.write and not (args.head and (Path(args.head) / "config.json").is_file()):
         raise OptionError("--write needs --head to be a head folder with a config.json (or "
-                          "write a calibrated copy with --output DIR)")
-    if args.output is None:
+                          "write a calibrated copy with --output-dir DIR)")
+    if args.output_dir is None:
         return
-    path = Path(args.output)
+    path = Path(args.output_dir)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise OptionError(f"--output {args.output}: exists and is not an empty folder (choose a "
+        raise OptionError(f"--output-dir {args.output_dir}: exists and is not an empty folder (choose a "
                           f"new one; nothing of yours is overwritten)")
 
 
@@ -129,7 +130,7 @@ def _calibrate(args, files) -> int:
     report = fit(qe, human, dev, args.features == "both", args.batch_size,
                  progress=False if args.quiet else None)
     text = json.dumps(report, indent=1)
-    if args.output is None and not args.write:
+    if args.output_dir is None and not args.write:
         print(text)
         return 0
     _save(qe, args, report)
@@ -201,14 +202,14 @@ def method_thresholds(qe, dev, lp: str, batch_size: int) -> dict:
 
 
 def _save(qe, args, report: dict) -> None:
-    """Into --output (a new folder with a copy of the head) or the head's own config."""
+    """Into --output-dir (a new folder with a copy of the head) or the head's own config."""
     head = qe.head
     head.config.span_model = report["span_model"]
     if "span_thresholds" in report:
         head.config.span_thresholds = dict(head.config.span_thresholds, **report["span_thresholds"])
-    if args.output is not None:
-        head.save_pretrained(args.output, dtype=head.config.dtype)
-        target = args.output
+    if args.output_dir is not None:
+        head.save_pretrained(args.output_dir, dtype=head.config.dtype)
+        target = args.output_dir
     else:  # only the config changes: the weights stay the user's file
         target = args.head
         write_files_atomically({Path(target) / "config.json": head.config.to_json() + "\n"})

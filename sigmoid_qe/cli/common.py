@@ -1,4 +1,8 @@
-"""The one shell of all six commands: parsing, shared options, warnings, errors, exit codes.
+"""The one shell of all seven commands: parsing, shared options, warnings, errors, exit codes.
+
+* One vocabulary: an option that means the same in several commands is spelled, typed and
+  explained once, in :data:`GLOSSARY`, and added with :func:`add_term`; an old spelling keeps
+  working for one release, with a one-line deprecation warning on stderr.
 
 * A user's mistake (a bad option, file, model or head) is one line on stderr,
   ``PROG: error: ...``, and exit code 2, before any long work where it can be found early;
@@ -15,7 +19,8 @@ import math
 import os
 import sys
 import warnings
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..devices import DEVICES, PRECISION_NAMES
 from ..directions import DIRECTIONS
@@ -27,6 +32,59 @@ from ..prompts import PROMPT_STYLES, check_prompt_template
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Term:
+    """One option concept: its spellings (the long one names it), metavar and help."""
+
+    flags: Tuple[str, ...]
+    metavar: Optional[str]
+    help: str
+
+
+#: The options several commands share, by concept. Spellings the commands keep that differ on
+#: purpose: ``-t`` is ``--translations`` (score, compare), ``--targets`` (filter) and
+#: ``--candidates`` (rerank); ``--temperature`` is rerank's sampling temperature, and
+#: ``--negative-temperature`` train's weighting of softmax negatives; ``--permutations``
+#: (eval) counts permutation trials, not bootstrap resamples.
+GLOSSARY: Dict[str, Term] = {
+    "output": Term(("-o", "--output"), "FILE", "write the results here (default stdout)"),
+    "output_dir": Term(("--output-dir",), "DIR", "the folder the results go to"),
+    "to_json": Term(("--to-json",), "FILE", "every record as JSON ('-' = stdout)"),
+    "resamples": Term(("--resamples",), "N", "bootstrap resamples"),
+    "seed": Term(("--seed",), "N", "random seed"),
+    "negative_temperature": Term(("--negative-temperature",), "T",
+                                 "softmax negatives are drawn with weights p^(1/T)"),
+}
+
+
+class _Deprecated(argparse.Action):
+    """An old spelling: stores like the new one, after a one-line warning on stderr."""
+
+    def __init__(self, option_strings, dest, new: str = "", **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sys.stderr.write(f"{parser.prog}: warning: {option_string} is deprecated and will be "
+                         f"removed in the next release: use {self.new}\n")
+        setattr(namespace, self.dest, values)
+
+
+def add_term(parser, name: str, old: Sequence[str] = (), **kwargs: Any) -> argparse.Action:
+    """Add the :data:`GLOSSARY` option ``name`` (dest ``name``) to ``parser`` (or an argument
+    group); ``kwargs`` are add_argument's (type, default, help to replace the glossary's).
+    ``old`` spellings stay as hidden aliases that warn (:class:`_Deprecated`)."""
+    term = GLOSSARY[name]
+    kwargs.setdefault("metavar", term.metavar)
+    kwargs.setdefault("help", term.help)
+    action = parser.add_argument(*term.flags, dest=name, **kwargs)
+    for spelling in old:
+        parser.add_argument(spelling, dest=name, action=_Deprecated, new=term.flags[-1],
+                            type=kwargs.get("type"), metavar=kwargs.get("metavar"),
+                            default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return action
 
 
 class UsageError(SigmoidQEError):

@@ -20,6 +20,7 @@ from .common import (
     add_model_arguments,
     add_quiet_argument,
     add_scoring_arguments,
+    add_term,
     check_memory,
     check_method_arguments,
     int_up_to,
@@ -42,9 +43,9 @@ def build_parser() -> ArgumentParser:
     add_quiet_argument(parser)
     parser.add_argument("--test", choices=tuple(TESTS), default="bs",
                         help="bs: paired bootstrap (default); ar: approximate randomization")
-    parser.add_argument("--n-samples", type=int_up_to(MAX_RESAMPLES), default=None,
+    add_term(parser, "resamples", old=("--n-samples",), type=int_up_to(MAX_RESAMPLES), default=None,
                         help="resamples (bs, default 1000) or trials (ar, default 10000)")
-    parser.add_argument("--seed", type=non_negative_int, default=12345,
+    add_term(parser, "seed", type=non_negative_int, default=12345,
                         help="random seed of the test (default 12345, sacrebleu's)")
     return parser
 
@@ -62,9 +63,9 @@ def _compare(args, files) -> int:
         raise OptionError("give at least two systems with -t (the first is the baseline)")
     files["source"] = args.sources
     sources, systems = read_inputs(args.sources, args.translations, args)
-    samples = args.n_samples or (1000 if args.test == "bs" else 10000)
+    samples = args.resamples or (1000 if args.test == "bs" else 10000)
     # sacrebleu builds a [samples, segments] index array (8 bytes each) and per-system sums
-    check_memory(samples * len(sources) * 8 * 2, f"--n-samples {samples} x {len(sources)} segments")
+    check_memory(samples * len(sources) * 8 * 2, f"--resamples {samples} x {len(sources)} segments")
     names = list(systems)
     baseline = names[0]
     identical = [n for n in names[1:] if systems[n] == systems[baseline]]
@@ -80,7 +81,7 @@ def _compare(args, files) -> int:
         try:
             files["translation"] = baseline
             test = PairedTest([(n, systems[n]) for n in tested], {"qe": metric}, [sources],
-                              test_type=args.test, n_samples=args.n_samples or 0,
+                              test_type=args.test, n_samples=args.resamples or 0,
                               n_ar_confidence=-1 if args.test == "bs" else 0)
             signatures, results = test()
         finally:

@@ -29,6 +29,7 @@ from .common import (
     add_method_arguments,
     add_model_arguments,
     add_quiet_argument,
+    add_term,
     check_method_arguments,
     int_up_to,
     notice,
@@ -97,8 +98,8 @@ def build_parser() -> ArgumentParser:
 
     extra = parser.add_argument_group("statistics")
     extra.add_argument("--ci", action="store_true", help="95%% bootstrap confidence intervals")
-    extra.add_argument("--ci-samples", type=int_up_to(MAX_RESAMPLES), default=1000, metavar="N",
-                       help="bootstrap resamples for --ci (default 1000)")
+    add_term(extra, "resamples", old=("--ci-samples",), type=int_up_to(MAX_RESAMPLES), default=1000,
+             help="bootstrap resamples of --ci (default 1000)")
     extra.add_argument("--significance", action="store_true",
                        help="significance clusters from paired permutation tests (PERM-BOTH; "
                             "slow with many metrics)")
@@ -111,21 +112,21 @@ def build_parser() -> ArgumentParser:
     out = parser.add_argument_group("output")
     out.add_argument("--format", choices=("json", "tsv", "text", "latex"), default="text",
                      help="table format (default text: ranked tables)")
-    out.add_argument("--output", metavar="FILE",
+    add_term(out, "output",
                      help="write the table here instead of stdout ('-' = stdout)")
     out.add_argument("--plot", metavar="DIR",
                      help="write PNG scatter plots and bar charts here (needs matplotlib; a new "
                           "or empty folder, or one an earlier --plot made, with --overwrite)")
     out.add_argument("--overwrite", action="store_true",
-                     help="write again into the --plot/--out folder of an earlier run")
+                     help="write again into the --plot/--output-dir folder of an earlier run")
     add_quiet_argument(parser)
 
     score = parser.add_argument_group("scoring a test set (--score-testset)")
     score.add_argument("--score-testset", action="store_true",
                        help="score every system of the test set with --model, write mt-metrics-eval "
-                            "and WMT submission files to --out, then evaluate them")
+                            "and WMT submission files to --output-dir, then evaluate them")
     score.add_argument("--name", default="sigmoid-qe", help="metric name (default sigmoid-qe)")
-    score.add_argument("--out", metavar="DIR", help="where the score files go")
+    add_term(score, "output_dir", old=("--out",), help="where the score files go")
     add_method_arguments(score, "do not score the end-of-sentence token")
     add_model_arguments(parser, with_lp=False)
     return parser
@@ -149,7 +150,8 @@ def _check_args(args) -> None:
     if args.score_testset:
         if not args.mtme_root:
             raise OptionError("--score-testset needs --mtme-root")
-        missing = [f"--{n}" for n in ("model", "out") if not getattr(args, n)]
+        missing = [f"--{n.replace('_', '-')}" for n in ("model", "output_dir")
+                   if not getattr(args, n)]
         if missing:
             raise OptionError(f"--score-testset needs {' and '.join(missing)}")
         from ..metaeval.submission import check_metric_name
@@ -166,16 +168,16 @@ def _check_args(args) -> None:
         raise OptionError("--plot needs matplotlib: pip install matplotlib (from a clone: "
                           "pip install -e '.[plot]')")
     _check_files(args)
-    if args.plot and args.out and os.path.realpath(args.plot) == os.path.realpath(args.out):
-        raise OptionError("--plot and --out need folders of their own")
+    if args.plot and args.output_dir and os.path.realpath(args.plot) == os.path.realpath(args.output_dir):
+        raise OptionError("--plot and --output-dir need folders of their own")
     _claim_output_folders(args, create=False)
 
 
 def _claim_output_folders(args, create: bool) -> None:
-    """--plot and --out: new, empty, or an earlier run's with --overwrite, never a user's
+    """--plot and --output-dir: new, empty, or an earlier run's with --overwrite, never a user's
     folder (see :func:`sigmoid_qe.folders.claim_folder`)."""
     for folder, flag, kind in ((args.plot, "--plot", "eval-plots"),
-                               (args.out, "--out", "eval-scores")):
+                               (args.output_dir, "--output-dir", "eval-scores")):
         if folder:
             claim_folder(folder, kind, flag, reuse=args.overwrite, reuse_flag="--overwrite",
                          create=create)
@@ -206,7 +208,7 @@ def _options(args):
     levels = ("seg", "sys") if args.level == "both" else (args.level,)
     return Options(levels=levels, seg_group=args.seg_group,
                    measures=tuple(args.measures) if args.measures else None, ci=args.ci,
-                   ci_samples=args.ci_samples, significance=args.significance,
+                   ci_samples=args.resamples, significance=args.significance,
                    permutations=args.permutations, pval=args.pval)
 
 
@@ -305,7 +307,7 @@ def _score_testset(args, data, files) -> Dict[Path, str]:
     for lp_data in data.values():  # fail on unreadable texts before loading any model
         for system in lp_data.system_names():
             lp_data.system_output(system)
-    out = Path(args.out)
+    out = Path(args.output_dir)
     outputs: Dict[Path, str] = {}
     scored = []
     for lp, lp_data in data.items():
@@ -332,7 +334,7 @@ def _score_testset(args, data, files) -> Dict[Path, str]:
 
 def _span_or_word_records(args):
     from ..metaeval import spans
-    options = dict(ci=args.ci, ci_samples=args.ci_samples)
+    options = dict(ci=args.ci, ci_samples=args.resamples)
     if args.span_gold:
         gold = spans.read_gold(args.span_gold)
         predictors = {path: spans.pair_up(gold, spans.read_predictions(path), path)

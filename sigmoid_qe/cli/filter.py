@@ -29,6 +29,7 @@ import math
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
@@ -36,16 +37,29 @@ import numpy as np
 
 from ..distributed import current_context
 from ..errors import InputError, OptionError, SigmoidQEWarning
-from ..files import check_unchanged, chunks, iter_lines, snapshot, spool_inputs, stdin_buffer
-from ..filtering import FILTER_DIRECTION, FILTER_SCORING, Swaps, kept_count, top_mask
+from ..files import (
+    check_unchanged,
+    chunks,
+    iter_lines,
+    stdin_buffer,
+    zip_lines,
+)
+from ..filtering import (
+    FILTER_DIRECTION,
+    FILTER_SCORING,
+    Decision,
+    Watch,
+    apply_default_direction,
+    decide_chunks,
+    filter_scoring,
+    kept_count,
+    top_decisions,
+)
 from ..off_target import OffTarget, target_language
-from ..outputs import check_distinct_outputs, check_output, is_stdout
-from ..parallel import scored_chunks, sharded_segments
+from ..parallel import sharded_segments
 from ..resume import (
     ResumableOutputs,
-    check_resumable,
     job_key,
-    refuse_leftovers,
     scoring_identity,
 )
 from .common import (
@@ -54,6 +68,7 @@ from .common import (
     add_method_arguments,
     add_model_arguments,
     add_quiet_argument,
+    add_term,
     check_distinct_inputs,
     check_method_arguments,
     finite_float,
@@ -63,9 +78,20 @@ from .common import (
     resumed_notice,
     run_cli,
 )
+from .preflight import JobRecord, Outputs
 
 #: With --resume, --keep-top keeps its scores in OUTPUT + this until the job is done.
 SCORES_SUFFIX = ".scores.f64"
+#: The outputs, checked before work (:mod:`sigmoid_qe.cli.preflight`).
+OUTPUTS = Outputs((("-o", "output"), ("--dropped", "dropped")))
+#: The options a resumed run must share with the interrupted one (every option but
+#: NOT_RESUMED).
+RESUME_FIELDS = ("model", "head", "head_key", "allow_other_model", "lp", "device", "precision",
+                 "batch_size", "chunk_size", "prompt_style", "prompt_template",
+                 "trust_remote_code", "method", "aggregate", "direction", "reverse_model",
+                 "reverse_head", "softmax_over", "no_eos", "sources", "targets", "tsv",
+                 "threshold", "keep_top", "keep_off_target", "output", "dropped")
+NOT_RESUMED = ("resume", "quiet", "version", "score_only")
 
 
 def percentage(text: str) -> float:
@@ -100,7 +126,7 @@ def build_parser() -> ArgumentParser:
                            "contract; an off-target pair scores -inf unless --keep-off-target")
     add_method_arguments(parser, "do not score the end-of-sentence token after the target",
                          FILTER_SCORING)
-    parser.add_argument("-o", "--output", default="-", metavar="FILE",
+    add_term(parser, "output", default="-",
                         help="kept pairs, source<TAB>target (default stdout)")
     parser.add_argument("--dropped", default=None, metavar="FILE",
                         help="dropped pairs: line<TAB>score<TAB>source<TAB>target")
@@ -126,42 +152,57 @@ def main(argv: Optional[List[str]] = None) -> int:
     return run_cli(build_parser(), _filter, argv)
 
 
-def iter_pairs(args) -> Iterator[Tuple[str, str]]:
-    """(source, target) pairs, streamed from -s/-t or --tsv; a tab inside a text (which the
-    TSV outputs could not hold) and a line-count mismatch are errors naming file and line."""
-    expected = getattr(args, "counted", None)
+def iter_pairs(args, expected: Optional[int] = None) -> Iterator[Tuple[str, str]]:
+    """(source, target) pairs, streamed from -s/-t (:func:`~sigmoid_qe.files.zip_lines`) or
+    --tsv; ``expected`` pairs when counted before (:func:`count_pairs`, which also refuses a
+    tab inside a text and a line-count mismatch, naming file and line)."""
     if args.tsv is not None:
         number = 0
         for number, line in enumerate(iter_lines(args.tsv), start=1):
-            fields = line.split("\t")
-            if len(fields) != 2:
-                raise InputError(f"expected source<TAB>target, found {len(fields)} field(s)",
-                                 args.tsv, number)
-            yield fields[0], fields[1]
+            yield _tsv_fields(line, args.tsv, number)
         check_unchanged(args.tsv, number, expected)
         return
+    if expected is None:  # not counted (the first lines, or --score-only): check as it goes
+        yield from _aligned_pairs(args)
+        return
+    for number, (source, target) in enumerate(zip_lines(args.sources, args.targets,
+                                                         expected=expected), start=1):
+        _refuse_tabs(args, number, source, target)
+        yield source, target
+
+
+def _tsv_fields(line: str, path: str, number: int) -> Tuple[str, str]:
+    fields = line.split("\t")
+    if len(fields) != 2:
+        raise InputError(f"expected source<TAB>target, found {len(fields)} field(s)", path, number)
+    return fields[0], fields[1]
+
+
+def _refuse_tabs(args, number: int, source: str, target: str) -> None:
+    for text, path in ((source, args.sources), (target, args.targets)):
+        if "\t" in text:
+            raise InputError("contains a tab, which the source<TAB>target output cannot hold",
+                             path, number)
+
+
+def count_pairs(args) -> int:
+    """The pairs of the input, every line read and checked (one pass before the model loads):
+    -s and -t must have as many lines, and no text may hold a tab."""
+    return sum(1 for _ in iter_pairs(args))
+
+
+def _aligned_pairs(args) -> Iterator[Tuple[str, str]]:
+    """-s/-t in lockstep, a line-count mismatch named as such (not as a changed file)."""
     targets = iter_lines(args.targets)
     number = 0
     for number, source in enumerate(iter_lines(args.sources), start=1):
         target = next(targets, None)
         if target is None:
-            if expected is not None:  # counted equal before: it changed since
-                raise InputError(f"changed while it was read: {number - 1} lines read, "
-                                 f"{expected} counted at the start; nothing written",
-                                 args.targets)
             raise InputError(f"has {number - 1} lines but {args.sources} has more", args.targets)
-        for text, path in ((source, args.sources), (target, args.targets)):
-            if "\t" in text:
-                raise InputError("contains a tab, which the source<TAB>target output cannot "
-                                 "hold", path, number)
+        _refuse_tabs(args, number, source, target)
         yield source, target
     if next(targets, None) is not None:
-        if expected is not None:
-            raise InputError("changed while it was read: more lines than counted; nothing "
-                             "written", args.targets)
         raise InputError(f"has more lines than {args.sources} ({number})", args.targets)
-    check_unchanged(args.sources, number, expected)
-    check_unchanged(args.targets)
 
 
 def _check(args) -> int:
@@ -175,99 +216,72 @@ def _check(args) -> int:
         raise OptionError(f"--threshold must be a finite number, got {args.threshold}")
     inputs = [p for p in (args.sources, args.targets, args.tsv) if p]
     check_distinct_inputs(inputs, "-s/-t")
-    if is_stdout(args.output):
-        args.output = "-"
-    if is_stdout(args.dropped):
-        args.dropped = "-"
-    check_distinct_outputs([("-o", args.output), ("--dropped", args.dropped)])
-    check_output(args.output, inputs, "-o")
-    if args.dropped:
-        check_output(args.dropped, inputs, "--dropped")
+    OUTPUTS.stdout_aliases(args)
     if args.resume and args.output == "-":
         raise OptionError("--resume writes its results to files: give -o FILE for the kept pairs")
-    check_resumable(args.resume, inputs)
-    if not args.resume:
-        refuse_leftovers([args.output, args.dropped,
-                          args.output + SCORES_SUFFIX if args.output != "-" else None])
-        if args.output != "-" and os.path.exists(args.output + SCORES_SUFFIX):
-            raise OptionError(f"{args.output}: an interrupted run left its scores "
-                              f"({args.output}{SCORES_SUFFIX}); add --resume to continue it, or "
-                              "delete that file to start over")
-    spool_inputs(inputs, lambda m: notice(args, m))
-    snapshot(inputs)
-    args.counted = None
-    args.counted = sum(1 for _ in iter_pairs(args))
-    return args.counted
+    scores = args.output + SCORES_SUFFIX if args.output != "-" else None
+    OUTPUTS.check(args, inputs, lambda m: notice(args, m), leftovers=[scores])
+    if not args.resume and scores is not None and os.path.exists(scores):
+        raise OptionError(f"{args.output}: an interrupted run left its scores ({scores}); add "
+                          "--resume to continue it, or delete that file to start over")
+    return count_pairs(args)
 
 
 def _filter(args, files) -> int:
     if args.score_only:
         return score_only(args, files)
     total = _check(args)
-    if args.method is None and args.aggregate is None:
-        args.method, args.aggregate = FILTER_SCORING
+    args.method, args.aggregate = filter_scoring(args.method, args.aggregate)
     direction_given = args.direction is not None
     files["source"] = args.tsv or args.sources
     files["translation"] = args.tsv or args.targets
     head = [pair for _, pair in zip(range(100), iter_pairs(args))]
     model = load_from_args(args, [s for s, _ in head], [t for _, t in head])
     if not direction_given:
-        default_direction(model, lambda message: notice(args, message))
+        apply_default_direction(model, lambda message: notice(args, message))
     job = _FilterJob(args, model, total)
     if args.keep_top is None:
         job.threshold_pass()
     else:
         job.keep_top_passes()
     if job.context.is_main:
-        job.swaps.report()
-        if args.threshold is not None and job.kept in (0, total):
-            import warnings
+        watch = job.watch
+        watch.swaps.report()
+        if args.threshold is not None and watch.kept in (0, total):
             warnings.warn(SigmoidQEWarning(
-                f"--threshold {args.threshold:g} kept {'none' if job.kept == 0 else 'all'} of "
-                f"the {total} pairs (scores here lie between {job.low:.4f} and {job.high:.4f})"),
-                stacklevel=2)
-        job.off_target.report("; kept or dropped by score (--keep-off-target)"
+                f"--threshold {args.threshold:g} kept {'none' if watch.kept == 0 else 'all'} of "
+                f"the {total} pairs (scores here lie between {watch.low:.4f} and "
+                f"{watch.high:.4f})"), stacklevel=2)
+        watch.off_target.report("; kept or dropped by score (--keep-off-target)"
                               if args.keep_off_target else "; dropped")
         notice(args, "signature: " + str(job.model.signature(args.method, args.aggregate,
                                                              direction=args.direction)))
     return 0
 
 
-def default_direction(model, tell) -> None:
-    """The filter's default direction (:data:`~sigmoid_qe.filtering.FILTER_DIRECTION`), or
-    forward for a model that translates one direction only (``tell`` says so)."""
-    if FILTER_DIRECTION == "forward" or model.has_reverse():
-        model.set_direction(FILTER_DIRECTION)
-    else:
-        model.set_direction("forward")
-        tell(f"{model.name} translates one direction only: filtering on the forward score "
-             "(give --reverse-model for both directions)")
+#: The old name of :func:`sigmoid_qe.filtering.apply_default_direction`.
+default_direction = apply_default_direction
 
 
 class _FilterJob:
-    """The passes of a filtering job; only rank 0 writes (see :mod:`sigmoid_qe.resume`)."""
+    """The passes of a filtering job over :func:`sigmoid_qe.filtering.decide_chunks`, with
+    their checkpoints; only rank 0 writes (see :mod:`sigmoid_qe.resume`)."""
 
     def __init__(self, args, model, total: int):
         self.args, self.model, self.total = args, model, total
         self.context = current_context()
-        self.swaps = Swaps(model.backend.lp)
-        self.off_target = OffTarget(target_language(model.backend.lp))
-        #: whether each pair of the current chunk is dropped as off-target
-        self.off: List[bool] = []
-        options = {k: v for k, v in vars(args).items()
-                   if k not in ("resume", "quiet", "counted")}
+        self.watch = Watch(model.backend.lp, args.tsv or args.targets)
         direction = args.direction or model.default_direction
         self.scoring = scoring_identity(model, str(model.signature(
             args.method, args.aggregate, direction=direction)), direction)
-        self.key = job_key(options, [args.sources, args.targets, args.tsv])
+        self.key = JobRecord.from_args("filter", args, [args.sources, args.targets, args.tsv],
+                                       RESUME_FIELDS).resume_key()
         # the saved scores of --keep-top are also keyed by the model that made them
-        self.scores_key = job_key({**options, "scoring": self.scoring},
-                                  [args.sources, args.targets, args.tsv])
+        self.scores_key = job_key({"job": self.key, "scoring": self.scoring}, [])
         self.paths = {"kept": args.output, "dropped": args.dropped} if self.context.is_main else {}
-        self.kept, self.low, self.high = 0, math.inf, -math.inf
 
-    def scored(self, outputs) -> Iterator[Tuple[int, Optional[List]]]:
-        """(first line index, segments or None on other ranks) per chunk, after what
+    def decided(self, outputs, threshold) -> Iterator[Tuple[int, Optional[List[Decision]]]]:
+        """(first line index, decisions or None on other ranks) per chunk, after what
         ``outputs`` recorded."""
         if outputs.progress is not None and self.context.is_main:
             where = self.args.tsv or self.args.targets
@@ -275,37 +289,30 @@ class _FilterJob:
         progress = outputs.progress or {"done": 0, "swaps": [0, []]}
         if self.context.active:
             progress = self.context.gather_objects(progress)[0]
-        self.swaps.count, self.swaps.lines = progress["swaps"]
-        for start, segments in scored_chunks(
-                self.model, iter_pairs(self.args), self.args.chunk_size, self.context,
-                progress["done"], progress=False if self.args.quiet else None, total=self.total,
-                method=self.args.method, aggregate=self.args.aggregate):
-            if segments is not None:
-                self.off = []
-                where = self.args.tsv or self.args.targets
-                for line, segment in enumerate(segments, start + 1):
-                    self.swaps.check(line, segment.source, segment.hypothesis)
-                    off = self.off_target.check(f"{where}:{line}", segment.hypothesis)[1]
-                    self.off.append(off and not self.args.keep_off_target)
-            yield start, segments
+        swaps = self.watch.swaps
+        swaps.count, swaps.lines = progress["swaps"]
+        yield from decide_chunks(
+            self.model, iter_pairs(self.args, self.total), threshold, self.args.keep_off_target,
+            self.args.chunk_size, self.watch, context=self.context, skip=progress["done"],
+            progress=False if self.args.quiet else None, total=self.total,
+            method=self.args.method, aggregate=self.args.aggregate)
 
     def checkpoint(self, outputs, done: int) -> None:
-        outputs.checkpoint({"done": done, "swaps": [self.swaps.count, self.swaps.lines]})
+        swaps = self.watch.swaps
+        outputs.checkpoint({"done": done, "swaps": [swaps.count, swaps.lines]})
 
     def threshold_pass(self) -> None:
         with ResumableOutputs(self.paths, self.key, self.args.resume,
                                scoring=self.scoring) as outputs:
-            for start, segments in self.scored(outputs):
-                if segments is None:
+            for start, decisions in self.decided(outputs, self.args.threshold):
+                if decisions is None:
                     continue
-                for (line, segment), off in zip(enumerate(segments, start + 1), self.off):
-                    keep = segment.score >= self.args.threshold and not off
-                    self.kept += keep
-                    self.low, self.high = min(self.low, segment.score), max(self.high, segment.score)
-                    _write(outputs, line, segment.score, segment.source, segment.hypothesis, keep)
-                self.checkpoint(outputs, start + len(segments))
+                for decision in decisions:
+                    _write(outputs, decision)
+                self.checkpoint(outputs, start + len(decisions))
 
     def keep_top_passes(self) -> None:
+        keep_off = self.args.keep_off_target
         with _scores_file(self.args, self.scores_key) as scores_path:
             needed = scores_path is not None and not os.path.exists(scores_path)
             if self.context.active:
@@ -314,38 +321,31 @@ class _FilterJob:
                 sink = {"scores": scores_path} if scores_path else {}
                 with ResumableOutputs(sink, self.key, self.args.resume,
                                       binary=("scores",), scoring=self.scoring) as outputs:
-                    for start, segments in self.scored(outputs):
-                        if segments is None:
+                    for start, decisions in self.decided(outputs, None):
+                        if decisions is None:
                             continue
-                        values = np.asarray([(seg.score, off) for seg, off
-                                             in zip(segments, self.off)], dtype=np.float64)
+                        values = np.asarray([(d.score, d.off_target and not keep_off)
+                                             for d in decisions], dtype=np.float64)
                         outputs["scores"].write(values.tobytes())
-                        self.checkpoint(outputs, start + len(segments))
+                        self.checkpoint(outputs, start + len(decisions))
                 if scores_path is not None and self.args.resume:
                     Path(scores_path + ".key").write_text(self.scores_key, encoding="utf-8")
             if not self.context.is_main:
                 return
             with ResumableOutputs(self.paths, self.key, self.args.resume,
-                               scoring=self.scoring) as outputs:
-                for decision in _top(self.args, scores_path, kept_count(self.total,
-                                                                        self.args.keep_top)):
-                    _write(outputs, *decision)
+                                   scoring=self.scoring) as outputs:
+                stored = np.fromfile(scores_path, dtype=np.float64)
+                k = kept_count(self.total, self.args.keep_top)
+                for decision in top_decisions(stored, iter_pairs(self.args, self.total), k):
+                    _write(outputs, decision)
 
 
-def _write(outputs, line: int, score: float, source: str, target: str, keep: bool) -> None:
-    if keep:
-        outputs["kept"].write(f"{source}\t{target}\n")
+def _write(outputs, decision: Decision) -> None:
+    if decision.keep:
+        outputs["kept"].write(f"{decision.source}\t{decision.target}\n")
     elif outputs.get("dropped") is not None:
-        outputs["dropped"].write(f"{line}\t{score:.6f}\t{source}\t{target}\n")
-
-
-def _top(args, scores_path: str, k: int) -> Iterator[Tuple[int, float, str, str, bool]]:
-    """Second pass of --keep-top: exactly ``k`` kept (see :func:`~sigmoid_qe.filtering.top_mask`)."""
-    stored = np.fromfile(scores_path, dtype=np.float64).reshape(-1, 2)  # (score, off-target)
-    scores = stored[:, 0]
-    keep = top_mask(np.where(stored[:, 1] > 0, -np.inf, scores), k) & (stored[:, 1] == 0)
-    for line, ((src, tgt), score) in enumerate(zip(iter_pairs(args), scores), start=1):
-        yield line, float(score), src, tgt, bool(keep[line - 1])
+        outputs["dropped"].write(f"{decision.line}\t{decision.score:.6f}\t{decision.source}\t"
+                                 f"{decision.target}\n")
 
 
 @contextlib.contextmanager
@@ -413,8 +413,7 @@ def score_only(args, files) -> int:
         raise OptionError("give --tsv FILE or -s SRC -t TGT, not both")
     if bool(args.sources) != bool(args.targets):
         raise OptionError("give -s SRC -t TGT together")
-    if args.method is None and args.aggregate is None:
-        args.method, args.aggregate = FILTER_SCORING
+    args.method, args.aggregate = filter_scoring(args.method, args.aggregate)
     where = args.tsv or args.targets or STDIN
     files["source"] = args.tsv or args.sources or STDIN
     files["translation"] = where
@@ -430,7 +429,7 @@ def score_only(args, files) -> int:
         if model is None:
             model = load_from_args(args, sources, targets)
             if args.direction is None:
-                default_direction(model, lambda message: notice(args, message))
+                apply_default_direction(model, lambda message: notice(args, message))
             off_target = OffTarget(target_language(model.backend.lp))
         # shared out by the one-process batch plan under torchrun; rank 0 prints
         context = current_context()

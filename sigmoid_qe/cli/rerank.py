@@ -16,8 +16,8 @@ from typing import Dict, List, Optional, Tuple
 from ..decoding import MAX_BEAM, Decoding
 from ..distributed import current_context
 from ..errors import InputError, OptionError
-from ..files import check_unchanged, chunks, count_lines, iter_lines, snapshot, spool_inputs
-from ..outputs import check_distinct_outputs, check_output, is_stdout, json_output, open_output
+from ..files import check_unchanged, chunks, count_lines, iter_lines
+from ..outputs import json_output, open_output
 from ..parallel import shard_map
 from ..rerank import MBR_METRICS, qe_scores, rerank, utility_function
 from .common import (
@@ -26,6 +26,7 @@ from .common import (
     add_method_arguments,
     add_model_arguments,
     add_quiet_argument,
+    add_term,
     check_distinct_inputs,
     check_method_arguments,
     finite_float,
@@ -37,6 +38,7 @@ from .common import (
     positive_int,
     run_cli,
 )
+from .preflight import Outputs
 
 
 def build_parser() -> ArgumentParser:
@@ -65,17 +67,17 @@ def build_parser() -> ArgumentParser:
     made.add_argument("--top-p", type=finite_float, default=1.0, help="nucleus mass (1 = off)")
     made.add_argument("--epsilon", type=finite_float, default=0.0,
                       help="epsilon sampling: drop tokens below this probability (0 = off)")
-    made.add_argument("--seed", type=non_negative_int, default=0,
-                      help="sampling seed (draws depend on it and the source's position)")
+    add_term(made, "seed", type=non_negative_int, default=0,
+             help="sampling seed (draws depend on it and the source's position)")
     select = parser.add_argument_group("selection")
     add_method_arguments(select, "do not score the end-of-sentence token after a candidate")
     select.add_argument("--mbr", choices=MBR_METRICS, default=None,
                         help="MBR with this sacrebleu metric as utility (default: QE reranking)")
     select.add_argument("--qe-top-k", type=positive_int, default=None, metavar="K",
                         help="MBR among the K best candidates by QE")
-    parser.add_argument("-o", "--output", default=None, metavar="FILE",
+    add_term(parser, "output", default=None,
                         help="the chosen translations, one per source (default stdout)")
-    parser.add_argument("--to-json", default=None, metavar="FILE",
+    add_term(parser, "to_json", default=None,
                         help="every candidate with its scores, and the choice ('-' = stdout "
                              "instead of the chosen lines)")
     parser.add_argument("--chunk-size", type=int_up_to(MAX_CHUNK_SIZE), default=256,
@@ -111,23 +113,35 @@ def decoding_from_args(args) -> Optional[Decoding]:
                     top_p=args.top_p, epsilon=args.epsilon, seed=args.seed)
 
 
+#: The outputs, checked before work (:mod:`sigmoid_qe.cli.preflight`).
+OUTPUTS = Outputs((("-o", "output"), ("--to-json", "to_json")), resumable=False)
+
+
 def _check_files(args) -> List[str]:
     """The inputs (read once where they cannot be read twice) and the outputs."""
     inputs = [args.sources] + ([args.candidates] if args.candidates else [])
     check_distinct_inputs(inputs, "-s/-t")
-    if is_stdout(args.output):
-        args.output = "-"
-    if is_stdout(args.to_json):
-        args.to_json = "-"
+    OUTPUTS.stdout_aliases(args)
     if args.output is None and args.to_json != "-":
         args.output = "-"
-    check_distinct_outputs([("-o", args.output), ("--to-json", args.to_json)])
-    spool_inputs(inputs, lambda m: notice(args, m))
-    if args.output is not None:
-        check_output(args.output, inputs, "-o")
-    if args.to_json:
-        check_output(args.to_json, inputs, "--to-json")
+    OUTPUTS.check(args, inputs, lambda m: notice(args, m))
     return inputs
+
+
+def _check_candidates(args, per_source: int, sources: int) -> None:
+    """-t: no empty candidate, and ``per_source`` lines for each of the ``sources``."""
+    count = 0
+    for count, line in enumerate(iter_lines(args.candidates), start=1):
+        if not line.strip():
+            raise InputError(f"empty candidate (for source line {(count - 1) // per_source + 1})",
+                             args.candidates, count)
+    if count % per_source:
+        raise InputError(f"has {count} lines, not a multiple of --num-candidates "
+                         f"{per_source}", args.candidates)
+    if count // per_source != sources:
+        raise InputError(f"has {count} lines = {count // per_source} sources x "
+                         f"{per_source} candidates, but {args.sources} has {sources} lines",
+                         args.candidates)
 
 
 def _check(args) -> Optional[Decoding]:
@@ -149,22 +163,10 @@ def _check(args) -> Optional[Decoding]:
                               "candidates per source")
     if args.mbr is not None and (args.method or args.aggregate) and args.qe_top_k is None:
         raise OptionError("--method/--aggregate choose by QE: with --mbr they need --qe-top-k")
-    inputs = _check_files(args)
+    _check_files(args)
     sources = count_lines(args.sources)
-    snapshot(inputs)
     if args.candidates is not None:
-        count = 0
-        for count, line in enumerate(iter_lines(args.candidates), start=1):
-            if not line.strip():
-                raise InputError(f"empty candidate (for source line {(count - 1) // per_source + 1})",
-                                 args.candidates, count)
-        if count % per_source:
-            raise InputError(f"has {count} lines, not a multiple of --num-candidates "
-                             f"{per_source}", args.candidates)
-        if count // per_source != sources:
-            raise InputError(f"has {count} lines = {count // per_source} sources x "
-                             f"{per_source} candidates, but {args.sources} has {sources} lines",
-                             args.candidates)
+        _check_candidates(args, per_source, sources)
     args.total_sources = sources
     return decoding
 

@@ -15,16 +15,13 @@ from typing import Dict, List, Optional
 
 from ..distributed import current_context
 from ..errors import InputError, OptionError
-from ..files import count_lines, iter_lines, spool_inputs, zip_lines
+from ..files import count_lines, iter_lines, zip_lines
 from ..off_target import OffTarget, target_language
-from ..outputs import JsonObjectWriter, check_distinct_outputs, check_output, is_stdout, write_output
+from ..outputs import JsonObjectWriter, write_output
 from ..parallel import scored_chunks
 from ..results import ExactSum
 from ..resume import (
     ResumableOutputs,
-    check_resumable,
-    job_key,
-    refuse_leftovers,
     scoring_identity,
 )
 from .common import (
@@ -33,6 +30,7 @@ from .common import (
     add_model_arguments,
     add_quiet_argument,
     add_scoring_arguments,
+    add_term,
     check_distinct_inputs,
     check_method_arguments,
     check_printable_names,
@@ -42,10 +40,23 @@ from .common import (
     resumed_notice,
     run_cli,
 )
+from .preflight import JobRecord, Outputs
 
 #: The --to-json member next to the systems' record arrays: the run's signature (a string).
 #: Readers take the systems as the members whose value is a list.
 SIGNATURE_KEY = "signature"
+#: The outputs, checked before work (:mod:`sigmoid_qe.cli.preflight`).
+OUTPUTS = Outputs((("-o", "output"), ("--to-json", "to_json"), ("--to-jsonl", "to_jsonl"),
+                   ("--html", "html"), ("--spans-wmt", "spans_wmt"), ("--word-tags", "word_tags")))
+#: The options a resumed run must share with the interrupted one (every option but
+#: NOT_RESUMED: what only says how to run, not what to write).
+RESUME_FIELDS = ("model", "head", "head_key", "allow_other_model", "lp", "device", "precision",
+                 "batch_size", "chunk_size", "prompt_style", "prompt_template",
+                 "trust_remote_code", "method", "aggregate", "direction", "reverse_model",
+                 "reverse_head", "softmax_over", "no_eos", "sources", "translations",
+                 "only_system", "output", "to_json", "to_jsonl", "html", "spans", "spans_wmt",
+                 "span_threshold", "omissions", "word_tags", "word_tokenization")
+NOT_RESUMED = ("resume", "quiet", "version")
 
 
 def stdout_outputs(args):
@@ -77,9 +88,9 @@ def build_parser() -> ArgumentParser:
     add_model_arguments(parser)
     add_quiet_argument(parser)
     parser.add_argument("--only-system", action="store_true", help="print system scores only")
-    parser.add_argument("-o", "--output", default=None, metavar="FILE",
+    add_term(parser, "output", default=None,
                         help="write the score lines to FILE instead of stdout")
-    parser.add_argument("--to-json", default=None, metavar="FILE",
+    add_term(parser, "to_json", default=None,
                         help="write segment and token scores as JSON (keys: the -t paths, and "
                              "'signature'; '-' = stdout instead of the score lines)")
     parser.add_argument("--to-jsonl", default=None, metavar="FILE",
@@ -120,20 +131,9 @@ def _check(args) -> Dict[str, int]:
     line count of each input (a reading pass that decodes every line, so that a bad byte or
     a missing line fails now rather than hours into the job)."""
     check_method_arguments(args)
-    wants_spans = bool(args.html or args.spans_wmt or args.word_tags)
-    if args.span_threshold is not None and not (args.spans or wants_spans):
-        raise OptionError("--span-threshold goes with --spans, --html, --spans-wmt or --word-tags")
+    _check_span_options(args)
     _check_translation_spans(args, args.direction)
-    if args.word_tokenization and not args.word_tags:
-        raise OptionError("--word-tokenization goes with --word-tags")
-    # an output naming standard output (-, /dev/stdout, the file stdout goes to) replaces the
-    # score lines there instead of mixing into them
-    for name in ("output", "to_json", "to_jsonl", "html", "spans_wmt", "word_tags"):
-        if is_stdout(getattr(args, name)):
-            setattr(args, name, "-")
-    check_distinct_outputs([("-o", args.output), ("--to-json", args.to_json),
-                            ("--to-jsonl", args.to_jsonl), ("--html", args.html),
-                            ("--spans-wmt", args.spans_wmt), ("--word-tags", args.word_tags)])
+    OUTPUTS.stdout_aliases(args)
     on_stdout = [flag for flag, value in stdout_outputs(args) if value == "-"]
     if on_stdout and args.output:
         raise OptionError(f"{on_stdout[0]} - replaces the score lines on stdout: leave out -o")
@@ -146,17 +146,7 @@ def _check(args) -> Dict[str, int]:
     _check_json_keys(args)
     check_distinct_inputs(args.translations, "-t")
     check_printable_names(args.translations, "-t")
-    targets = [p for p in (args.output, args.to_json, args.to_jsonl, args.html, args.spans_wmt,
-                           args.word_tags) if p and p != "-"]
-    spool_inputs([*inputs, args.word_tokenization], lambda m: notice(args, m))
-    for path, flag in ((args.output, "-o"), (args.to_json, "--to-json"),
-                       (args.to_jsonl, "--to-jsonl"), (args.html, "--html"),
-                       (args.spans_wmt, "--spans-wmt"), (args.word_tags, "--word-tags")):
-        if path:
-            check_output(path, inputs, flag)
-    check_resumable(args.resume, inputs + [args.word_tokenization])
-    if not args.resume:
-        refuse_leftovers(targets)
+    OUTPUTS.check(args, inputs, lambda m: notice(args, m), also_read=[args.word_tokenization])
     counts = {path: count_lines(path) for path in inputs}
     for path in args.translations:
         if counts[path] != counts[args.sources]:
@@ -179,6 +169,14 @@ def _check_translation_spans(args, direction: Optional[str]) -> None:
         raise OptionError(f"{wanted[0]} marks errors in the translation, which --direction "
                           "reverse does not assess (it scores the source): use --direction "
                           "both or forward")
+
+
+def _check_span_options(args) -> None:
+    wants_spans = bool(args.html or args.spans_wmt or args.word_tags)
+    if args.span_threshold is not None and not (args.spans or wants_spans):
+        raise OptionError("--span-threshold goes with --spans, --html, --spans-wmt or --word-tags")
+    if args.word_tokenization and not args.word_tags:
+        raise OptionError("--word-tokenization goes with --word-tags")
 
 
 def _check_json_keys(args) -> None:
@@ -210,8 +208,9 @@ def _score(args, files) -> int:
                 else (args.output or "-"))
     paths = {"lines": lines_to, "json": args.to_json, "jsonl": args.to_jsonl,
              "spans": args.spans_wmt, "tags": args.word_tags}
-    options = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet", "total")}
-    key = job_key(options, [args.sources, *args.translations, args.word_tokenization])
+    key = JobRecord.from_args("score", args, [args.sources, *args.translations,
+                                              args.word_tokenization],
+                              RESUME_FIELDS).resume_key()
     scoring = scoring_identity(model, signature, args.direction or model.default_direction)
     outputs = ResumableOutputs(paths if context.is_main else {}, key, args.resume,
                                scoring=scoring)

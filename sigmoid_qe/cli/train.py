@@ -23,6 +23,7 @@ from .common import (
     ArgumentParser,
     add_model_arguments,
     add_quiet_argument,
+    add_term,
     int_up_to,
     library_bars_only_on_a_terminal,
     non_negative_float,
@@ -74,8 +75,8 @@ def build_parser() -> ArgumentParser:
                            "negatives of weight --mqm-weight, the other tokens train as usual")
     data.add_argument("--mqm-weight", type=positive_float, default=10.0, metavar="W",
                       help="weight of a token inside a human error span (default 10, the paper's)")
-    data.add_argument("--output-dir", required=True, metavar="DIR",
-                      help="a new or empty folder for the head and checkpoints")
+    add_term(data, "output_dir", required=True,
+             help="a new or empty folder for the head and checkpoints")
     add_model_arguments(parser, training=True, batch_default=16)
     model = parser.add_argument_group("what is trained on")
     model.add_argument("--no-eos", action="store_true",
@@ -99,8 +100,8 @@ def build_parser() -> ArgumentParser:
                      help="dev evaluation every N steps")
     opt.add_argument("--patience", type=positive_int, default=3,
                      help="stop after N evaluations without a better dev loss")
-    opt.add_argument("--seed", type=non_negative_int, default=0,
-                     help="seed of the order and the negatives (default 0)")
+    add_term(opt, "seed", type=non_negative_int, default=0,
+             help="seed of the order and the negatives (default 0)")
     opt.add_argument("--rank-weight", type=non_negative_float, default=0.0,
                      help="weight of a margin ranking loss next to the BCE (default 0: off)")
     opt.add_argument("--rank-margin", type=non_negative_float, default=1.0,
@@ -111,7 +112,7 @@ def build_parser() -> ArgumentParser:
     neg.add_argument("--source-negatives", type=int_up_to(MAX_NEGATIVES, 0), default=0, metavar="K",
                      help="also K tokens of the source sentence per position (aimed at "
                           "untranslated spans; default 0)")
-    neg.add_argument("--temperature", type=positive_float, default=2.0,
+    add_term(neg, "negative_temperature", old=("--temperature",), type=positive_float, default=2.0,
                      help="softmax negatives are drawn with weights p^(1/T) (default 2)")
     neg.add_argument("--no-dominant-exclusion", action="store_true",
                      help="ablation: allow the softmax's dominant tokens as negatives")
@@ -151,7 +152,7 @@ def options_from_args(args):
         warmup_steps=args.warmup_steps, epochs=args.epochs, max_steps=args.max_steps,
         eval_every=args.eval_every, save_every=args.save_every,
         keep_checkpoints=args.keep_checkpoints, patience=args.patience, seed=args.seed,
-        sampler=SamplerOptions(uni, soft, args.temperature, not args.no_dominant_exclusion,
+        sampler=SamplerOptions(uni, soft, args.negative_temperature, not args.no_dominant_exclusion,
                                args.source_negatives),
         include_eos=not args.no_eos, unk_targets=args.unk_targets,
         multi_reference=args.multi_reference, rank_weight=args.rank_weight,

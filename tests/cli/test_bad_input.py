@@ -132,8 +132,8 @@ def test_train_output_dir_is_checked_before_data(tmp_path, capsys):
     (rerank_cli.main, ["--batch-size", "0", "--num-candidates", "1"], "--batch-size",
      "sigmoid-qe-rerank"),
     (score_cli.main, ["--device", "tpu"], "--device", "sigmoid-qe"),
-    (compare_cli.main, ["--n-samples", "0"], "--n-samples", "sigmoid-qe-compare"),
-    (compare_cli.main, ["--n-samples", "-5"], "--n-samples", "sigmoid-qe-compare"),
+    (compare_cli.main, ["--resamples", "0"], "--resamples", "sigmoid-qe-compare"),
+    (compare_cli.main, ["--resamples", "-5"], "--resamples", "sigmoid-qe-compare"),
     (compare_cli.main, ["--seed", "-1"], "--seed", "sigmoid-qe-compare"),
     (compare_cli.main, ["--batch-size", "0"], "--batch-size", "sigmoid-qe-compare"),
     (compare_cli.main, ["--method", "entropy", "--aggregate", "mean-log"], "needs a probability",
@@ -159,7 +159,7 @@ def test_compare_same_file_twice(files, capsys):
 ])
 def test_eval_score_testset_options(tmp_path, capsys, argv, fragment):
     code, out, err = run(eval_cli.main, ["--mtme-root", tmp_path, "--score-testset", "--model",
-                                         NO_MODEL, "--out", tmp_path / "o", *argv], capsys)
+                                         NO_MODEL, "--output-dir", tmp_path / "o", *argv], capsys)
     one_line(code, out, err, fragment, prog="sigmoid-qe-eval")
 
 

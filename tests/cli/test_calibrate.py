@@ -51,7 +51,7 @@ def test_dev_pairs_alone_fit_a_model_and_method_thresholds_into_a_new_head(
         dev, tmp_path, capsys, tiny_marian_dir):
     out = tmp_path / "calibrated"
     code, stdout, err = run(calibrate_cli.main, ["--model", tiny_marian_dir, "--head", "untrained",
-                                                 "--lp", "en-pt", "--dev", dev, "--output", out,
+                                                 "--lp", "en-pt", "--dev", dev, "--output-dir", out,
                                                  "--quiet"], capsys)
     assert code == 0, err
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
@@ -68,7 +68,7 @@ def test_human_spans_fit_the_model_that_spans_then_use(dev, mqm, tmp_path, capsy
     out = tmp_path / "calibrated"
     code, _, err = run(calibrate_cli.main, ["--model", tiny_marian_dir, "--head", "untrained",
                                             "--lp", "en-pt", "--mqm", mqm, "--dev", dev,
-                                            "--output", out, "--quiet"], capsys)
+                                            "--output-dir", out, "--quiet"], capsys)
     assert code == 0, err
     qe = load_model(tiny_marian_dir, head=str(out), lp="en-pt", device="cpu")
     model = qe.span_model()
@@ -90,12 +90,12 @@ def test_human_spans_fit_the_model_that_spans_then_use(dev, mqm, tmp_path, capsy
 def test_mistakes_are_one_line_before_work_and_leave_nothing(dev, tmp_path, capsys, tiny_marian_dir):
     prog = "sigmoid-qe-calibrate"
     base = ["--model", tiny_marian_dir, "--head", "untrained", "--lp", "en-pt"]
-    one_line(*run(calibrate_cli.main, base + ["--output", tmp_path / "x"], capsys),
+    one_line(*run(calibrate_cli.main, base + ["--output-dir", tmp_path / "x"], capsys),
              "--mqm", prog=prog)
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep", encoding="utf-8")
-    one_line(*run(calibrate_cli.main, base + ["--dev", dev, "--output", mine], capsys),
+    one_line(*run(calibrate_cli.main, base + ["--dev", dev, "--output-dir", mine], capsys),
              "not an empty folder", prog=prog)
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
     one_line(*run(calibrate_cli.main, base + ["--dev", dev, "--write"], capsys),
@@ -104,9 +104,9 @@ def test_mistakes_are_one_line_before_work_and_leave_nothing(dev, tmp_path, caps
     broken.write_text(json.dumps([{"src": "a", "mt": "b", "errors": [{"start": 0, "end": 9,
                                                                       "severity": "major"}]}]),
                       encoding="utf-8")
-    one_line(*run(calibrate_cli.main, base + ["--mqm", broken, "--output", tmp_path / "y"], capsys),
+    one_line(*run(calibrate_cli.main, base + ["--mqm", broken, "--output-dir", tmp_path / "y"], capsys),
              "broken.json", prog=prog)
-    one_line(*run(calibrate_cli.main, base + ["--dev", tmp_path / "missing.tsv", "--output",
+    one_line(*run(calibrate_cli.main, base + ["--dev", tmp_path / "missing.tsv", "--output-dir",
                                               tmp_path / "z"], capsys), "missing.tsv", prog=prog)
     assert not any((tmp_path / n).exists() for n in ("x", "y", "z"))
 
@@ -124,7 +124,7 @@ def test_the_installed_command_works_outside_the_repository(dev, tmp_path, tiny_
     assert script.is_file()
     env = dict(subprocess_env(), PYTHONPATH=str(target))
     done = subprocess.run([sys.executable, str(script), "--model", tiny_marian_dir, "--head",
-                           "untrained", "--lp", "en-pt", "--dev", str(dev), "--output",
+                           "untrained", "--lp", "en-pt", "--dev", str(dev), "--output-dir",
                            str(tmp_path / "out"), "--quiet"],
                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert done.returncode == 0, done.stderr

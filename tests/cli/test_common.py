@@ -1,6 +1,7 @@
 """The shell every command shares (cli/common.py): Ctrl-C while starting exits 130 with one
-line, progress bars are drawn only when stderr is a terminal, and each option says in --help
-what it is for."""
+line, progress bars are drawn only when stderr is a terminal, each option says in --help what
+it is for, shared options are spelled from one glossary, and old spellings still parse, with
+one warning line."""
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ def test_progress_bars_only_on_a_terminal(tiny_marian_dir, tmp_path):
     (tmp_path / "u").write_text("o cao\num gato\n")
     compare = subprocess.run([sys.executable, "-m", "sigmoid_qe.cli.compare", "-s", str(src),
                               "-t", str(hyp), str(tmp_path / "u"), "--model", tiny_marian_dir,
-                              "--device", "cpu", "--n-samples", "50"],
+                              "--device", "cpu", "--resamples", "50"],
                              env=subprocess_env(), capture_output=True, text=True, timeout=120)
     assert compare.returncode == 0, compare.stderr
     train_path, _ = toy_files(tmp_path / "data", n_train=16, n_dev=4)
@@ -95,3 +96,51 @@ def test_a_users_own_head_says_its_default_scoring_once(tiny_marian_dir, marian_
                         "--aggregate choose another"]
         assert score.main(argv + ["--method", "softmax"]) == 0
         assert "brings its own" not in capsys.readouterr().err
+
+
+# -- one option vocabulary: old spellings keep working for a release, with a warning ---------------
+RENAMED = [  # (command, arguments every parse needs, old spelling, new spelling, value, dest)
+    ("train", ["--train", "t.tsv", "--output-dir", "run", "--model", "m"], "--temperature",
+     "--negative-temperature", "1.5", "negative_temperature"),
+    ("eval", [], "--out", "--output-dir", "scores", "output_dir"),
+    ("eval", [], "--ci-samples", "--resamples", "50", "resamples"),
+    ("compare", ["-s", "s", "-t", "t", "u"], "--n-samples", "--resamples", "50", "resamples"),
+    ("calibrate", [], "--output", "--output-dir", "calibrated", "output_dir"),
+]
+
+
+@pytest.mark.parametrize("command, needed, old, new, value, dest", RENAMED)
+def test_an_old_spelling_parses_as_the_new_one_with_one_warning(command, needed, old, new, value,
+                                                                  dest, capsys):
+    import importlib
+    module = importlib.import_module(f"sigmoid_qe.cli.{command}")
+    parsed_new = module.build_parser().parse_args([*needed, new, value])
+    assert capsys.readouterr().err == ""
+    parsed_old = module.build_parser().parse_args([*needed, old, value])
+    assert getattr(parsed_old, dest) == getattr(parsed_new, dest)
+    assert vars(parsed_old) == vars(parsed_new)
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert f"sigmoid-qe-{command}: warning: {old} is deprecated" in err and new in err
+    # --help shows the new spelling only
+    with pytest.raises(SystemExit):
+        module.build_parser().parse_args(["--help"])
+    shown = capsys.readouterr().out
+    assert new in shown and f"{old} " not in shown.replace(new, "")
+
+
+def test_shared_options_are_spelled_from_the_glossary():
+    """Every command adds the shared concepts through the glossary: one spelling, one dest."""
+    import argparse
+    import importlib
+
+    from sigmoid_qe.cli.common import GLOSSARY
+    for command in ("score", "filter", "rerank", "compare", "eval", "train", "calibrate"):
+        parser = importlib.import_module(f"sigmoid_qe.cli.{command}").build_parser()
+        for action in parser._actions:
+            if action.help == argparse.SUPPRESS:  # an old spelling, tested above
+                continue
+            for name, term in GLOSSARY.items():
+                if term.flags[-1] in action.option_strings:
+                    assert action.dest == name and tuple(action.option_strings) == term.flags, (
+                        command, action.option_strings)

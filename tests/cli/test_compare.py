@@ -32,7 +32,7 @@ def test_compare_approximate_randomization(files, tmp_path, capsys, tiny_marian_
     other = tmp_path / "other.pt"
     other.write_text("o cao\num gato azul\n", encoding="utf-8")
     code, out, err = run(compare_cli.main, ["-s", src, "-t", hyp, other, "--model", tiny_marian_dir,
-                                            "--test", "ar", "--n-samples", "200", "--quiet"], capsys)
+                                            "--test", "ar", "--resamples", "200", "--quiet"], capsys)
     assert code == 0, err
     lines = out.splitlines()
     assert "approximate randomization" in lines[0] and 0 < float(lines[2].split("\t")[3]) <= 1
@@ -46,7 +46,7 @@ def test_compare_and_metric_keep_the_models_eos_setting(files, tmp_path, capsys,
     outputs = {}
     for flags in ([], ["--no-eos"]):
         code, out, err = run(compare_cli.main, ["-s", src, "-t", hyp, other, "--model", tiny_marian_dir,
-                                                "--n-samples", "50", "--quiet", *flags], capsys)
+                                                "--resamples", "50", "--quiet", *flags], capsys)
         assert code == 0, err
         outputs[bool(flags)] = out
     assert "|eos:no|" in outputs[True] and "|eos:yes|" in outputs[False]

@@ -83,7 +83,7 @@ def test_formats(tiny, capsys, fmt, marker):
 
 def test_text_ranks_best_first_with_clusters_and_intervals(tiny, capsys):
     code, stdout, _ = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--measures",
-                                 "pearson", "--level", "seg", "--ci", "--ci-samples", "50",
+                                 "pearson", "--level", "seg", "--ci", "--resamples", "50",
                                  "--significance", "--k", "50"], capsys)
     assert code == 0
     lines = [l for l in stdout.splitlines() if "QE" in l]
@@ -143,7 +143,7 @@ def test_mtme_system_with_scores_but_no_output_is_said(tmp_path, capsys):
     (["--mtme-root", "/nonexistent", "--test-set", "wmt23"], "folder does not exist"),
     (["--mtme-root", "{tiny}", "--add-metric", "oops"], "expected NAME=PATH"),
     (["--mtme-root", "{tiny}", "--format", "xml"], "invalid choice: 'xml'"),
-    (["--mtme-root", "{tiny}", "--score-testset"], "needs --model and --out"),
+    (["--mtme-root", "{tiny}", "--score-testset"], "needs --model and --output-dir"),
     (["--tsv", "/nonexistent.tsv"], "no such file"),
 ])
 def test_bad_input_is_one_line(tiny, capsys, argv, fragment):
@@ -303,7 +303,7 @@ def test_score_testset_writes_round_trip_files_and_evaluates(tiny, capsys, tmp_p
     out = tmp_path / "submission"
     code, stdout, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23",
                                    "--score-testset", "--model", "fake-model", "--name", "LenQE",
-                                   "--out", out, "--format", "json", "--batch-size", "7"], capsys)
+                                   "--output-dir", out, "--format", "json", "--batch-size", "7"], capsys)
     assert code == 0, err
     assert FakeQE.calls == [("fake-model", "en-de", 7)]  # one model load for the lp
     seg = mtme.read_score_file(out / "metric-scores" / "en-de" / "LenQE-src.seg.score",
@@ -327,7 +327,7 @@ def test_score_testset_without_human_scores_still_writes(tiny, capsys, tmp_path,
         path.unlink()
     out = tmp_path / "submission"
     code, stdout, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--lp", "en-de",
-                                   "--score-testset", "--model", "m", "--out", out], capsys)
+                                   "--score-testset", "--model", "m", "--output-dir", out], capsys)
     assert code == 0 and stdout == ""
     assert "en-de not evaluated: " in err
     assert (out / "sigmoid-qe.seg.score").is_file()
@@ -342,7 +342,7 @@ def test_score_testset_failure_writes_nothing(tiny, capsys, tmp_path, monkeypatc
     monkeypatch.setattr(sigmoid_qe.model, "load_model", Failing)
     out = tmp_path / "submission"
     code, stdout, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--score-testset",
-                              "--model", "m", "--out", out, "--quiet"], capsys)
+                              "--model", "m", "--output-dir", out, "--quiet"], capsys)
     one_line(code, stdout, err, "the model refused", prog=EVAL)
     assert not out.exists() or not any(out.rglob("*"))
 
@@ -350,7 +350,7 @@ def test_score_testset_failure_writes_nothing(tiny, capsys, tmp_path, monkeypatc
 def test_score_testset_with_a_tiny_real_model(tiny, capsys, tmp_path, tiny_marian_dir):
     out = tmp_path / "real"
     code, _, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--score-testset",
-                              "--model", tiny_marian_dir, "--name", "TinyQE", "--out", out, "--quiet",
+                              "--model", tiny_marian_dir, "--name", "TinyQE", "--output-dir", out, "--quiet",
                               "--format", "json", "--device", "cpu"], capsys)
     assert code == 0, err
     seg = mtme.read_score_file(out / "metric-scores" / "en-de" / "TinyQE-src.seg.score",
@@ -366,7 +366,7 @@ def test_plots(tiny, capsys, tmp_path):
     pytest.importorskip("matplotlib")
     plots = tmp_path / "plots"
     code, _, err = run(main, ["--mtme-root", tiny, "--test-set", "tiny23", "--plot", plots,
-                              "--ci", "--ci-samples", "20", "--quiet"], capsys)
+                              "--ci", "--resamples", "20", "--quiet"], capsys)
     assert code == 0, err
     names = sorted(p.name for p in plots.iterdir() if p.name != ".sigmoid-qe-folder")
     assert "scatter-en-de-GoodQE.png" in names and "bars-en-de-seg-pearson.png" in names

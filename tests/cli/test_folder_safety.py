@@ -1,7 +1,7 @@
 """No command deletes or overwrites what it did not make.
 
 Every folder option of every command (sigmoid-qe-train --output-dir and --cache-dir,
-sigmoid-qe-eval --plot and --out) is given a folder holding the user's files: the command
+sigmoid-qe-eval --plot and --output-dir) is given a folder holding the user's files: the command
 refuses it in one line (exit 2) before any work, and every file survives byte for byte.
 The folders a command makes carry a mark; only a marked folder is written again (with
 --resume or --overwrite) or deleted (the feature cache, its own files only).
@@ -177,14 +177,14 @@ def _eval_tsv(path: Path) -> Path:
 
 def test_eval_out_and_plot_folders(tmp_path, capsys):
     tsv = _eval_tsv(tmp_path / "e.tsv")
-    flags = [("--out", [])]
+    flags = [("--output-dir", [])]
     if importlib.util.find_spec("matplotlib") is not None:
         flags.append(("--plot", []))
     for flag, extra in flags:
         files = _user_folder(tmp_path / f"user{flag}")
-        if flag == "--out":  # --out goes with --score-testset; the folder is checked first
+        if flag == "--output-dir":  # --output-dir goes with --score-testset; the folder is checked first
             argv = ["--mtme-root", str(tmp_path), "--score-testset", "--model", "x",
-                    "--out", str(tmp_path / f"user{flag}")]
+                    "--output-dir", str(tmp_path / f"user{flag}")]
         else:
             argv = ["--tsv", str(tsv), flag, str(tmp_path / f"user{flag}"), *extra]
         code = eval_cli.main(argv)
@@ -239,7 +239,7 @@ def test_file_outputs_touch_only_the_named_files(tiny_marian_dir, tmp_path, caps
                       "--resume"], 1),
         (rerank_cli, ["-s", work / "s", "-t", work / "c", "--num-candidates", "2", "-o",
                       work / "k1", "--to-json", work / "k2"], 2),
-        (compare_cli, ["-s", work / "s", "-t", work / "t", work / "u", "--n-samples", "20"], 0),
+        (compare_cli, ["-s", work / "s", "-t", work / "t", work / "u", "--resamples", "20"], 0),
         (eval_cli, ["--tsv", _eval_tsv(tmp_path / "e.tsv"), "--output", work / "v1"], 1),
     ]
     made = set()

@@ -140,7 +140,7 @@ def test_cli_causal_model_with_options(tiny_llama_dir, toy, tmp_path, capsys):
     code = train_cli.main(["--model", tiny_llama_dir, "--lp", "en-pt", "--train", train_path,
                            "--dev", toy[1].files[0], "--output-dir", str(tmp_path / "llama"),
                            "--max-steps", "5", "--eval-every", "5", "--negatives", "2,3",
-                           "--temperature", "1.5", "--no-dominant-exclusion", "--save-dtype",
+                           "--negative-temperature", "1.5", "--no-dominant-exclusion", "--save-dtype",
                            "float16", "--quiet", "--device", "cpu"])
     out, err = capsys.readouterr()
     assert code == 0, err
