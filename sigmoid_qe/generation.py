@@ -8,8 +8,10 @@ share of a sharded run draws what it would draw in one run.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import List, Optional, Sequence, Union
 
+from .backends.frozen import length_sorted_batches
 from .decoding import Candidate, Decoding
 from .errors import OptionError
 
@@ -55,3 +57,19 @@ def texts(found: List[List[Candidate]], one_each: bool) -> Union[List[str], List
     if one_each:
         return [c[0].text for c in found]
     return [[c.text for c in per] for per in found]
+
+
+def generation_plan(backend, sources: List[str], decoding: Decoding,
+                    batch_size: int) -> Optional[List[List[int]]]:
+    """The length-sorted batches (source indices) generation builds for ``sources`` (checked
+    texts) with ``batch_size`` rows, for data-parallel generation to share out whole (as
+    ``QEModel.batch_plan`` does for scoring); None where the backend does not say how it
+    batches."""
+    lengths = getattr(backend, "generation_lengths", None)
+    if lengths is None:
+        return None
+    with warnings.catch_warnings():  # what encoding warns about, generate() says once
+        warnings.simplefilter("ignore")
+        sizes = lengths(sources)
+    rows = decoding.n if decoding.strategy == "sample" else decoding.beam
+    return length_sorted_batches(sizes, max(1, batch_size // rows))

@@ -257,34 +257,9 @@ class QEModel:
                 warnings.warn(SigmoidQEWarning(mismatch), stacklevel=2)
         pairs = self.backend.encode(sources, hypotheses, include_eos=eos)
         _warn_empty(sources, hypotheses)
-        span_model = self.span_model() if spans and span_threshold is None else None
-        thresholds = (self.span_thresholds(method, span_threshold)
-                      if spans and span_model is None else None)
-        shown = list(dict.fromkeys([entry.statistic, *extra_stats]))
-        wanted = list(dict.fromkeys(shown + list(SPAN_MODEL_STATS if span_model else ())))
-        reverse = (span_model_reverse(self, sources, hypotheses, batch_size, progress, eos)
-                   if span_model is not None and span_model.needs_reverse else None)
-        omitted = (_omitted(self, span_model, omissions, sources, hypotheses, span_threshold,
-                            batch_size, progress, eos) if spans else None)
-        token_stats = score_tokens(self.backend, self.head, pairs, wanted, batch_size, progress,
-                                   softmax_over=self.softmax_over)
-        result: List[SegmentScore] = []
-        for src, hyp, pair, stats in zip(sources, hypotheses, pairs, token_stats):
-            if stats.token_ids:
-                value = _sentence_score(method, aggregate, stats)
-            else:  # not even an EOS to fall back on: a defined, worst score (never NaN)
-                warnings.warn(InputWarning("no token to score: given the lowest token score",
-                                           "translation", pair.index), stacklevel=2)
-                value = aggregate_scores([self.score_floor(method)], aggregate)
-            segment = SegmentScore(src, hyp, value, _token_scores(pair, stats, shown),
-                                   pair.truncated)
-            if spans:
-                segment.errors = _errors(self.backend.eos_token_id, pair, stats, segment,
-                                         span_model or thresholds, method,
-                                         reverse[len(result)] if reverse is not None else None)
-            if omitted is not None:
-                segment.source_errors = omitted[len(result)]
-            result.append(segment)
+        result = _forward_segments(self, sources, hypotheses, pairs, method, aggregate, entry,
+                                   extra_stats, spans, span_threshold, omissions, batch_size,
+                                   progress, eos)
         return QEResult(result, method, aggregate,
                         str(self.signature(method, aggregate, eos, "forward")))
 
@@ -313,18 +288,9 @@ class QEModel:
 
     def generation_plan(self, sources: Sequence[str], decoding: Decoding,
                         batch_size: Optional[int] = None) -> Optional[List[List[int]]]:
-        """The length-sorted batches (source indices) :meth:`generate` builds for
-        ``sources``, for data-parallel generation to share out whole (as :meth:`batch_plan`
-        does for scoring); None where the backend does not say how it batches."""
-        lengths = getattr(self.backend, "generation_lengths", None)
-        if lengths is None:
-            return None
-        with warnings.catch_warnings():  # what encoding warns about, generate() says once
-            warnings.simplefilter("ignore")
-            sizes = lengths(segments(sources, "sources"))
-        rows = decoding.n if decoding.strategy == "sample" else decoding.beam
-        return length_sorted_batches(sizes, max(1, check_batch_size(
-            batch_size or self.batch_size) // rows))
+        """The batches :meth:`generate` builds (:func:`.generation.generation_plan`)."""
+        return generation.generation_plan(self.backend, segments(sources, "sources"), decoding,
+                                          check_batch_size(batch_size or self.batch_size))
 
     def iter_score(self, pairs: Iterable[Tuple[str, str]], method: Optional[str] = None,
                    aggregate: Optional[str] = None, chunk_size: int = 1000,
@@ -362,6 +328,42 @@ class QEModel:
         is given, else a list of ``n`` candidates per source (see :meth:`generate`)."""
         found = self.generate(sources, decoding, n, batch_size, **options)
         return generation.texts(found, n is None and decoding is None)
+
+
+def _forward_segments(model, sources, hypotheses, pairs, method, aggregate, entry, extra_stats,
+                      spans, span_threshold, omissions, batch_size, progress,
+                      eos) -> List[SegmentScore]:
+    """The forward pass of :meth:`QEModel.score` after its checks: token statistics, sentence
+    scores and, with ``spans``, the span model's (or the thresholds') spans and omissions."""
+    span_model = model.span_model() if spans and span_threshold is None else None
+    thresholds = (model.span_thresholds(method, span_threshold)
+                  if spans and span_model is None else None)
+    shown = list(dict.fromkeys([entry.statistic, *extra_stats]))
+    wanted = list(dict.fromkeys(shown + list(SPAN_MODEL_STATS if span_model else ())))
+    reverse = (span_model_reverse(model, sources, hypotheses, batch_size, progress, eos)
+               if span_model is not None and span_model.needs_reverse else None)
+    omitted = (_omitted(model, span_model, omissions, sources, hypotheses, span_threshold,
+                        batch_size, progress, eos) if spans else None)
+    token_stats = score_tokens(model.backend, model.head, pairs, wanted, batch_size, progress,
+                               softmax_over=model.softmax_over)
+    result: List[SegmentScore] = []
+    for src, hyp, pair, stats in zip(sources, hypotheses, pairs, token_stats):
+        if stats.token_ids:
+            value = _sentence_score(method, aggregate, stats)
+        else:  # not even an EOS to fall back on: a defined, worst score (never NaN)
+            warnings.warn(InputWarning("no token to score: given the lowest token score",
+                                       "translation", pair.index), stacklevel=2)
+            value = aggregate_scores([model.score_floor(method)], aggregate)
+        segment = SegmentScore(src, hyp, value, _token_scores(pair, stats, shown),
+                               pair.truncated)
+        if spans:
+            segment.errors = _errors(model.backend.eos_token_id, pair, stats, segment,
+                                     span_model or thresholds, method,
+                                     reverse[len(result)] if reverse is not None else None)
+        if omitted is not None:
+            segment.source_errors = omitted[len(result)]
+        result.append(segment)
+    return result
 
 
 def _omitted(model, span_model, asked, sources, hypotheses, span_threshold, batch_size,

@@ -29,6 +29,7 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import math
 import warnings
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -64,7 +65,6 @@ def _check_parameters(threshold, lp, model, head, batch_size, chunk_size, direct
                       keep_off_target) -> None:
     """Everything that can be checked without data, at construction: OpusFilter opens its
     output files before the first pair is scored, so a mistake found then leaves them empty."""
-    import math
 
     def refuse(text: str):
         raise ConfigurationError(f"SigmoidQEFilter: {text}")

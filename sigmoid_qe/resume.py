@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Dict, Mapping, Optional
 
@@ -55,7 +56,6 @@ def scoring_identity(model, signature: str, direction: str) -> str:
     (model, head fingerprint, method, aggregate, EOS, direction, reverse model and head,
     weight, normaliser, precision) and the configuration of each head that scores (its
     combine weight and span thresholds are not in its weights)."""
-    from dataclasses import asdict
     heads = [model.head] + ([model.reverse.head] if direction != "forward" else [])
     configs = [{k: v for k, v in asdict(head.config).items() if k != "name_or_path"}
                for head in heads]
