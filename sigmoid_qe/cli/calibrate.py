@@ -14,7 +14,7 @@
   ``--span-threshold``-free spans of one method use when a head has no span model) are
   calibrated on the same errors.
 
-The result goes into the head's ``config.json``: a copy of the head in a new ``--output``
+The result goes into the head's ``config.json``: a copy of the head in a new ``--output-dir``
 folder, or the head itself with ``--write``; without either the calibration is printed (JSON)
 and nothing is written.
 """
