@@ -49,7 +49,7 @@ from sigmoid_qe.span_model import (
     spans_from_probabilities,
     word_features,
 )
-from sigmoid_qe.spans import SpanThresholds, error_spans, word_scores
+from sigmoid_qe.spans import SpanThresholds, error_spans, word_scores, word_spans
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDS = 5
@@ -88,13 +88,8 @@ def single_scores(row, stat: str) -> np.ndarray:
         values = [-fwd["entropy"][k] for k in keep]
     else:
         values = [fwd[stat][k] for k in keep]
-    words = word_scores(evaluation_words(row["mt"]), spans, values, "min")
+    words = word_scores(word_spans(row["mt"]), spans, values, "min")
     return -np.nan_to_num(np.asarray(words, dtype=float), nan=np.inf)
-
-
-def evaluation_words(mt: str):
-    from sigmoid_qe.spans import word_spans
-    return word_spans(mt)
 
 
 def predict_spans(item: SpanItem, probs: np.ndarray, minor: float, major: float, gate: float):
@@ -228,7 +223,7 @@ def omission_report(rows, candidates, samples: int) -> Dict[str, object]:
     scoring the source given the translation) against gold omissions."""
     gold = omission_gold(rows)
     mine = [r for r in rows if r["set"] == "pt-en MT systems"]
-    items = [SpanItem(r["source"], evaluation_words(r["source"]), np.zeros((0, 0)),
+    items = [SpanItem(r["source"], word_spans(r["source"]), np.zeros((0, 0)),
                       gold.get((r["system"], r["source"], r["mt"]), ()), "omissions") for r in mine]
     flipped = [dict(r, source=r["mt"], mt=r["source"], forward=r["reverse"], reverse=r["forward"],
                     lp="en-pt") for r in mine]

@@ -219,30 +219,32 @@ def _flag(value) -> bool:
     return value
 
 
-def spans_from_probabilities(mt: str, words: Sequence[Span], probs: Sequence[float],
-                             minor: float, major: float, gate: float = 0.0) -> List[ErrorSpan]:
-    """Maximal runs of consecutive words with probability >= ``minor``; severity from the
-    run's highest probability; confidence = that probability; nothing when no word of the
-    sentence reaches ``gate``."""
-    out: List[ErrorSpan] = []
+def probability_runs(probs: Sequence[float], minor: float,
+                     gate: float = 0.0) -> List[Tuple[int, int, float]]:
+    """(first word, last word, highest probability) of each maximal run of consecutive words
+    with probability >= ``minor``; none when no word of the sentence reaches ``gate``."""
+    out: List[Tuple[int, int, float]] = []
     if len(probs) == 0 or max(probs) < gate:
         return out
-    run: List[int] = []
+    first = None
+    for k, p in enumerate(list(probs) + [-math.inf]):  # the sentinel closes the last run
+        if p >= minor and first is None:
+            first = k
+        elif p < minor and first is not None:
+            out.append((first, k - 1, float(max(probs[first:k]))))
+            first = None
+    return out
 
-    def close() -> None:
-        if run:
-            top = max(probs[k] for k in run)
-            start, end = words[run[0]][0], words[run[-1]][1]
-            out.append(ErrorSpan(mt[start:end], start, end, "major" if top >= major else "minor",
-                                 round(float(top), 4)))
-            run.clear()
 
-    for k, p in enumerate(probs):
-        if p >= minor:
-            run.append(k)
-        else:
-            close()
-    close()
+def spans_from_probabilities(mt: str, words: Sequence[Span], probs: Sequence[float],
+                             minor: float, major: float, gate: float = 0.0) -> List[ErrorSpan]:
+    """The :func:`probability_runs` as spans: severity from the run's highest probability,
+    confidence = that probability."""
+    out: List[ErrorSpan] = []
+    for first, last, top in probability_runs(probs, minor, gate):
+        start, end = words[first][0], words[last][1]
+        out.append(ErrorSpan(mt[start:end], start, end, "major" if top >= major else "minor",
+                             round(top, 4)))
     return out
 
 

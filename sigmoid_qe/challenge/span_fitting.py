@@ -32,6 +32,7 @@ from ..span_model import (
     STATS,
     SpanModel,
     TokenArrays,
+    probability_runs,
     reverse_arrays,
     word_features,
 )
@@ -159,20 +160,9 @@ def _f1(tp: float, gold: float, predicted: float) -> float:
 
 def _runs(words: Sequence[Span], probs: np.ndarray, minor: float, major: float,
           gate: float) -> List[Tuple[int, int, str]]:
-    if not len(probs) or probs.max() < gate:
-        return []
-    out, k = [], 0
-    while k < len(probs):
-        if probs[k] >= minor:
-            j = k
-            while j + 1 < len(probs) and probs[j + 1] >= minor:
-                j += 1
-            top = probs[k:j + 1].max()
-            out.append((words[k][0], words[j][1], "major" if top >= major else "minor"))
-            k = j + 1
-        else:
-            k += 1
-    return out
+    """(start, end, severity) of the spans the model would give (:func:`probability_runs`)."""
+    return [(words[first][0], words[last][1], "major" if top >= major else "minor")
+            for first, last, top in probability_runs(probs, minor, gate)]
 
 
 def group_f1(items: Sequence[SpanItem], probs: Sequence[np.ndarray], minor: float, major: float,
